@@ -1,0 +1,169 @@
+/**
+ * The local all-in-one run (`npm start`): starts storage, rating and the
+ * collector as three processes with deploy/local/ratemesh.conf, lets the
+ * collector rate the bundled usage file, prints what each project used and
+ * cost, and shows how to query the services with buf curl. The services keep
+ * running until Ctrl-C, unless --once is given.
+ */
+import { rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { sleep } from "../../libs/async/limit.js";
+import { HashmapServiceService, RatingServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
+import { ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
+import { Connection } from "../../libs/grpc/client.js";
+import { ServiceProcess } from "../../libs/process/service-process.js";
+import { rfc3339 } from "../../libs/time/period.js";
+import { createDemoPriceList, PRICE_LIST } from "./prices.js";
+
+const { values } = parseArgs({ options: { once: { type: "boolean" }, verbose: { type: "boolean", short: "v" } } });
+const root = fileURLToPath(new URL("../../..", import.meta.url));
+process.chdir(root);
+
+const CONFIG = "deploy/local/ratemesh.conf";
+const BEGIN = new Date("2026-11-01T00:00:00Z");
+const END = new Date("2026-11-04T00:00:00Z");
+const SCOPES = ["acme-prod", "globex-dev", "initech-qa"];
+
+const CLIENT = { deadlineSeconds: 10, retries: 3, retryBackoffSeconds: 0.1, keepaliveSeconds: 30, maxMessageBytes: 64 << 20 };
+
+const out = (s = "") => process.stdout.write(`${s}\n`);
+const echo = values.verbose ? process.stderr : undefined;
+
+rmSync(".demo", { recursive: true, force: true });
+out("ratemesh demo: starting storage, rating and collector (logs: --verbose)");
+const procs: ServiceProcess[] = [];
+const stopAll = async () => {
+  for (const p of procs.reverse()) await p.stop("SIGTERM");
+};
+
+try {
+  const storage = await ServiceProcess.start({
+    service: "storage",
+    configFile: CONFIG,
+    env: { RATEMESH_STORAGE__LISTEN: "127.0.0.1:0" },
+    ...(echo && { echo }),
+  });
+  procs.push(storage);
+  const rating = await ServiceProcess.start({
+    service: "rating",
+    configFile: CONFIG,
+    env: { RATEMESH_RATING__LISTEN: "127.0.0.1:0" },
+    ...(echo && { echo }),
+  });
+  procs.push(rating);
+
+  // The price list goes in before the collector starts, so that every period is priced.
+  const ratingConn = new Connection(rating.address, CLIENT);
+  await createDemoPriceList(ratingConn.client(HashmapServiceService), ratingConn.client(RatingServiceService));
+  ratingConn.close();
+  out("\nprice list (hashmap):");
+  out(PRICE_LIST);
+
+  const collector = await ServiceProcess.start({
+    service: "collector",
+    configFile: CONFIG,
+    env: {
+      RATEMESH_COLLECTOR__LISTEN: "127.0.0.1:0",
+      RATEMESH_STORAGE__ENDPOINT: storage.address,
+      RATEMESH_RATING__ENDPOINT: rating.address,
+    },
+    ...(echo && { echo }),
+  });
+  procs.push(collector);
+  out(`\n  storage   ${storage.address}\n  rating    ${rating.address}\n  collector ${collector.address}`);
+
+  const conn = new Connection(storage.address, {
+    deadlineSeconds: 10,
+    retries: 3,
+    retryBackoffSeconds: 0.1,
+    keepaliveSeconds: 30,
+    maxMessageBytes: 64 << 20,
+  });
+  const scopes = conn.client(ScopeServiceService);
+  const store = conn.client(StorageServiceService);
+
+  const t0 = Date.now();
+  out(`\nrating ${SCOPES.length} projects, hourly, ${rfc3339(BEGIN)} to ${rfc3339(END)}...`);
+  for (;;) {
+    const { scopes: list } = await scopes.listScopes({
+      scopeIds: SCOPES,
+      scopeKey: "",
+      fetcher: "",
+      collector: "",
+      pageSize: 0,
+      pageToken: "",
+    });
+    const done = list.filter((s) => s.state?.getTime() === END.getTime()).length;
+    if (done === SCOPES.length) break;
+    if (Date.now() - t0 > 120_000) throw new Error(`rating did not finish within 120 s (${done}/${SCOPES.length} projects done)`);
+    await sleep(200);
+  }
+  const periods = (SCOPES.length * (END.getTime() - BEGIN.getTime())) / 3600_000;
+  out(`rated ${periods} periods in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+
+  const byType = await store.summary({
+    begin: BEGIN,
+    end: END,
+    groupBy: ["scope_id", "type"],
+    filters: [],
+    orderBy: [],
+    pageSize: 1000,
+    pageToken: "",
+  });
+  const rows = byType.rows.map((r) => r.values);
+  const table = [["project", "type", "quantity", "price"], ...rows.map((v) => [v[4] ?? "", v[5] ?? "", v[2] ?? "", v[3] ?? ""])];
+  const widths = (table[0] as string[]).map((_, i) => Math.max(...table.map((r) => (r[i] ?? "").length)));
+  table.forEach((r, i) => {
+    out(`  ${r.map((c, j) => (j >= 2 ? c.padStart(widths[j] ?? 0) : c.padEnd(widths[j] ?? 0))).join("  ")}`);
+    if (i === 0) out(`  ${widths.map((w) => "-".repeat(w)).join("  ")}`);
+  });
+  const byProject = await store.summary({
+    begin: BEGIN,
+    end: END,
+    groupBy: ["scope_id"],
+    filters: [],
+    orderBy: [],
+    pageSize: 100,
+    pageToken: "",
+  });
+  const col = (name: string) => byProject.columns.indexOf(name);
+  out("\n  price per project:");
+  for (const r of byProject.rows) out(`    ${(r.values[col("scope_id")] ?? "").padEnd(widths[0] ?? 0)}  ${r.values[col("price")]}`);
+  const total = await store.total({ begin: BEGIN, end: END, filters: [] });
+  out(`  total price over all projects: ${total.price}`);
+  conn.close();
+
+  const B = "./node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge";
+  out("\nquery it with buf curl (no proto file needed: the services serve reflection):");
+  out(`  ${B} --list-services http://${storage.address}`);
+  out(
+    `  ${B} http://${storage.address}/ratemesh.v1.StorageService/Summary \\\n      -d '{"begin":"${rfc3339(BEGIN)}","end":"${rfc3339(END)}","group_by":["scope_id","type"]}'`,
+  );
+  out(`  ${B} http://${storage.address}/ratemesh.v1.ScopeService/ListScopes -d '{}'`);
+  out(`  ${B} http://${rating.address}/ratemesh.v1.RatingService/ListModules -d '{}'`);
+  out(
+    `  ${B} http://${rating.address}/ratemesh.v1.RatingService/Explain \\\n      -d '{"scope_id":"acme-prod","point":{"type":"volume.size","qty":"200","groupby":{"id":"vol-acme-db"},"metadata":{"volume_type":"ssd"}}}'`,
+  );
+  out(`  ${B} http://${collector.address}/ratemesh.v1.CollectorService/GetStatus -d '{}'`);
+  out(
+    `  ${B} http://${collector.address}/ratemesh.v1.CollectorService/Collect \\\n      -d '{"scope_id":"acme-prod","metric":"cpu","begin":"2026-11-01T00:00:00Z"}'`,
+  );
+
+  if (values.once) {
+    await stopAll();
+    out("\nservices stopped.");
+  } else {
+    out("\nthe services keep running; Ctrl-C stops them.");
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", () => resolve());
+      process.once("SIGTERM", () => resolve());
+    });
+    await stopAll();
+    out("services stopped.");
+  }
+} catch (err) {
+  process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  await stopAll();
+  process.exitCode = 1;
+}

@@ -1,0 +1,100 @@
+import type { CheckContext } from "../check.js";
+import { hostPort, int, list, oneOf, str, timestamp } from "../options.js";
+
+/** What to collect and how often: CloudKitty's [collect] and [fetcher] sections. */
+
+const collect = {
+  collector: oneOf({
+    help: "Where usage comes from: gnocchi, prometheus, or file (a JSON-lines usage file, for imports and the demo).",
+    choices: ["gnocchi", "prometheus", "file"],
+    default: "gnocchi",
+  }),
+  period: int({
+    help: "Length of a rating period in seconds. Periods are aligned to the epoch, so it must divide a day (86400).",
+    default: 3600,
+    min: 1,
+    max: 86400,
+  }),
+  wait_periods: int({
+    help: "Finished periods to wait before rating one, so that late measures arrive first.",
+    default: 2,
+    min: 0,
+  }),
+  metrics_conf: str({
+    help: "Path of the metrics configuration, in CloudKitty's metrics.yml format.",
+    default: "/etc/ratemesh/metrics.yml",
+  }),
+  scope_key: str({
+    help: "The attribute that identifies a scope (tenant) in the collected data; added to every metric's groupby.",
+    default: "project_id",
+  }),
+  start: timestamp({
+    help: "Where a scope that was never rated starts (a period boundary). Default: the start of the current month (UTC), as CloudKitty.",
+  }),
+  batch_periods: int({
+    help: "A scope that is behind is collected this many periods per request to the source (then committed period by period), so that a catch-up does not cost a round trip per metric and period.",
+    default: 24,
+    min: 1,
+    max: 10000,
+  }),
+  batch_scopes: int({
+    help: "How many scopes at the same point in time are collected together in one request to the source, where the source allows it (at most [orchestrator] max_workers).",
+    default: 8,
+    min: 1,
+    max: 1000,
+  }),
+  end: timestamp({
+    help: "Rate no period that ends after this instant (a period boundary): for importing a closed window of usage, as the demo does. Default: no end.",
+  }),
+};
+
+const fetcher = {
+  backend: oneOf({
+    help: "How the scopes to rate are listed: source (a static list), gnocchi or prometheus.",
+    choices: ["source", "gnocchi", "prometheus"],
+    default: "source",
+  }),
+};
+
+const fetcher_source = {
+  sources: list({ help: "The scope ids to rate, when [fetcher] backend = source.", default: [] }),
+};
+
+const collector_file = {
+  path: str({
+    help: 'JSON-lines usage file read when [collect] collector = file: one record per line, {"metric", "scope_id", "begin", "qty", "groupby", "metadata"}.',
+  }),
+};
+
+const collector = {
+  listen: hostPort({ help: "Address the collector service listens on (port 0: any free port).", default: "127.0.0.1:9633" }),
+};
+
+export const sections = { collector, collect, fetcher, fetcher_source, collector_file };
+
+export function checks({ config: c, service, report }: CheckContext): void {
+  // Periods are aligned to the epoch; both storage (which validates windows)
+  // and the collector (which walks periods) depend on it.
+  if (service !== "rating") {
+    if (86400 % c.collect.period !== 0) {
+      report("collect", "period", `${c.collect.period} does not divide a day (86400 s), so periods could not align to days`);
+    } else {
+      for (const option of ["start", "end"] as const) {
+        const t = c.collect[option];
+        if (t !== undefined && (t.getTime() / 1000) % c.collect.period !== 0) {
+          report("collect", option, `${t.toISOString()} is not a period boundary (period ${c.collect.period} s)`);
+        }
+      }
+    }
+    if (c.collect.start !== undefined && c.collect.end !== undefined && c.collect.end <= c.collect.start) {
+      report("collect", "end", `must be after [collect] start (${c.collect.start.toISOString()})`);
+    }
+  }
+  if (service !== "collector") return;
+  if (c.collect.collector === "file" && (c.collector_file.path ?? "") === "") {
+    report("collector_file", "path", "a value is required when [collect] collector = file");
+  }
+  if (c.fetcher.backend === "source" && c.fetcher_source.sources.length === 0) {
+    report("fetcher_source", "sources", "a value is required when [fetcher] backend = source (the scope ids to rate)");
+  }
+}

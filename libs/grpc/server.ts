@@ -1,0 +1,241 @@
+/**
+ * gRPC server plumbing shared by every service: async handlers wrapped once
+ * (each call answered exactly once, typed errors mapped to status codes, one
+ * log line per call with method, code and duration), server reflection from
+ * the real descriptors, grpc.health.v1 driven by a readiness check, and a
+ * two-stage shutdown.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
+import { UnimplementedError } from "../errors/errors.js";
+import type { Logger } from "../logging/logger.js";
+import { createReflection } from "./reflection.js";
+import { codeName, toStatus } from "./status.js";
+import { type RequestOf, type ResponseOf, type ServiceDef, serviceNameOf, shortMethod } from "./types.js";
+
+export interface CallContext {
+  /** Short method name, e.g. "StorageService/CommitPeriod". */
+  readonly method: string;
+  readonly metadata: grpc.Metadata;
+  readonly peer: string;
+  /** Aborted when the client cancels or its deadline passes. */
+  readonly signal: AbortSignal;
+  readonly deadline: Date | undefined;
+}
+
+export type Handlers<S extends ServiceDef> = {
+  [K in keyof S]: S[K] extends { responseStream: true }
+    ? (req: RequestOf<S[K]>, ctx: CallContext, send: (msg: ResponseOf<S[K]>) => Promise<void>) => Promise<void>
+    : (req: RequestOf<S[K]>, ctx: CallContext) => Promise<ResponseOf<S[K]>>;
+};
+
+export interface ServerOptions {
+  logger: Logger;
+  maxMessageBytes: number;
+}
+
+type Readiness = () => Promise<boolean> | boolean;
+
+export class GrpcServer {
+  readonly server: grpc.Server;
+  private readonly health = new HealthImplementation({ "": "NOT_SERVING" });
+  private readonly serviceNames: string[] = [];
+  private readinessTimer: NodeJS.Timeout | undefined;
+  private serving = false;
+  private stopping = false;
+
+  constructor(private readonly opts: ServerOptions) {
+    this.server = new grpc.Server({
+      "grpc.max_receive_message_length": opts.maxMessageBytes,
+      "grpc.max_send_message_length": opts.maxMessageBytes,
+      // Clients ping every [client] keepalive_time; accept it even when idle.
+      "grpc.keepalive_permit_without_calls": 1,
+      "grpc.http2.min_ping_interval_without_data_ms": 1000,
+    });
+  }
+
+  /**
+   * Registers a service. A method without a handler answers UNIMPLEMENTED,
+   * saying so.
+   */
+  add<S extends ServiceDef>(def: S, handlers: Partial<Handlers<S>>): this {
+    const name = serviceNameOf(def);
+    const impl: grpc.UntypedServiceImplementation = {};
+    for (const [key, method] of Object.entries(def)) {
+      const handler = (handlers as Record<string, unknown>)[key] as ((...args: unknown[]) => Promise<unknown>) | undefined;
+      const label = shortMethod(method.path);
+      if (method.requestStream) throw new Error(`${label}: client streaming is not supported by this wrapper`);
+      impl[key] = method.responseStream ? this.wrapStream(label, handler) : this.wrapUnary(label, handler);
+    }
+    this.server.addService(def as unknown as grpc.ServiceDefinition, impl);
+    this.serviceNames.push(name);
+    this.health.setStatus(name, "NOT_SERVING");
+    return this;
+  }
+
+  /** Binds, and adds reflection and health. Returns the bound port. */
+  async listen(host: string, port: number): Promise<number> {
+    createReflection([...this.serviceNames, "grpc.health.v1.Health"]).addToServer(this.server);
+    this.health.addToServer(this.server);
+    const target = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+    return await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+        if (err !== null) reject(new Error(`cannot listen on ${target}: ${err.message}`));
+        else resolve(bound);
+      });
+    });
+  }
+
+  get isServing(): boolean {
+    return this.serving;
+  }
+
+  /** Reports SERVING or NOT_SERVING for the server and each of its services. */
+  setServing(serving: boolean): void {
+    if (this.stopping) serving = false;
+    if (serving === this.serving) return;
+    this.serving = serving;
+    const s = serving ? "SERVING" : "NOT_SERVING";
+    this.health.setStatus("", s);
+    for (const name of this.serviceNames) this.health.setStatus(name, s);
+    this.opts.logger.info({ health: s }, serving ? "ready" : "not ready");
+  }
+
+  /** Checks readiness now, then every intervalSeconds, and reports it through health. */
+  async watchReadiness(check: Readiness, intervalSeconds: number): Promise<void> {
+    const run = async () => {
+      let ok = false;
+      try {
+        ok = await check();
+      } catch (err) {
+        this.opts.logger.warn({ err }, "readiness check failed");
+      }
+      this.setServing(ok);
+    };
+    await run();
+    const tick = () => {
+      this.readinessTimer = setTimeout(() => {
+        void run().finally(() => {
+          if (!this.stopping) tick();
+        });
+      }, intervalSeconds * 1000);
+      this.readinessTimer.unref();
+    };
+    tick();
+  }
+
+  /**
+   * First stage: refuse new calls and wait for in-flight ones up to
+   * graceSeconds. Second stage: cancel what is left. Resolves with whether
+   * the second stage was needed.
+   */
+  async shutdown(graceSeconds: number): Promise<{ forced: boolean }> {
+    this.stopping = true;
+    clearTimeout(this.readinessTimer);
+    this.setServing(false);
+    const drained = new Promise<boolean>((resolve) => this.server.tryShutdown(() => resolve(true)));
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), graceSeconds * 1000).unref());
+    const clean = await Promise.race([drained, timeout]);
+    if (!clean) this.server.forceShutdown();
+    return { forced: !clean };
+  }
+
+  private context(label: string, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): CallContext {
+    const ac = new AbortController();
+    call.on("cancelled", () => ac.abort(new Error("call cancelled by the client")));
+    const deadline = call.getDeadline();
+    return {
+      method: label,
+      metadata: call.metadata,
+      peer: call.getPeer(),
+      signal: ac.signal,
+      deadline: deadline instanceof Date ? deadline : Number.isFinite(deadline) ? new Date(deadline) : undefined,
+    };
+  }
+
+  private fail(label: string, started: bigint, err: unknown): grpc.ServiceError {
+    const mapped = toStatus(err);
+    const fields = { method: label, code: codeName(mapped.code), duration_ms: elapsedMs(started) };
+    if (mapped.internal) this.opts.logger.error({ ...fields, err, error_id: mapped.details }, "rpc");
+    else this.opts.logger.info({ ...fields, message: mapped.details }, "rpc");
+    const e = new Error(mapped.details) as grpc.ServiceError;
+    e.code = mapped.code;
+    e.details = mapped.details;
+    e.metadata = new grpc.Metadata();
+    return e;
+  }
+
+  private wrapUnary(
+    label: string,
+    handler: ((...args: unknown[]) => Promise<unknown>) | undefined,
+  ): grpc.handleUnaryCall<unknown, unknown> {
+    return (call, callback) => {
+      const started = process.hrtime.bigint();
+      if (handler === undefined) {
+        callback(this.fail(label, started, new UnimplementedError(`${label} is not implemented yet`)), null);
+        return;
+      }
+      let ctx: CallContext;
+      try {
+        ctx = this.context(label, call);
+      } catch (err) {
+        callback(this.fail(label, started, err), null);
+        return;
+      }
+      handler(call.request, ctx).then(
+        (res) => {
+          this.opts.logger.info({ method: label, code: "OK", duration_ms: elapsedMs(started) }, "rpc");
+          callback(null, res);
+        },
+        (err: unknown) => callback(this.fail(label, started, err), null),
+      );
+    };
+  }
+
+  private wrapStream(
+    label: string,
+    handler: ((...args: unknown[]) => Promise<unknown>) | undefined,
+  ): grpc.handleServerStreamingCall<unknown, unknown> {
+    return (call) => {
+      const started = process.hrtime.bigint();
+      if (handler === undefined) {
+        call.emit("error", this.fail(label, started, new UnimplementedError(`${label} is not implemented yet`)));
+        return;
+      }
+      const ctx = this.context(label, call);
+      const send = (msg: unknown): Promise<void> => {
+        if (ctx.signal.aborted) return Promise.reject(ctx.signal.reason);
+        if (call.write(msg)) return Promise.resolve();
+        return new Promise<void>((resolve, reject) => {
+          const onDrain = () => {
+            ctx.signal.removeEventListener("abort", onAbort);
+            resolve();
+          };
+          const onAbort = () => {
+            call.off("drain", onDrain);
+            reject(ctx.signal.reason);
+          };
+          call.once("drain", onDrain);
+          ctx.signal.addEventListener("abort", onAbort, { once: true });
+        });
+      };
+      handler(call.request, ctx, send).then(
+        () => {
+          this.opts.logger.info({ method: label, code: "OK", duration_ms: elapsedMs(started) }, "rpc");
+          call.end();
+        },
+        (err: unknown) => {
+          if (ctx.signal.aborted) {
+            this.opts.logger.info({ method: label, code: "CANCELLED", duration_ms: elapsedMs(started) }, "rpc");
+            return;
+          }
+          call.emit("error", this.fail(label, started, err));
+        },
+      );
+    };
+  }
+}
+
+function elapsedMs(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}

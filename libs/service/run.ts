@@ -1,0 +1,122 @@
+/**
+ * The life of a service process, the same for the three of them: read and
+ * validate the configuration (every problem at once, exit code 2), start,
+ * then on SIGTERM or SIGINT shut down in two stages: stop taking work and
+ * let in-flight work finish for [server] grace_period, then cancel what is
+ * left and give it [server] force_period to wind down before exiting.
+ * A second signal skips to the end.
+ */
+import { parseArgs } from "node:util";
+import { type Config, ConfigError, loadConfig, redactedConfig, type ServiceName } from "../config/config.js";
+import type { GrpcServer } from "../grpc/server.js";
+import { createLogger, type Logger } from "../logging/logger.js";
+
+export interface Running {
+  server: GrpcServer;
+  /** Stage one: stop taking new work, finish or abandon current work safely. */
+  drain?: (graceSeconds: number) => Promise<void>;
+  /** After the server stopped: release resources (database, leases). */
+  close?: () => Promise<void>;
+}
+
+export interface StartContext {
+  config: Config;
+  logger: Logger;
+  configFile: string | undefined;
+}
+
+export async function runService(service: ServiceName, start: (ctx: StartContext) => Promise<Running>): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      config: { type: "string", short: "c" },
+      "check-config": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(
+      `usage: ratemesh-${service} [--config FILE] [--check-config]\n` +
+        "  --config FILE    INI configuration (default: $RATEMESH_CONFIG, else defaults only)\n" +
+        "  --check-config   validate the configuration and exit\n",
+    );
+    return;
+  }
+  const configFile = values.config ?? process.env.RATEMESH_CONFIG;
+  let config: Config;
+  try {
+    config = loadConfig({ file: configFile, env: process.env, service });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`ratemesh-${service}: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (values["check-config"]) {
+    process.stdout.write(`${configFile ?? "(defaults)"}: configuration is valid for ${service}\n`);
+    return;
+  }
+
+  const logger = createLogger({ service, level: config.log.level });
+  logger.info({ config_file: configFile, config: redactedConfig(config) }, "starting");
+  let running: Running;
+  try {
+    running = await start({ config, logger, configFile });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      logger.fatal({ problems: err.problems }, "invalid configuration");
+      logger.flush();
+      process.stderr.write(`ratemesh-${service}: ${err.message}\n`);
+      process.exitCode = 2;
+      setTimeout(() => process.exit(2), 100).unref();
+      return;
+    }
+    logger.fatal({ err }, "could not start");
+    logger.flush();
+    process.exitCode = 1;
+    setTimeout(() => process.exit(1), 100).unref();
+    return;
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting now");
+      logger.flush();
+      process.exit(1);
+    }
+    stopping = true;
+    const grace = config.server.grace_period;
+    const force = config.server.force_period;
+    const t0 = Date.now();
+    logger.info({ signal, grace_period_s: grace }, "shutting down");
+    running.server.setServing(false);
+    const hardStop = setTimeout(
+      () => {
+        logger.error({ elapsed_ms: Date.now() - t0 }, "shutdown took longer than grace + force period: exiting");
+        logger.flush();
+        process.exit(1);
+      },
+      (grace + force) * 1000 + 500,
+    );
+    hardStop.unref();
+    try {
+      const drainStart = Date.now();
+      await running.drain?.(grace);
+      const left = Math.max(0, grace - (Date.now() - drainStart) / 1000);
+      const { forced } = await running.server.shutdown(left);
+      if (forced) logger.warn("in-flight calls were cancelled at the end of the grace period");
+      await running.close?.();
+      logger.info({ elapsed_ms: Date.now() - t0 }, "stopped");
+      logger.flush();
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, "error during shutdown");
+      logger.flush();
+      process.exit(1);
+    }
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}

@@ -1,0 +1,64 @@
+/**
+ * Time as the rating domain sees it: periods are half-open [begin, end),
+ * `period` seconds long and aligned to the epoch (so to UTC days, since a
+ * period divides 86400). Domain code takes a Clock instead of reading the
+ * system time, so catch-up and lateness are testable.
+ */
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** Seconds since the epoch (whole). */
+export function epochSeconds(d: Date): number {
+  return Math.floor(d.getTime() / 1000);
+}
+
+export function fromEpochSeconds(s: number): Date {
+  return new Date(s * 1000);
+}
+
+export function isAligned(d: Date, periodSeconds: number): boolean {
+  const ms = d.getTime();
+  return ms % 1000 === 0 && (ms / 1000) % periodSeconds === 0;
+}
+
+/** The boundary at or before d. */
+export function alignDown(d: Date, periodSeconds: number): Date {
+  const s = Math.floor(d.getTime() / 1000);
+  return fromEpochSeconds(s - (((s % periodSeconds) + periodSeconds) % periodSeconds));
+}
+
+export function addSeconds(d: Date, seconds: number): Date {
+  return new Date(d.getTime() + seconds * 1000);
+}
+
+/** 00:00 UTC on the first day of d's month. */
+export function monthStart(d: Date): Date {
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+}
+
+export function nextMonthStart(d: Date): Date {
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1));
+}
+
+/**
+ * The last period end that may be rated at `now`: a period [b, e) is rated
+ * once e + wait_periods × period <= now.
+ */
+export function ratableUntil(now: Date, periodSeconds: number, waitPeriods: number): Date {
+  return addSeconds(alignDown(now, periodSeconds), -waitPeriods * periodSeconds);
+}
+
+/** Number of whole periods in [from, to), 0 if to <= from. */
+export function periodsBetween(from: Date, to: Date, periodSeconds: number): number {
+  return Math.max(0, Math.floor((to.getTime() - from.getTime()) / 1000 / periodSeconds));
+}
+
+/** RFC 3339 in UTC, without milliseconds when there are none: 2026-01-01T00:00:00Z. */
+export function rfc3339(d: Date): string {
+  const s = d.toISOString();
+  return s.endsWith(".000Z") ? `${s.slice(0, -5)}Z` : s;
+}

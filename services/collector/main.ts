@@ -1,0 +1,110 @@
+/**
+ * Composition root of the collector service: configuration, metrics,
+ * collector and fetcher, coordination, clients of rating and storage, the
+ * processor, the gRPC server, readiness and shutdown.
+ */
+
+import { showHostPort } from "../../libs/config/options.js";
+import type { Coordinator } from "../../libs/coordination/coordinator.js";
+import { EtcdCoordinator, parseCoordinationUrl } from "../../libs/coordination/etcd.js";
+import { MemoryCoordinator } from "../../libs/coordination/memory.js";
+import { CollectorServiceService } from "../../libs/gen/ratemesh/v1/collector.js";
+import { RatingServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
+import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
+import { Connection, clientOptionsFrom } from "../../libs/grpc/client.js";
+import { GrpcServer } from "../../libs/grpc/server.js";
+import { runService } from "../../libs/service/run.js";
+import { systemClock } from "../../libs/time/period.js";
+import { collectorHandlers } from "./api.js";
+import { createCollector, extraArgsValidator } from "./collectors/registry.js";
+import { createFetcher } from "./fetchers/registry.js";
+import { loadMetrics } from "./metrics.js";
+import { Processor } from "./processor.js";
+
+await runService("collector", async ({ config, logger }) => {
+  const metricsFile = config.collect.metrics_conf;
+  const metrics = loadMetrics(metricsFile, {
+    scopeKey: config.collect.scope_key,
+    extraArgs: extraArgsValidator(config.collect.collector),
+  });
+  const collector = createCollector(config, { logger });
+  const fetcher = createFetcher(config);
+  // The processor tells the coordinator whether its loop still makes
+  // progress; it is built after the coordinator, hence the indirection.
+  const progress = { healthy: () => true };
+  const coordinator: Coordinator =
+    config.orchestrator.coordination_url === ""
+      ? new MemoryCoordinator()
+      : new EtcdCoordinator({
+          endpoints: parseCoordinationUrl(config.orchestrator.coordination_url),
+          prefix: config.orchestrator.coordination_prefix,
+          ttlSeconds: config.orchestrator.lease_ttl,
+          logger,
+          healthy: () => progress.healthy(),
+        });
+  await coordinator.start();
+
+  const clientOpts = clientOptionsFrom(config);
+  const storageConn = new Connection(config.storage.endpoint ?? showHostPort(config.storage.listen), clientOpts);
+  const ratingConn = new Connection(config.rating.endpoint ?? showHostPort(config.rating.listen), clientOpts);
+  const processor = new Processor(
+    {
+      periodSeconds: config.collect.period,
+      waitPeriods: config.collect.wait_periods,
+      start: config.collect.start,
+      end: config.collect.end,
+      maxWorkers: config.orchestrator.max_workers,
+      maxThreads: config.orchestrator.max_threads,
+      batchPeriods: config.collect.batch_periods,
+      batchScopes: Math.min(config.collect.batch_scopes, config.orchestrator.max_workers),
+      collectTimeoutSeconds: config.orchestrator.collector_request_timeout,
+      scopeRefreshSeconds: Math.min(config.collect.period, 300),
+      scopeKey: config.collect.scope_key,
+      collectorName: collector.name,
+      fetcherName: fetcher.name,
+      tickSeconds: Math.min(config.collect.period, 5),
+    },
+    {
+      fetcher,
+      collector,
+      metrics,
+      coordinator,
+      storage: storageConn.client(StorageServiceService),
+      scopes: storageConn.client(ScopeServiceService),
+      reprocess: storageConn.client(ReprocessServiceService),
+      rating: ratingConn.client(RatingServiceService),
+      clock: systemClock,
+      logger,
+    },
+  );
+
+  progress.healthy = () => processor.healthy();
+
+  const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size });
+  server.add(
+    CollectorServiceService,
+    collectorHandlers({
+      collector,
+      metrics,
+      metricsFile,
+      coordinator,
+      processor,
+      periodSeconds: config.collect.period,
+      fetcherName: fetcher.name,
+    }),
+  );
+  const { host } = config.collector.listen;
+  const port = await server.listen(host, config.collector.listen.port);
+  logger.info({ address: `${host}:${port}`, metrics: metrics.length, collector: collector.name, fetcher: fetcher.name }, "listening");
+  processor.start();
+  await server.watchReadiness(() => coordinator.leaseHeld(), config.server.readiness_interval);
+  return {
+    server,
+    drain: (grace) => processor.stop(grace),
+    close: async () => {
+      storageConn.close();
+      ratingConn.close();
+      await Promise.all([collector.close(), fetcher.close()]);
+    },
+  };
+});

@@ -1,0 +1,157 @@
+/**
+ * RatingService handlers: validated conversion of frames and points to the
+ * domain, the pipeline, and back.
+ *
+ * Rate takes the hand-written codec (codec/frames.ts): the request arrives
+ * as decoded frames that still know where their bytes are, is validated
+ * here field by field, priced in place, and re-encoded with the new prices.
+ */
+import { FailedPreconditionError, InvalidArgumentError } from "../../libs/errors/errors.js";
+import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
+import { RatingServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
+import type { Handlers } from "../../libs/grpc/server.js";
+import { Decimal } from "../../libs/money/decimal.js";
+import type { Clock } from "../../libs/time/period.js";
+import { optionalDate, requireText } from "../../libs/validation/fields.js";
+import { decodeFrames, encodeFrames, type FramesMessage } from "./codec/frames.js";
+import { isPlainDecimal, PointError, type RatingFrame, type RatingPoint } from "./domain.js";
+import type { ModuleInfo, Pipeline } from "./pipeline.js";
+
+export interface RatingApiDeps {
+  pipeline: Pipeline;
+  clock: Clock;
+}
+
+/**
+ * RatingService with Rate on the hand-written codec. RateRequest and
+ * RateResponse share one layout, so the same pair of functions serves both
+ * directions (and a client built on this definition).
+ */
+export const RatingServiceDefinition = {
+  ...RatingServiceService,
+  rate: {
+    ...RatingServiceService.rate,
+    requestSerialize: encodeFrames,
+    requestDeserialize: decodeFrames,
+    responseSerialize: encodeFrames,
+    responseDeserialize: decodeFrames,
+  },
+} as const;
+
+function badDecimal(field: string, value: string): InvalidArgumentError {
+  return new InvalidArgumentError(field, `${JSON.stringify(value)} is not an exact decimal (e.g. "12.5", "-0.001")`);
+}
+
+/** Checks a point in place (Rate's decoded points are already domain-shaped). */
+function checkPoint(p: RatingPoint, field: string): void {
+  if (p.type === "") throw new InvalidArgumentError(`${field}.type`, "is required");
+  if (!isPlainDecimal(p.qty)) throw badDecimal(`${field}.qty`, p.qty);
+  if (p.price !== "" && !isPlainDecimal(p.price)) throw badDecimal(`${field}.price`, p.price);
+}
+
+export function toRatingPoint(p: DataPoint, field: string): RatingPoint {
+  const point: RatingPoint = {
+    type: requireText(p.type, `${field}.type`),
+    unit: p.unit,
+    qty: p.qty,
+    price: p.price === "" ? "0" : p.price,
+    groupby: { ...p.groupby },
+    metadata: { ...p.metadata },
+  };
+  checkPoint(point, field);
+  return point;
+}
+
+export function toDataPoint(p: RatingPoint): DataPoint {
+  return { type: p.type, unit: p.unit, qty: p.qty, price: p.price, groupby: p.groupby, metadata: p.metadata };
+}
+
+function toModuleMessage(m: ModuleInfo) {
+  return { name: m.name, description: m.description, enabled: m.enabled, priority: m.priority };
+}
+
+/**
+ * Runs the pipeline, turning a point the modules refused into the error of
+ * the request field (`pointField` names the point at an index).
+ */
+function rated(pointField: (index: number) => string, run: () => void): void {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof PointError) {
+      const field = `${pointField(err.pointIndex)}${err.field === "" ? "" : `.${err.field}`}`;
+      if (err.kind === "failed_precondition") throw new FailedPreconditionError(`${field}: ${err.problem}`);
+      throw new InvalidArgumentError(field, err.problem);
+    }
+    throw err;
+  }
+}
+
+export function ratingHandlers(deps: RatingApiDeps): Handlers<typeof RatingServiceDefinition> {
+  const { pipeline, clock } = deps;
+  return {
+    async rate(req: FramesMessage): Promise<FramesMessage> {
+      const frames = req.frames;
+      for (let i = 0; i < frames.length; i++) {
+        const f = frames[i] as (typeof frames)[number];
+        if (f.scopeId.trim() === "") throw new InvalidArgumentError(`frames[${i}].scope_id`, "is required");
+        if (!f.hasBegin) throw new InvalidArgumentError(`frames[${i}].begin`, "is required");
+        if (f.begin === undefined || Number.isNaN(f.begin.getTime()))
+          throw new InvalidArgumentError(`frames[${i}].begin`, "is not a valid timestamp");
+        const points = f.points;
+        for (let j = 0; j < points.length; j++) {
+          const p = points[j] as RatingPoint;
+          if (p.type === "" || !isPlainDecimal(p.qty) || (p.price !== "" && !isPlainDecimal(p.price)))
+            checkPoint(p, `frames[${i}].points[${j}]`);
+        }
+      }
+      for (let i = 0; i < frames.length; i++) {
+        const f = frames[i] as RatingFrame;
+        rated(
+          (j) => `frames[${i}].points[${j}]`,
+          () => pipeline.rate([f]),
+        );
+      }
+      return req;
+    },
+
+    async quote(req) {
+      if (req.points.length === 0) throw new InvalidArgumentError("points", "needs at least one point");
+      const frame: RatingFrame = {
+        scopeId: req.scopeId,
+        at: optionalDate(req.at, "at") ?? clock.now(),
+        points: req.points.map((p, i) => toRatingPoint(p, `points[${i}]`)),
+      };
+      rated(
+        (j) => `points[${j}]`,
+        () => pipeline.rate([frame]),
+      );
+      const total = frame.points.reduce((sum, p) => sum.add(Decimal.parse(p.price === "" ? "0" : p.price)), Decimal.ZERO);
+      return { total: total.toString(), points: frame.points.map(toDataPoint) };
+    },
+
+    async explain(req) {
+      if (req.point === undefined) throw new InvalidArgumentError("point", "is required");
+      const point = toRatingPoint(req.point, "point");
+      const at = optionalDate(req.at, "at") ?? clock.now();
+      let modules: ReturnType<Pipeline["explain"]> = [];
+      rated(
+        () => "point",
+        () => {
+          modules = pipeline.explain(point, req.scopeId, at);
+        },
+      );
+      return { point: toDataPoint(point), modules };
+    },
+
+    async listModules() {
+      return { modules: pipeline.list().map(toModuleMessage) };
+    },
+
+    async updateModule(req) {
+      const name = requireText(req.name, "name");
+      const module = await pipeline.update(name, { enabled: req.enabled, priority: req.priority });
+      return { module: toModuleMessage(module) };
+    },
+  };
+}

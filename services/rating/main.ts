@@ -1,0 +1,63 @@
+/**
+ * Composition root of the rating service: configuration, its own database,
+ * the in-memory price-list state and its freshness watch, the module
+ * pipeline, gRPC server, readiness and shutdown.
+ */
+import { HashmapServiceService, RulesServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
+import { GrpcServer } from "../../libs/grpc/server.js";
+import { runService } from "../../libs/service/run.js";
+import { systemClock } from "../../libs/time/period.js";
+import { RatingServiceDefinition, ratingHandlers } from "./api.js";
+import { hashmapHandlers } from "./modules/hashmap/api.js";
+import { HashmapManager } from "./modules/hashmap/manage.js";
+import { HashmapModule } from "./modules/hashmap/module.js";
+import { noopModule } from "./modules/noop.js";
+import { rulesHandlers } from "./modules/rules/api.js";
+import { RulesManager } from "./modules/rules/manage.js";
+import { RulesModule } from "./modules/rules/module.js";
+import { Pipeline } from "./pipeline.js";
+import { RatingState } from "./state.js";
+import { PostgresRatingDatabase } from "./store/postgres.js";
+import type { SqlDatabase } from "./store/sql.js";
+import { SqliteRatingDatabase } from "./store/sqlite.js";
+
+await runService("rating", async ({ config, logger }) => {
+  const { rating } = config;
+  const db: SqlDatabase =
+    rating.backend === "postgresql" ? await PostgresRatingDatabase.open(rating.url) : new SqliteRatingDatabase(rating.url);
+  const state = await RatingState.open(db, logger);
+  state.watch(rating.refresh_interval);
+  const clock = systemClock;
+  // The change is committed by then: if this replica cannot reload right away, the next poll will.
+  const caughtUp = (version: number) =>
+    state.caughtUp(version).catch((err: unknown) => logger.warn({ err, version }, "could not reload the price lists after a change"));
+  const pipeline = new Pipeline(
+    [
+      // CloudKitty's defaults: noop on, the others off until enabled (README: "The pipeline and its modules").
+      { module: noopModule, defaults: { enabled: true, priority: 1 } },
+      { module: new HashmapModule(() => state.current.hashmap), defaults: { enabled: false, priority: 1 } },
+      {
+        module: new RulesModule(() => state.current.rules, { frameTimeout: rating.rules_frame_timeout }),
+        defaults: { enabled: false, priority: 1 },
+      },
+    ],
+    state,
+    db,
+    caughtUp,
+  );
+  const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size });
+  server.add(RatingServiceDefinition, ratingHandlers({ pipeline, clock }));
+  server.add(HashmapServiceService, hashmapHandlers(new HashmapManager(db, clock, caughtUp)));
+  server.add(RulesServiceService, rulesHandlers(new RulesManager(db, clock, caughtUp)));
+  const { host } = rating.listen;
+  const port = await server.listen(host, rating.listen.port);
+  logger.info({ address: `${host}:${port}`, backend: rating.backend, version: state.current.version }, "listening");
+  await server.watchReadiness(() => db.ping(), config.server.readiness_interval);
+  return {
+    server,
+    close: async () => {
+      state.stop();
+      await db.close();
+    },
+  };
+});

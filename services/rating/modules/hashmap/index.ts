@@ -1,0 +1,89 @@
+/**
+ * The in-memory hashmap index of one snapshot of the price list.
+ *
+ * A view (the rules in force for one tenant at one instant) is compiled on
+ * first use and kept: two instants between the same two validity boundaries
+ * (mapping starts and ends) see the same rules, so a view is keyed by the
+ * tenant and the index of the window the instant falls in, and re-rating an
+ * old period simply uses that period's view. A tenant without rules of its
+ * own shares the global view. A new snapshot (the version counter moved)
+ * replaces the whole index; nothing here ever goes back to the database.
+ */
+import { CompiledService, type MemoBudget } from "./compiled.js";
+import { loadEntries, ParsedRows, type ServiceEntries } from "./entries.js";
+import type { HashmapData } from "./model.js";
+
+export type View = ReadonlyMap<string, CompiledService>;
+
+/** Views kept per snapshot; the least recently used one goes first beyond this. */
+const MAX_VIEWS = 512;
+/** Memoized prices per snapshot, all views together (a few tens of MB at most). */
+const MEMO_BUDGET = 250_000;
+
+export class HashmapIndex {
+  private readonly boundaries: number[];
+  private readonly tenants: Set<string>;
+  private readonly views = new Map<string, View>();
+  private readonly parsed = new ParsedRows();
+  private readonly budget: MemoBudget = { left: MEMO_BUDGET };
+  /** The last view asked for: consecutive frames of one scope and period hit it without hashing. */
+  private lastKey = "";
+  private lastView: View | undefined;
+
+  constructor(readonly data: HashmapData) {
+    const b = new Set<number>();
+    for (const m of data.mappings) {
+      if (m.deletedAt !== null) continue;
+      b.add(m.start);
+      if (m.end !== null) b.add(m.end);
+    }
+    this.boundaries = [...b].sort((x, y) => x - y);
+    this.tenants = new Set();
+    for (const r of [...data.mappings, ...data.thresholds]) if (r.tenantId !== null) this.tenants.add(r.tenantId);
+  }
+
+  get isEmpty(): boolean {
+    return this.data.services.length === 0;
+  }
+
+  /** Number of boundaries <= at: instants with the same count see the same mappings. */
+  private window(at: number): number {
+    const b = this.boundaries;
+    let lo = 0;
+    let hi = b.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((b[mid] as number) <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  view(tenantId: string, at: number): View {
+    const tenant = this.tenants.has(tenantId) ? tenantId : "";
+    const key = `${this.window(at)}\u0000${tenant}`;
+    if (key === this.lastKey && this.lastView !== undefined) return this.lastView;
+    let view = this.views.get(key);
+    if (view === undefined) {
+      const entries = loadEntries(this.data, tenant, at, this.parsed);
+      const compiled = new Map<string, CompiledService>();
+      for (const [name, e] of entries) compiled.set(name, new CompiledService(e, this.budget));
+      view = compiled;
+      if (this.views.size >= MAX_VIEWS) {
+        const oldest = this.views.keys().next().value;
+        if (oldest !== undefined) this.views.delete(oldest);
+      }
+    } else {
+      this.views.delete(key);
+    }
+    this.views.set(key, view);
+    this.lastKey = key;
+    this.lastView = view;
+    return view;
+  }
+
+  /** The loaded rules of one service, for Explain. */
+  service(tenantId: string, at: number, name: string): ServiceEntries | undefined {
+    return this.view(tenantId, at).get(name)?.entries;
+  }
+}

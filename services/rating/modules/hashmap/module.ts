@@ -1,0 +1,53 @@
+/**
+ * The hashmap rating module: CloudKitty's HashMap, priced from the in-memory
+ * index of the current snapshot (see README.md in this folder).
+ */
+import { type ExplainStep, PointError, type RatingFrame, type RatingModule, type RatingPoint } from "../../domain.js";
+import type { HashmapIndex } from "./index.js";
+import { FieldValueError, priceReference } from "./reference.js";
+
+export class HashmapModule implements RatingModule {
+  readonly name = "hashmap";
+  readonly description = "CloudKitty's HashMap: prices by service, field values, thresholds and groups.";
+
+  constructor(private readonly index: () => HashmapIndex) {}
+
+  rate(frame: RatingFrame): void {
+    const index = this.index();
+    if (index.isEmpty) return;
+    const view = index.view(frame.scopeId, frame.at.getTime());
+    const points = frame.points;
+    // Consecutive points of one type are the common case: skip the map lookup for them.
+    let lastType: string | undefined;
+    let svc = undefined as ReturnType<typeof view.get>;
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i] as RatingPoint;
+      if (p.type !== lastType) {
+        lastType = p.type;
+        svc = view.get(p.type);
+      }
+      if (svc === undefined) continue;
+      try {
+        svc.priceInto(p);
+      } catch (err) {
+        throw asPointError(err, i);
+      }
+    }
+  }
+
+  explain(point: RatingPoint, scopeId: string, at: Date): ExplainStep[] {
+    const steps: ExplainStep[] = [];
+    const svc = this.index().service(scopeId, at.getTime(), point.type);
+    try {
+      point.price = priceReference(svc, point, (s) => steps.push(s));
+    } catch (err) {
+      throw asPointError(err, 0);
+    }
+    return steps;
+  }
+}
+
+function asPointError(err: unknown, index: number): unknown {
+  if (err instanceof FieldValueError) return new PointError(index, `${err.source}.${err.field}`, err.message);
+  return err;
+}

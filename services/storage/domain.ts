@@ -1,0 +1,236 @@
+/**
+ * Storage's domain inputs and records: what the gRPC layer hands to an
+ * engine after validation. Generated message types stop at api.ts; times
+ * are Dates here and epoch seconds inside the engines.
+ */
+import type { Decimal } from "../../libs/money/decimal.js";
+
+/** A validated point, with the serialised forms the engines store and the digest covers. */
+export interface StoredPoint {
+  type: string;
+  unit: string;
+  /** Plain exact decimal text ("12.5", "-0.001"), as validated. */
+  qty: string;
+  price: string;
+  groupby: Record<string, string>;
+  /** JSON of metadata, "" when there is none. */
+  metadataJson: string;
+}
+
+export interface CommitInput {
+  scopeId: string;
+  begin: Date;
+  end: Date;
+  points: StoredPoint[];
+  /** undefined: the scope has no state yet. For a reprocessing commit, the task's progress. */
+  expectedState: Date | undefined;
+  fencingToken: bigint;
+  owner: string;
+  /** Digest of the request, to tell a replay from a conflicting commit. */
+  digest: string;
+  /** Set for a reprocessing commit: the period is replaced and the task advances. */
+  reprocessTaskId: string | undefined;
+  scopeKey: string;
+  fetcher: string;
+  collector: string;
+}
+
+export interface CommitResult {
+  /** The scope's state, or the task's progress for a reprocessing commit. */
+  state: Date;
+  replayed: boolean;
+  pointsWritten: number;
+}
+
+export interface ScopeRecord {
+  scopeId: string;
+  state: Date | undefined;
+  active: boolean;
+  scopeKey: string;
+  fetcher: string;
+  collector: string;
+  lastError: string | undefined;
+  lastErrorAt: Date | undefined;
+  activeToggledAt: Date | undefined;
+  fencingToken: bigint;
+  createdAt: Date;
+}
+
+export interface ScopeQuery {
+  scopeIds: string[];
+  active: boolean | undefined;
+  scopeKey: string;
+  fetcher: string;
+  collector: string;
+  limit: number;
+  /** Return scopes with an id greater than this. */
+  after: string | undefined;
+}
+
+export interface CreateScopeInput {
+  scopeId: string;
+  active: boolean;
+  state: Date | undefined;
+  scopeKey: string;
+  fetcher: string;
+  collector: string;
+}
+
+export interface UpdateScopeInput {
+  scopeId: string;
+  active: boolean | undefined;
+  scopeKey: string | undefined;
+  fetcher: string | undefined;
+  collector: string | undefined;
+}
+
+export interface ScopeErrorInput {
+  scopeId: string;
+  message: string;
+  periodBegin: Date | undefined;
+  fencingToken: bigint;
+  at: Date;
+}
+
+/** Which scopes a reset or a reprocessing request is about. */
+export type ScopeSelection = { all: true } | { all: false; scopeIds: string[] };
+
+export interface ResetInput {
+  scopes: ScopeSelection;
+  /** The new state: a period boundary. */
+  state: Date;
+}
+
+export interface TaskRecord {
+  taskId: string;
+  scopeId: string;
+  begin: Date;
+  end: Date;
+  progress: Date;
+  reason: string;
+  createdAt: Date;
+  finishedAt: Date | undefined;
+  periodsTotal: number;
+  periodsDone: number;
+}
+
+export interface CreateTasksInput {
+  scopes: ScopeSelection;
+  begin: Date;
+  end: Date;
+  reason: string;
+}
+
+export interface TaskCursor {
+  /** created_at (epoch ms) and task id of the last task of the previous page. */
+  createdAt: number;
+  taskId: string;
+}
+
+export interface TaskQuery {
+  scopeIds: string[];
+  unfinishedOnly: boolean;
+  ascending: boolean;
+  limit: number;
+  after: TaskCursor | undefined;
+}
+
+export interface PointFilter {
+  /** "type", "scope_id" or a groupby key. */
+  key: string;
+  values: string[];
+}
+
+/** Time buckets a summary can group by (UTC): the period, day, ISO week, month, year. */
+export const TIME_BUCKETS = ["time", "time-d", "time-w", "time-m", "time-y"] as const;
+export type TimeBucket = (typeof TIME_BUCKETS)[number];
+
+export function isTimeBucket(key: string): key is TimeBucket {
+  return (TIME_BUCKETS as readonly string[]).includes(key);
+}
+
+/**
+ * Names that mean something else in a query (attributes of every point,
+ * time buckets, result columns): a groupby key may not use them.
+ */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(["type", "scope_id", "begin", "end", "qty", "price", ...TIME_BUCKETS]);
+
+export interface OrderBy {
+  column: string;
+  descending: boolean;
+}
+
+export interface SummaryQuery {
+  begin: Date;
+  end: Date;
+  /** Validated: known keys, "type", "scope_id", at most one time bucket. */
+  groupBy: string[];
+  filters: PointFilter[];
+}
+
+export interface SummaryRow {
+  begin: Date;
+  end: Date;
+  qty: Decimal;
+  price: Decimal;
+  /** Number of points summed. */
+  count: number;
+  /** One value per non-time group-by key, in order. */
+  groups: string[];
+}
+
+export interface PointQuery {
+  begin: Date;
+  end: Date;
+  filters: PointFilter[];
+  limit: number;
+  /** Resume after this position (from a page token). */
+  after: PointCursor | undefined;
+}
+
+/** A position in the (scope, period, sequence) order of stored points. */
+export interface PointCursor {
+  scopeRef: number;
+  begin: number;
+  seq: number;
+}
+
+export interface PeriodPoint {
+  scopeId: string;
+  begin: Date;
+  end: Date;
+  type: string;
+  unit: string;
+  qty: string;
+  price: string;
+  groupby: Record<string, string>;
+  metadata: Record<string, string>;
+}
+
+export interface PointPage {
+  points: PeriodPoint[];
+  /** Set when more points remain. */
+  next: PointCursor | undefined;
+}
+
+export interface StorageEngine {
+  /** True when the database answers. */
+  ping(): Promise<boolean>;
+  commitPeriod(input: CommitInput): Promise<CommitResult>;
+  getScope(scopeId: string): Promise<ScopeRecord | undefined>;
+  listScopes(query: ScopeQuery): Promise<ScopeRecord[]>;
+  createScope(input: CreateScopeInput, now: Date): Promise<ScopeRecord>;
+  updateScope(input: UpdateScopeInput, now: Date): Promise<ScopeRecord>;
+  resetScopes(input: ResetInput, now: Date): Promise<ScopeRecord[]>;
+  recordScopeError(input: ScopeErrorInput): Promise<void>;
+  createTasks(input: CreateTasksInput, now: Date): Promise<TaskRecord[]>;
+  listTasks(query: TaskQuery): Promise<TaskRecord[]>;
+  /** Every groupby key seen on a committed point (any type). */
+  knownKeys(): Promise<Set<string>>;
+  summary(query: SummaryQuery): Promise<SummaryRow[]>;
+  /** Points in [begin, end) ordered by scope, period, then position in the frame. */
+  listPoints(query: PointQuery): Promise<PointPage>;
+  /** Every difference between the rollups and the points they sum (empty when exact). A full scan. */
+  verifyRollups(): Promise<string[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,32 @@
+/**
+ * Composition root of the storage service: configuration, engine, gRPC
+ * server, readiness and shutdown.
+ */
+import { ReprocessServiceService, ScopeServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
+import { GrpcServer } from "../../libs/grpc/server.js";
+import { runService } from "../../libs/service/run.js";
+import { systemClock } from "../../libs/time/period.js";
+import { reprocessHandlers, scopeHandlers, storageService } from "./api.js";
+import type { StorageEngine } from "./domain.js";
+import { PostgresEngine } from "./postgres/engine.js";
+import { SqliteEngine } from "./sqlite/engine.js";
+
+await runService("storage", async ({ config, logger }) => {
+  const periodSeconds = config.collect.period;
+  const { backend, url } = config.storage;
+  const engine: StorageEngine =
+    backend === "postgresql"
+      ? await PostgresEngine.open(url, { periodSeconds, poolSize: config.storage.pool_size })
+      : new SqliteEngine(url, { periodSeconds, cacheMiB: config.storage.cache_size });
+  const deps = { engine, logger, clock: systemClock, periodSeconds };
+  const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size });
+  const storage = storageService(deps);
+  server.add(storage.definition, storage.handlers);
+  server.add(ScopeServiceService, scopeHandlers(deps));
+  server.add(ReprocessServiceService, reprocessHandlers(deps));
+  const { host } = config.storage.listen;
+  const port = await server.listen(host, config.storage.listen.port);
+  logger.info({ address: `${host}:${port}`, backend }, "listening");
+  await server.watchReadiness(() => engine.ping(), config.server.readiness_interval);
+  return { server, close: () => engine.close() };
+});

@@ -1,0 +1,118 @@
+/**
+ * The PostgreSQL schema: the same tables as the SQLite engine, with
+ * NUMERIC for every quantity, price and sum (exact; pg returns them as
+ * strings, never as JS numbers) and BIGINT epoch seconds for times (epoch
+ * milliseconds for the reprocess task timestamps).
+ */
+import type { Migration } from "../../../libs/db/migration.js";
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: "scopes, dictionaries, frames, points, rollups, reprocess tasks",
+    sql: `
+      CREATE TABLE scopes (
+        ref SERIAL PRIMARY KEY,
+        scope_id TEXT NOT NULL UNIQUE,
+        state BIGINT,
+        active BOOLEAN NOT NULL DEFAULT true,
+        scope_key TEXT NOT NULL DEFAULT '',
+        fetcher TEXT NOT NULL DEFAULT '',
+        collector TEXT NOT NULL DEFAULT '',
+        fencing_token BIGINT NOT NULL DEFAULT 0,
+        last_error TEXT,
+        last_error_at BIGINT,
+        active_toggled_at BIGINT,
+        created_at BIGINT NOT NULL
+      );
+      CREATE TABLE types (ref SERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+      -- One row per distinct groupby map; digest = sha256 of canon (a long
+      -- map would not fit a btree entry).
+      CREATE TABLE groupsets (ref SERIAL PRIMARY KEY, digest TEXT NOT NULL UNIQUE, canon TEXT NOT NULL);
+      CREATE TABLE groupset_values (
+        groupset_ref INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (groupset_ref, key)
+      );
+      CREATE INDEX groupset_values_by_value ON groupset_values (key, value, groupset_ref);
+      CREATE TABLE groupby_keys (type_ref INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY (type_ref, key));
+      CREATE TABLE frames (
+        scope_ref INTEGER NOT NULL,
+        begin BIGINT NOT NULL,
+        "end" BIGINT NOT NULL,
+        fencing_token BIGINT NOT NULL,
+        owner TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        task_id TEXT,
+        points INTEGER NOT NULL,
+        committed_at BIGINT NOT NULL,
+        PRIMARY KEY (scope_ref, begin)
+      );
+      CREATE TABLE points (
+        scope_ref INTEGER NOT NULL,
+        begin BIGINT NOT NULL,
+        seq INTEGER NOT NULL,
+        type_ref INTEGER NOT NULL,
+        groupset_ref INTEGER NOT NULL,
+        unit TEXT NOT NULL,
+        qty NUMERIC NOT NULL,
+        price NUMERIC NOT NULL,
+        metadata TEXT,
+        PRIMARY KEY (scope_ref, begin, seq)
+      );
+      CREATE TABLE sums_period (
+        scope_ref INTEGER NOT NULL,
+        begin BIGINT NOT NULL,
+        type_ref INTEGER NOT NULL,
+        points BIGINT NOT NULL,
+        qty NUMERIC NOT NULL,
+        price NUMERIC NOT NULL,
+        PRIMARY KEY (scope_ref, begin, type_ref)
+      );
+      CREATE TABLE sums_day (
+        scope_ref INTEGER NOT NULL,
+        day BIGINT NOT NULL,
+        type_ref INTEGER NOT NULL,
+        points BIGINT NOT NULL,
+        qty NUMERIC NOT NULL,
+        price NUMERIC NOT NULL,
+        PRIMARY KEY (scope_ref, day, type_ref)
+      );
+      CREATE TABLE sums_day_groupset (
+        scope_ref INTEGER NOT NULL,
+        day BIGINT NOT NULL,
+        type_ref INTEGER NOT NULL,
+        groupset_ref INTEGER NOT NULL,
+        points BIGINT NOT NULL,
+        qty NUMERIC NOT NULL,
+        price NUMERIC NOT NULL,
+        PRIMARY KEY (scope_ref, day, type_ref, groupset_ref)
+      );
+      CREATE TABLE sums_day_key (
+        key TEXT NOT NULL,
+        scope_ref INTEGER NOT NULL,
+        day BIGINT NOT NULL,
+        type_ref INTEGER NOT NULL,
+        value TEXT NOT NULL,
+        points BIGINT NOT NULL,
+        qty NUMERIC NOT NULL,
+        price NUMERIC NOT NULL,
+        PRIMARY KEY (key, scope_ref, day, type_ref, value)
+      );
+      CREATE TABLE rolled_days (scope_ref INTEGER NOT NULL, day BIGINT NOT NULL, PRIMARY KEY (scope_ref, day));
+      CREATE TABLE reprocess_tasks (
+        task_id TEXT PRIMARY KEY,
+        scope_ref INTEGER NOT NULL,
+        begin BIGINT NOT NULL,
+        "end" BIGINT NOT NULL,
+        progress BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        finished_at BIGINT
+      );
+      CREATE INDEX reprocess_tasks_by_scope ON reprocess_tasks (scope_ref, finished_at);
+      CREATE INDEX reprocess_tasks_by_time ON reprocess_tasks (created_at, task_id);
+    `,
+  },
+];

@@ -1,0 +1,195 @@
+/**
+ * The decisions behind "a period is rated once: never twice, never
+ * skipped", shared by both engines so that they cannot differ. An engine
+ * reads the rows involved inside its transaction (with the scope row
+ * locked), asks these functions what to do, then writes. All times are
+ * epoch seconds.
+ */
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../libs/errors/errors.js";
+import { fromEpochSeconds } from "../../libs/time/period.js";
+
+export interface ScopeState {
+  /** End of the last rated period; null when never rated. */
+  state: number | null;
+  active: boolean;
+  /** Newest fencing token seen for the scope. */
+  fencingToken: bigint;
+}
+
+/** What is recorded about the commit that last wrote a (scope, period). */
+export interface FrameState {
+  fencingToken: bigint;
+  digest: string;
+  taskId: string | null;
+}
+
+export interface TaskState {
+  taskId: string;
+  scopeId: string;
+  begin: number;
+  end: number;
+  progress: number;
+  finished: boolean;
+}
+
+export interface CommitRequest {
+  scopeId: string;
+  begin: number;
+  end: number;
+  expected: number | null;
+  fencingToken: bigint;
+  digest: string;
+  taskId: string | undefined;
+}
+
+export type CommitDecision = "apply" | "replay";
+
+function show(s: number | null): string {
+  return s === null ? "no state (never rated)" : fromEpochSeconds(s).toISOString();
+}
+
+function fenced(req: CommitRequest, seen: bigint): FailedPreconditionError {
+  return new FailedPreconditionError(
+    `fencing token ${req.fencingToken} is older than ${seen}, already seen for scope ${req.scopeId}: another owner has taken it over`,
+  );
+}
+
+/**
+ * A regular commit: rates the period that follows the scope's state.
+ *
+ * Order matters. The token comes first, so a stale owner is refused even
+ * when its commit looks like a replay (the new owner decides what happens
+ * next). A replay is recognised before the state check, because after a
+ * lost reply the state has already moved to this commit's end. Only then is
+ * the expected state compared: if another owner advanced it, or a reset
+ * moved it back while this commit was in flight, nothing is written.
+ */
+export function decideCommit(req: CommitRequest, scope: ScopeState | undefined, frame: FrameState | undefined): CommitDecision {
+  const seen = scope?.fencingToken ?? 0n;
+  if (req.fencingToken < seen) throw fenced(req, seen);
+  if (
+    scope !== undefined &&
+    scope.state === req.end &&
+    frame !== undefined &&
+    frame.taskId === null &&
+    frame.digest === req.digest &&
+    frame.fencingToken === req.fencingToken
+  ) {
+    return "replay";
+  }
+  const current = scope?.state ?? null;
+  if (current !== req.expected) {
+    throw new FailedPreconditionError(
+      `state of scope ${req.scopeId} moved: the commit expected ${show(req.expected)}, the scope is at ${show(current)}`,
+    );
+  }
+  if (scope !== undefined && !scope.active) {
+    throw new FailedPreconditionError(`scope ${req.scopeId} is inactive: its periods are not rated`);
+  }
+  return "apply";
+}
+
+/**
+ * A reprocessing commit: replaces the period that follows the task's
+ * progress. The scope's state does not move. The same fencing token as
+ * regular commits guards it: the owner of the scope is the only writer of
+ * its periods, whichever kind.
+ */
+export function decideReprocessCommit(
+  req: CommitRequest,
+  scope: ScopeState | undefined,
+  task: TaskState | undefined,
+  frame: FrameState | undefined,
+): CommitDecision {
+  const taskId = req.taskId ?? "";
+  if (task === undefined) throw new NotFoundError("reprocess task", taskId);
+  if (task.scopeId !== req.scopeId) {
+    throw new InvalidArgumentError("reprocess_task_id", `task ${taskId} reprocesses scope ${task.scopeId}, not ${req.scopeId}`);
+  }
+  if (scope === undefined) throw new NotFoundError("scope", req.scopeId);
+  if (req.fencingToken < scope.fencingToken) throw fenced(req, scope.fencingToken);
+  if (
+    task.progress === req.end &&
+    frame !== undefined &&
+    frame.taskId === taskId &&
+    frame.digest === req.digest &&
+    frame.fencingToken === req.fencingToken
+  ) {
+    return "replay";
+  }
+  if (task.finished) throw new FailedPreconditionError(`reprocess task ${taskId} is finished (progress ${show(task.progress)})`);
+  if (req.expected !== task.progress) {
+    throw new FailedPreconditionError(
+      `progress of reprocess task ${taskId} moved: the commit expected ${show(req.expected)}, the task is at ${show(task.progress)}`,
+    );
+  }
+  if (req.end > task.end) {
+    throw new FailedPreconditionError(`the period ends after reprocess task ${taskId}'s window (${show(task.end)})`);
+  }
+  if (!scope.active) throw new FailedPreconditionError(`scope ${req.scopeId} is inactive: its periods are not rated`);
+  // Reachable only if a task's window were not clipped by a reset: a period
+  // at or after the state belongs to regular rating.
+  if (scope.state === null || req.end > scope.state) {
+    throw new FailedPreconditionError(`the period ends after the state of scope ${req.scopeId} (${show(scope.state)})`);
+  }
+  return "apply";
+}
+
+/** Whether scope may be reset to `to`; throws for an explicitly named scope that may not. */
+export function checkReset(scopeId: string, scope: ScopeState, to: number, explicit: boolean): boolean {
+  if (scope.state === null) {
+    if (explicit) throw new FailedPreconditionError(`scope ${scopeId} was never rated: there is no state to move back`);
+    return false;
+  }
+  if (scope.state < to) {
+    if (explicit) {
+      throw new FailedPreconditionError(
+        `scope ${scopeId} is at ${show(scope.state)}: a reset moves the state back, not forward to ${show(to)}`,
+      );
+    }
+    return false;
+  }
+  return true;
+}
+
+/**
+ * What a reset to `to` leaves of an unfinished task of the scope: the
+ * periods from `to` on are rated again by regular rating (and replaced), so
+ * the task keeps only what lies before `to`, and ends if nothing is left.
+ */
+export function clipTask(task: { progress: number; end: number }, to: number): { end: number; finished: boolean } {
+  const end = Math.min(task.end, Math.max(task.progress, to));
+  return { end, finished: task.progress >= end };
+}
+
+/** Whether scope can get a reprocessing task over [begin, end); throws for a named scope that cannot. */
+export function checkTaskScope(scopeId: string, scope: ScopeState, end: number, explicit: boolean): boolean {
+  if (!scope.active) {
+    if (explicit) throw new FailedPreconditionError(`scope ${scopeId} is inactive: activate it before reprocessing it`);
+    return false;
+  }
+  if (scope.state === null || scope.state < end) {
+    if (explicit) {
+      throw new FailedPreconditionError(
+        `scope ${scopeId} is rated up to ${show(scope.state)}: a reprocessing window must end at or before its state`,
+      );
+    }
+    return false;
+  }
+  return true;
+}
+
+export function checkNoOverlap(
+  scopeId: string,
+  begin: number,
+  end: number,
+  open: Array<{ taskId: string; begin: number; end: number }>,
+): void {
+  for (const t of open) {
+    if (t.begin < end && begin < t.end) {
+      throw new FailedPreconditionError(
+        `scope ${scopeId} already has an unfinished reprocess task ${t.taskId} over [${show(t.begin)}, ${show(t.end)})`,
+      );
+    }
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The SQLite schema. Every table that can grow with the data is WITHOUT
+ * ROWID and clustered on its key, so a range of one scope is one seek and a
+ * sequential read. Decimal columns are kept as exact integer parts (see
+ * ../exact.ts): <name>_i, <name>_f1, <name>_f2 and <name>_x. Times are epoch
+ * seconds, except the reprocess task timestamps (milliseconds, to order the
+ * tasks created within one second).
+ */
+import type { Migration } from "../../../libs/db/sqlite.js";
+
+const exact = (name: string) => `${name}_i INTEGER NOT NULL, ${name}_f1 INTEGER NOT NULL, ${name}_f2 INTEGER NOT NULL, ${name}_x TEXT`;
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: "scopes, dictionaries, frames, points, rollups, reprocess tasks",
+    sql: `
+      CREATE TABLE scopes (
+        ref INTEGER PRIMARY KEY,
+        scope_id TEXT NOT NULL UNIQUE,
+        state INTEGER,
+        active INTEGER NOT NULL DEFAULT 1,
+        scope_key TEXT NOT NULL DEFAULT '',
+        fetcher TEXT NOT NULL DEFAULT '',
+        collector TEXT NOT NULL DEFAULT '',
+        fencing_token TEXT NOT NULL DEFAULT '0',
+        last_error TEXT,
+        last_error_at INTEGER,
+        active_toggled_at INTEGER,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE types (ref INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+      -- One row per distinct groupby map (canonical JSON, keys sorted): a
+      -- resource's map is the same in every period, so points and rollups
+      -- carry a small integer instead of the map.
+      CREATE TABLE groupsets (ref INTEGER PRIMARY KEY, canon TEXT NOT NULL UNIQUE);
+      CREATE TABLE groupset_values (
+        groupset_ref INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (groupset_ref, key)
+      ) WITHOUT ROWID;
+      CREATE INDEX groupset_values_by_value ON groupset_values (key, value);
+      -- The catalog of groupby keys seen per type, for refusing unknown keys.
+      CREATE TABLE groupby_keys (type_ref INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY (type_ref, key)) WITHOUT ROWID;
+      -- One row per committed (scope, period): who wrote it, and the digest
+      -- that tells a replay from a conflicting commit.
+      CREATE TABLE frames (
+        scope_ref INTEGER NOT NULL,
+        begin INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        fencing_token TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        task_id TEXT,
+        points INTEGER NOT NULL,
+        committed_at INTEGER NOT NULL,
+        PRIMARY KEY (scope_ref, begin)
+      ) WITHOUT ROWID;
+      CREATE TABLE points (
+        scope_ref INTEGER NOT NULL,
+        begin INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        type_ref INTEGER NOT NULL,
+        groupset_ref INTEGER NOT NULL,
+        unit TEXT NOT NULL,
+        ${exact("qty")},
+        ${exact("price")},
+        metadata TEXT,
+        PRIMARY KEY (scope_ref, begin, seq)
+      ) WITHOUT ROWID;
+      CREATE TABLE sums_period (
+        scope_ref INTEGER NOT NULL,
+        begin INTEGER NOT NULL,
+        type_ref INTEGER NOT NULL,
+        points INTEGER NOT NULL,
+        ${exact("qty")},
+        ${exact("price")},
+        PRIMARY KEY (scope_ref, begin, type_ref)
+      ) WITHOUT ROWID;
+      CREATE TABLE sums_day (
+        scope_ref INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        type_ref INTEGER NOT NULL,
+        points INTEGER NOT NULL,
+        ${exact("qty")},
+        ${exact("price")},
+        PRIMARY KEY (scope_ref, day, type_ref)
+      ) WITHOUT ROWID;
+      CREATE TABLE sums_day_groupset (
+        scope_ref INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        type_ref INTEGER NOT NULL,
+        groupset_ref INTEGER NOT NULL,
+        points INTEGER NOT NULL,
+        ${exact("qty")},
+        ${exact("price")},
+        PRIMARY KEY (scope_ref, day, type_ref, groupset_ref)
+      ) WITHOUT ROWID;
+      -- The same per groupby key and value: a query on one key reads only
+      -- that key's rows. Points without the key are the day's total minus
+      -- these rows (sums_day).
+      CREATE TABLE sums_day_key (
+        key TEXT NOT NULL,
+        scope_ref INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        type_ref INTEGER NOT NULL,
+        value TEXT NOT NULL,
+        points INTEGER NOT NULL,
+        ${exact("qty")},
+        ${exact("price")},
+        PRIMARY KEY (key, scope_ref, day, type_ref, value)
+      ) WITHOUT ROWID;
+      CREATE TABLE rolled_days (scope_ref INTEGER NOT NULL, day INTEGER NOT NULL, PRIMARY KEY (scope_ref, day)) WITHOUT ROWID;
+      CREATE TABLE reprocess_tasks (
+        task_id TEXT PRIMARY KEY,
+        scope_ref INTEGER NOT NULL,
+        begin INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        progress INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER
+      );
+      CREATE INDEX reprocess_tasks_by_scope ON reprocess_tasks (scope_ref, finished_at);
+      CREATE INDEX reprocess_tasks_by_time ON reprocess_tasks (created_at, task_id);
+    `,
+  },
+];

@@ -1,0 +1,120 @@
+/**
+ * What the storage tests and benchmarks share: one way to open each engine
+ * on a fresh database, and builders of CommitPeriod requests that go
+ * through the same validation as the gRPC handler.
+ */
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import Database from "better-sqlite3";
+import pg from "pg";
+import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
+import type { CommitPeriodRequest } from "../../libs/gen/ratemesh/v1/storage.js";
+import { tempDir } from "../../test/support/mesh.js";
+import { createTestDatabase } from "../../test/support/postgres.js";
+import { commitInputFrom } from "./api.js";
+import type { CommitInput, StorageEngine } from "./domain.js";
+import { PostgresEngine } from "./postgres/engine.js";
+import { SqliteEngine } from "./sqlite/engine.js";
+
+export const PERIOD = 3600;
+export const T0 = new Date("2026-03-01T00:00:00Z");
+
+/** The begin of period n after T0. */
+export function at(n: number, period = PERIOD): Date {
+  return new Date(T0.getTime() + n * period * 1000);
+}
+
+export interface OpenedEngine {
+  engine: StorageEngine;
+  /** Another engine on the same database (as a restart would open it). */
+  reopen: () => Promise<StorageEngine>;
+  /** Runs SQL on the database directly, to look at what the engine wrote. */
+  sql: (text: string) => Promise<Array<Record<string, unknown>>>;
+}
+
+export interface EngineCase {
+  name: "sqlite" | "postgresql";
+  /** A fresh engine on its own database, closed (and the database dropped) after the test. */
+  open(t: TestContext, periodSeconds?: number): Promise<OpenedEngine>;
+}
+
+export const sqliteCase: EngineCase = {
+  name: "sqlite",
+  async open(t, periodSeconds = PERIOD) {
+    const file = join(tempDir(t), "storage.sqlite");
+    const opened: StorageEngine[] = [];
+    const open = async () => {
+      const e = new SqliteEngine(file, { periodSeconds });
+      opened.push(e);
+      return e;
+    };
+    const engine = await open();
+    const raw = new Database(file);
+    t.after(async () => {
+      raw.close();
+      for (const e of opened) await e.close().catch(() => {});
+    });
+    return { engine, reopen: open, sql: async (text) => raw.prepare(text).all() as Array<Record<string, unknown>> };
+  },
+};
+
+export function point(
+  type: string,
+  qty: string,
+  price: string,
+  groupby: Record<string, string> = {},
+  metadata: Record<string, string> = {},
+): DataPoint {
+  return { type, unit: "u", qty, price, groupby, metadata };
+}
+
+export interface CommitOptions {
+  expected?: Date | null;
+  token?: number | bigint;
+  taskId?: string;
+  owner?: string;
+  period?: number;
+}
+
+/** A CommitPeriod request for period n of scope (expected state: its begin, unless n = 0 or given). */
+export function commitRequest(scopeId: string, n: number, points: DataPoint[], o: CommitOptions = {}): CommitPeriodRequest {
+  const period = o.period ?? PERIOD;
+  const begin = at(n, period);
+  const expected = o.expected === undefined ? begin : o.expected === null ? undefined : o.expected;
+  return {
+    frame: { scopeId, begin, end: at(n + 1, period), points },
+    expectedState: expected,
+    fencingToken: String(o.token ?? 1),
+    owner: o.owner ?? "test",
+    reprocessTaskId: o.taskId ?? "",
+    scopeKey: "project_id",
+    fetcher: "source",
+    collector: "file",
+  };
+}
+
+export function commitInput(scopeId: string, n: number, points: DataPoint[], o: CommitOptions = {}): CommitInput {
+  return commitInputFrom(commitRequest(scopeId, n, points, o), o.period ?? PERIOD);
+}
+
+export const postgresCase: EngineCase = {
+  name: "postgresql",
+  async open(t, periodSeconds = PERIOD) {
+    const url = await createTestDatabase(t);
+    const opened: StorageEngine[] = [];
+    const open = async () => {
+      const e = await PostgresEngine.open(url, { periodSeconds, poolSize: 4 });
+      opened.push(e);
+      return e;
+    };
+    const engine = await open();
+    const raw = new pg.Client({ connectionString: url });
+    raw.on("error", () => {});
+    await raw.connect();
+    t.after(async () => {
+      await raw.end();
+      for (const e of opened) await e.close().catch(() => {});
+    });
+    return { engine, reopen: open, sql: async (text) => (await raw.query(text)).rows as Array<Record<string, unknown>> };
+  },
+};
