@@ -101,6 +101,8 @@ export interface ClusterOptions {
   ttlSeconds: number;
   /** Extra [section] options for every process. */
   sections?: IniSections;
+  /** Extra environment for every service process (NODE_OPTIONS, say). */
+  env?: Record<string, string>;
 }
 
 export async function startCluster(t: TestContext, opts: ClusterOptions): Promise<Cluster> {
@@ -131,15 +133,15 @@ export async function startCluster(t: TestContext, opts: ClusterOptions): Promis
     orchestrator: { coordination_url: etcd.url, lease_ttl: `${opts.ttlSeconds}s`, ...extra.orchestrator },
   });
   const [storage, rating] = await Promise.all([
-    startService(t, { service: "storage", configFile }),
-    startService(t, { service: "rating", configFile }),
+    startService(t, { service: "storage", configFile, env: opts.env ?? {} }),
+    startService(t, { service: "rating", configFile, env: opts.env ?? {} }),
   ]);
   const collectors: ServiceProcess[] = [];
   const addCollector = async (env: Record<string, string> = {}) => {
     const c = await startService(t, {
       service: "collector",
       configFile,
-      env: { RATEMESH_STORAGE__ENDPOINT: storage.address, RATEMESH_RATING__ENDPOINT: rating.address, ...env },
+      env: { ...opts.env, RATEMESH_STORAGE__ENDPOINT: storage.address, RATEMESH_RATING__ENDPOINT: rating.address, ...env },
     });
     collectors.push(c);
     return c;
