@@ -5,19 +5,11 @@
  * with flavors and images, volumes by type and size, traffic, storage).
  */
 import type { DataPoint } from "../../../libs/gen/ratemesh/v1/common.js";
+import { seededRandom } from "../../../test/support/random.js";
 import type { RatingPoint } from "../domain.js";
 import type { HashmapData, MappingRow, MapType, ThresholdRow } from "../modules/hashmap/model.js";
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 export const FLAVORS = [
   "m1.nano",

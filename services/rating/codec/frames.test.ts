@@ -9,20 +9,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { DataFrame, DataPoint } from "../../../libs/gen/ratemesh/v1/common.js";
 import { RateRequest, RateResponse } from "../../../libs/gen/ratemesh/v1/rating.js";
+import { seededRandom } from "../../../test/support/random.js";
 import { formatFixed } from "../modules/hashmap/fixed.js";
 import { ByteSlots, KeyTable } from "./byte-slots.js";
 import { decodeFrames, encodeFrames, WireFormatError } from "./frames.js";
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const WORDS = [
   "",

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RateRequest, RateResponse } from "../../../../libs/gen/ratemesh/v1/rating.js";
 import { Decimal } from "../../../../libs/money/decimal.js";
+import { seededRandom } from "../../../../test/support/random.js";
 import { decodeFrames, encodeFrames } from "../../codec/frames.js";
 import { PointError, type RatingPoint } from "../../domain.js";
 import { formatFixed, parseFixedInto, reg } from "./fixed.js";
@@ -18,17 +19,7 @@ import { HashmapModule } from "./module.js";
 import { priceReference } from "./reference.js";
 import { type OracleCase, runOracle } from "./testdata/oracle.js";
 
-/** mulberry32: small, seedable, good enough to spread cases. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const COSTS = [
   "1",
