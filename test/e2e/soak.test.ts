@@ -40,6 +40,11 @@ describe("soak", () => {
       await sleep(250);
     }
     assert.deepEqual(await verifyExactlyOnce(cluster), []);
+    // A process that ran out of memory would leave its scopes to the other collector: it must still be running.
+    for (const p of procs) {
+      const gone = p.child.exitCode ?? p.child.signalCode;
+      assert.equal(gone, null, `${p.service} pid ${p.pid} exited during the soak (${gone}): ${p.stderr.slice(-5).join("\n")}`);
+    }
 
     const window = (from: number, to: number) => samples.filter((s) => s.progress >= from && s.progress < to);
     const early = window(0.2, 0.5);
