@@ -35,16 +35,16 @@ describe("soak", () => {
     for (;;) {
       const done = await periodsDone(cluster);
       samples.push({ progress: done / total, byProc: procs.map((p) => sampleProcess(p.pid)) });
+      // A process that ran out of memory fails the soak at once (a collector's scopes would go to the other one).
+      for (const p of procs) {
+        const gone = p.child.exitCode ?? p.child.signalCode;
+        assert.equal(gone, null, `${p.service} pid ${p.pid} exited during the soak (${gone}): ${p.stderr.slice(-5).join("\n")}`);
+      }
       if ((await scopesDone(cluster)) === scopes.length) break;
       if (samples.length > 2400) assert.fail(`soak did not finish (${done}/${total} periods)`);
       await sleep(250);
     }
     assert.deepEqual(await verifyExactlyOnce(cluster), []);
-    // A process that ran out of memory would leave its scopes to the other collector: it must still be running.
-    for (const p of procs) {
-      const gone = p.child.exitCode ?? p.child.signalCode;
-      assert.equal(gone, null, `${p.service} pid ${p.pid} exited during the soak (${gone}): ${p.stderr.slice(-5).join("\n")}`);
-    }
 
     const window = (from: number, to: number) => samples.filter((s) => s.progress >= from && s.progress < to);
     const early = window(0.2, 0.5);

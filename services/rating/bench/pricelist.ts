@@ -9,8 +9,6 @@ import { seededRandom } from "../../../test/support/random.js";
 import type { RatingPoint } from "../domain.js";
 import type { HashmapData, MappingRow, MapType, ThresholdRow } from "../modules/hashmap/model.js";
 
-const rng = seededRandom;
-
 export const FLAVORS = [
   "m1.nano",
   "m1.tiny",
@@ -185,7 +183,7 @@ export interface BenchFrame {
 
 /** Frames of `perFrame` points, one per (project, hour). */
 export function benchFrames(total: number, perFrame: number, seed = 1): BenchFrame[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const frames: BenchFrame[] = [];
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)] as T;
   const start = Date.UTC(2026, 2, 1);

@@ -14,8 +14,6 @@ import { formatFixed } from "../modules/hashmap/fixed.js";
 import { ByteSlots, KeyTable } from "./byte-slots.js";
 import { decodeFrames, encodeFrames, WireFormatError } from "./frames.js";
 
-const rng = seededRandom;
-
 const WORDS = [
   "",
   "a",
@@ -64,7 +62,7 @@ const NEW_PRICES = ["", "0", "2.84", "34.40", "-0.000001", "12345678901234567890
 
 describe("Rate codec", () => {
   it("decodes what the generated decoder reads", () => {
-    const r = rng(1);
+    const r = seededRandom(1);
     for (let i = 0; i < 500; i++) {
       const frames = randomFrames(r);
       const bytes = Buffer.from(RateRequest.encode({ frames }).finish());
@@ -110,7 +108,7 @@ describe("Rate codec", () => {
   });
 
   it("re-encodes with the new prices, byte-identical to the generated encoder for canonical input", () => {
-    const r = rng(2);
+    const r = seededRandom(2);
     let changed = 0;
     for (let i = 0; i < 500; i++) {
       const frames = randomFrames(r);
@@ -134,7 +132,7 @@ describe("Rate codec", () => {
   });
 
   it("writes fixed-point prices digit by digit, as their decimal strings encode", () => {
-    const r = rng(5);
+    const r = seededRandom(5);
     for (let i = 0; i < 300; i++) {
       const frames = randomFrames(r);
       const bytes = Buffer.from(RateRequest.encode({ frames }).finish());
@@ -212,7 +210,7 @@ describe("Rate codec", () => {
 
   it("refuses truncated and malformed messages", () => {
     // One frame: every proper prefix cuts it.
-    const r = rng(4);
+    const r = seededRandom(4);
     const frame = { scopeId: "p", begin: new Date(), end: undefined, points: [randomPoint(r), randomPoint(r)] };
     const bytes = Buffer.from(RateRequest.encode({ frames: [frame] }).finish());
     for (let cut = 1; cut < bytes.length; cut++) {

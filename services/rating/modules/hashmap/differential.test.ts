@@ -19,8 +19,6 @@ import { HashmapModule } from "./module.js";
 import { priceReference } from "./reference.js";
 import { type OracleCase, runOracle } from "./testdata/oracle.js";
 
-const rng = seededRandom;
-
 const COSTS = [
   "1",
   "0.5",
@@ -178,7 +176,7 @@ describe("hashmap differential", () => {
     let compared = 0;
     let errors = 0;
     for (let seed = 1; seed <= 40; seed++) {
-      const r = rng(seed);
+      const r = seededRandom(seed);
       const data = priceList(r);
       const cases: OracleCase[] = [];
       for (let i = 0; i < 250; i++) {
@@ -211,7 +209,7 @@ describe("hashmap differential", () => {
 
   it("the server path (decode the request, price wire points, encode the response) gives the same strings", () => {
     for (let seed = 100; seed <= 115; seed++) {
-      const r = rng(seed);
+      const r = seededRandom(seed);
       const data = priceList(r);
       const cases: OracleCase[] = [];
       for (let i = 0; i < 300; i++) {
@@ -293,7 +291,7 @@ describe("hashmap differential", () => {
   });
 
   it("whole frames price as the points do one by one (plan cache shared across points)", () => {
-    const r = rng(99);
+    const r = seededRandom(99);
     const data = priceList(r);
     const index = new HashmapIndex(data);
     const module = new HashmapModule(() => index);
@@ -322,7 +320,7 @@ describe("hashmap differential", () => {
 
 describe("fixed point", () => {
   it("prints like the exact decimal at every scale, tiny and huge coefficients included", () => {
-    const r = rng(11);
+    const r = seededRandom(11);
     const coefs = [0, 1, 5, 9, 10, 99999999, 100000000, 123456789012345, 2 ** 53 - 1];
     for (let i = 0; i < 2000; i++) coefs.push(Math.floor(r() * 2 ** 53));
     for (const m of coefs) {
@@ -336,7 +334,7 @@ describe("fixed point", () => {
   });
 
   it("parses and prints every plain decimal that fits a double exactly, and refuses the others", () => {
-    const r = rng(7);
+    const r = seededRandom(7);
     for (let i = 0; i < 20_000; i++) {
       const intDigits = Math.floor(r() * 18);
       const fracDigits = Math.floor(r() * 20);
