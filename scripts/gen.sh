@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Regenerates everything derived from proto/: the TypeScript in libs/gen (ts-proto)
-# and the descriptor sets served by gRPC reflection. Generated files are never
-# edited by hand; CI fails if running this changes anything.
+# Regenerates libs/gen: the TypeScript derived from proto/ (ts-proto), the catalog
+# of every service's config options, and the descriptor sets served by gRPC reflection.
+# Generated files are never edited by hand; CI fails if running this changes anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUF=./node_modules/.bin/buf
 HEALTH_PROTO=node_modules/grpc-health-check/proto
 
-$BUF lint
-$BUF generate
-
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+# The catalog of every service's config options (see libs/config/schema.ts),
+# made before `buf generate` empties libs/gen: the services' declarations it
+# reads load the libs/config code that reads the catalog in place.
+node --import tsx scripts/gen-config-catalog.ts > "$tmp/config-catalog.ts"
+
+$BUF lint
+$BUF generate
+mv "$tmp/config-catalog.ts" libs/gen/config-catalog.ts
 $BUF build --as-file-descriptor-set -o "$tmp/ratemesh.binpb"
 $BUF build "$HEALTH_PROTO" --as-file-descriptor-set -o "$tmp/health.binpb"
 node scripts/embed-descriptors.mjs "$tmp/ratemesh.binpb" "$tmp/health.binpb" > libs/gen/descriptors.ts

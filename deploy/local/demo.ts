@@ -12,8 +12,8 @@ import { sleep } from "../../libs/async/limit.js";
 import { HashmapServiceService, RatingServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import { ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import { Connection } from "../../libs/grpc/client.js";
-import { ServiceProcess } from "../../libs/process/service-process.js";
 import { rfc3339 } from "../../libs/time/period.js";
+import { ServiceProcess } from "../../test/support/service-process.js";
 import { createDemoPriceList, PRICE_LIST } from "./prices.js";
 
 const { values } = parseArgs({ options: { once: { type: "boolean" }, verbose: { type: "boolean", short: "v" } } });

@@ -3,9 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { ConfigError, loadConfig, sampleConfig } from "./config.js";
+import { commonSections, periodOption, periodProblem } from "./common.js";
+import { ConfigError, defineServiceConfig, loadConfig } from "./config.js";
 import { parseIni } from "./ini.js";
-import { schema } from "./schema.js";
+import { int, list, oneOf, str, timestamp } from "./options.js";
+import { sampleConfig } from "./sample.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ratemesh-config-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,71 +49,102 @@ describe("INI reader", () => {
   });
 });
 
+/** A service of the test's own: two sections of its own, the common ones, and the shared period. */
+const alpha = defineServiceConfig(
+  "alpha",
+  {
+    ...commonSections,
+    alpha: {
+      mode: oneOf({ help: "How alpha works.", choices: ["fast", "slow"], default: "fast" }),
+      names: list({ help: "Names alpha knows.", default: [] }),
+      token: str({ help: "A secret.", secret: true }),
+      start: timestamp({ help: "Where alpha starts." }),
+    },
+    time: { period: periodOption },
+  },
+  [
+    ({ config: c, report }) => {
+      const bad = periodProblem(c.time.period);
+      if (bad !== undefined) report("time", "period", bad);
+      if (c.alpha.mode === "slow" && c.alpha.names.length === 0) report("alpha", "names", "a value is required when mode = slow");
+    },
+  ],
+);
+/** What the mesh declares: alpha's sections, and another service's [beta] and [time] zone. */
+const catalog = {
+  ...alpha.sections,
+  time: { period: periodOption, zone: str({ help: "A time zone.", default: "UTC" }) },
+  beta: { size: int({ help: "How big beta is.", default: 1, min: 1 }) },
+};
+const load = (file?: string, env?: Record<string, string>) => loadConfig(alpha, { file, env: env ?? {}, catalog });
+
 describe("loadConfig", () => {
   it("gives every default without a file", () => {
-    const c = loadConfig({ service: "storage" });
-    assert.equal(c.collect.period, 3600);
-    assert.equal(c.collect.wait_periods, 2);
-    assert.equal(c.storage.backend, "sqlite");
-    assert.deepEqual(c.storage.listen, { host: "127.0.0.1", port: 9631 });
+    const c = load();
+    assert.equal(c.time.period, 3600);
+    assert.equal(c.alpha.mode, "fast");
+    assert.deepEqual(c.alpha.names, []);
     assert.equal(c.server.max_message_size, 64 * 1024 * 1024);
-    assert.equal(c.collect.start, undefined);
+    assert.equal(c.alpha.start, undefined);
   });
 
   it("parses typed values once: durations, sizes, lists, timestamps", () => {
-    const c = loadConfig({
-      service: "collector",
-      file: file(
-        "[server]\ngrace_period = 1m\nmax_message_size = 16MiB\n[client]\ndeadline = 500ms\n[fetcher_source]\nsources = a, b,\n  c\n[collect]\nstart = 2026-01-01T00:00:00Z\nperiod = 300\n[collector_gnocchi]\ngnocchi_auth_type = basic\ngnocchi_user = admin\ngnocchi_endpoint = http://gnocchi:8041\n",
+    const c = load(
+      file(
+        "[server]\ngrace_period = 1m\nmax_message_size = 16MiB\n[client]\ndeadline = 500ms\n[alpha]\nnames = a, b,\n  c\nstart = 2026-01-01T00:00:00Z\n[time]\nperiod = 300\n",
       ),
-    });
+    );
     assert.equal(c.server.grace_period, 60);
     assert.equal(c.server.max_message_size, 16 * 1024 * 1024);
     assert.equal(c.client.deadline, 0.5);
-    assert.deepEqual(c.fetcher_source.sources, ["a", "b", "c"]);
-    assert.equal(c.collect.start?.toISOString(), "2026-01-01T00:00:00.000Z");
+    assert.deepEqual(c.alpha.names, ["a", "b", "c"]);
+    assert.equal(c.alpha.start?.toISOString(), "2026-01-01T00:00:00.000Z");
+    assert.equal(c.time.period, 300);
   });
 
   it("lets the environment override the file", () => {
-    const f = file("[collect]\nperiod = 300\n");
-    const c = loadConfig({ service: "storage", file: f, env: { RATEMESH_COLLECT__PERIOD: "600", OTHER: "x" } });
-    assert.equal(c.collect.period, 600);
+    const f = file("[time]\nperiod = 300\n");
+    const c = load(f, { RATEMESH_TIME__PERIOD: "600", OTHER: "x" });
+    assert.equal(c.time.period, 600);
+  });
+
+  it("checks the options another service of the mesh reads without returning them, and reports what no service declares", () => {
+    const c = load(file("[beta]\nsize = 3\n[time]\nzone = Europe/Paris\n"), { RATEMESH_BETA__SIZE: "4" });
+    assert.deepEqual(Object.keys(c), ["log", "server", "client", "alpha", "time"]);
+    assert.deepEqual(c.time, { period: 3600 });
+    const f = file("[beta]\ncolour = red\nsize = 0\n");
+    assert.deepEqual(
+      problemsOf(() => load(f, { RATEMESH_GAMMA__X: "1", RATEMESH_BETA__NOPE: "1" })),
+      [
+        `${f}:2: [beta] colour: unknown option (known in [beta]: size)`,
+        "environment RATEMESH_GAMMA__X: unknown section [gamma]",
+        "environment RATEMESH_BETA__NOPE: [beta] nope: unknown option",
+        `${f}:3: [beta] size: 0 is below the minimum 1 (expected int >= 1)`,
+      ],
+    );
   });
 
   it("reports every problem at once with file, line, section and option", () => {
-    const f = file("[collect]\nperiod = 7\nperiod = 8\nbogus = 1\n[nope]\nx = 1\n[DEFAULT]\ndebug = true\n");
-    const problems = problemsOf(() => loadConfig({ service: "collector", file: f }));
-    assert.deepEqual(problems, [
-      `${f}:3: [collect] period: set twice (first at line 2)`,
-      `${f}:4: [collect] bogus: unknown option (known in [collect]: ${Object.keys(schema.collect).join(", ")})`,
-      `${f}:6: [nope]: unknown section (known: ${Object.keys(schema).join(", ")})`,
-      `${f}:8: [DEFAULT] debug: unknown option (ratemesh has no [DEFAULT] options)`,
-      `${f}:2: [collect] period: 7 does not divide a day (86400 s), so periods could not align to days`,
-      `${f}: [fetcher_source] sources: a value is required when [fetcher] backend = source (the scope ids to rate)`,
-      // The default collector is Gnocchi with Keystone authentication, as CloudKitty's.
-      `${f}: [collector_gnocchi] auth_url: a value is required with gnocchi_auth_type = keystone ([collect] collector = gnocchi)`,
-      `${f}: [collector_gnocchi] username: a value (or user_id) is required with gnocchi_auth_type = keystone ([collect] collector = gnocchi)`,
-      `${f}: [collector_gnocchi] password: a value is required with gnocchi_auth_type = keystone ([collect] collector = gnocchi)`,
-      `${f}: [collector_gnocchi] project_name: a value (or project_id) is required with gnocchi_auth_type = keystone ([collect] collector = gnocchi): the token must be scoped to a project`,
-    ]);
-  });
-
-  it("checks cross-option rules for the service that starts only", () => {
-    const f = file("[collect]\nstart = 2026-01-01T00:10:00Z\n[storage]\nbackend = postgresql\nurl = /tmp/x\n");
+    const f = file(
+      "[time]\nperiod = 7\nperiod = 8\nbogus = 1\n[nope]\nx = 1\n[DEFAULT]\ndebug = true\n[alpha]\nmode = slow\nstart = yesterday\n",
+    );
     assert.deepEqual(
-      problemsOf(() => loadConfig({ service: "storage", file: f })),
+      problemsOf(() => load(f)),
       [
-        `${f}:5: [storage] url: a postgresql:// URL is required when backend = postgresql`,
-        `${f}:2: [collect] start: 2026-01-01T00:10:00.000Z is not a period boundary (period 3600 s)`,
+        `${f}:3: [time] period: set twice (first at line 2)`,
+        `${f}:4: [time] bogus: unknown option (known in [time]: period, zone)`,
+        `${f}:6: [nope]: unknown section (known: log, server, client, alpha, time, beta)`,
+        `${f}:8: [DEFAULT] debug: unknown option (ratemesh has no [DEFAULT] options)`,
+        `${f}:11: [alpha] start: "yesterday" is not an RFC 3339 timestamp with a zone (e.g. 2026-01-01T00:00:00Z) (expected timestamp (RFC 3339, e.g. 2026-01-01T00:00:00Z))`,
+        `${f}:2: [time] period: 7 does not divide a day (86400 s), so periods could not align to days`,
+        `${f}: [alpha] names: a value is required when mode = slow`,
       ],
     );
-    // rating does not use the storage URL nor periods.
-    assert.doesNotThrow(() => loadConfig({ service: "rating", file: f }));
   });
 
   it("names a file that cannot be read", () => {
     assert.deepEqual(
-      problemsOf(() => loadConfig({ service: "rating", file: join(dir, "missing.conf") })),
+      problemsOf(() => load(join(dir, "missing.conf"))),
       [`${join(dir, "missing.conf")}: cannot be read (ENOENT)`],
     );
   });
@@ -119,16 +152,16 @@ describe("loadConfig", () => {
 
 describe("sample config", () => {
   it("documents every option, and uncommented it is a valid config equal to the defaults", () => {
-    const sample = sampleConfig();
+    const sample = sampleConfig([alpha]);
     const uncommented = sample
       .split("\n")
       .map((l) => (/^#\w+ = \S/.test(l) ? l.slice(1) : l))
       .join("\n");
-    const c = loadConfig({ service: "rating", file: file(uncommented) });
-    assert.deepEqual(c, loadConfig({ service: "rating" }));
-    for (const option of ["period", "wait_periods", "coordination_url", "max_workers", "grace_period"]) {
+    assert.deepEqual(load(file(uncommented)), load());
+    for (const option of ["period", "mode", "names", "grace_period"]) {
       assert.match(sample, new RegExp(`^#${option} = `, "m"));
     }
     assert.match(sample, /# type: int 1\.\.86400; default: 3600/);
+    assert.match(sample, /# type: string; default: \(none\); secret\n#token = \n/);
   });
 });

@@ -5,11 +5,13 @@
  * file (and line), section and option it is about.
  */
 import { readFileSync } from "node:fs";
+import { CONFIG_CATALOG } from "../gen/config-catalog.js";
 import { parseIni } from "./ini.js";
 import type { Option } from "./options.js";
-import { type Config, checks, type SectionName, type ServiceName, schema } from "./schema.js";
+import type { Catalog, ConfigOf, Sections, ServiceConfig } from "./schema.js";
 
-export type { Config, ServiceName } from "./schema.js";
+export type { Catalog, Check, CheckContext, ConfigOf, Reporter, Sections, ServiceConfig } from "./schema.js";
+export { defineServiceConfig } from "./schema.js";
 
 export const ENV_PREFIX = "RATEMESH_";
 
@@ -34,18 +36,39 @@ export interface LoadOptions {
   /** INI file; undefined: defaults and environment only. */
   file?: string | undefined;
   env?: Record<string, string | undefined>;
-  service: ServiceName;
+  /**
+   * Every option of the mesh. The file is shared: a value of an option
+   * another service reads is checked too (a bad value stops every service,
+   * as the file is wrong), and an option no service declares is unknown.
+   * Default: the generated catalog of every ratemesh service.
+   */
+  catalog?: Catalog;
 }
 
 interface Origin {
   where: string;
 }
 
-function envName(section: string, option: string): string {
+export function envName(section: string, option: string): string {
   return `${ENV_PREFIX}${section.toUpperCase()}__${option.toUpperCase()}`;
 }
 
-export function loadConfig(opts: LoadOptions): Config {
+/** The catalog's options and the service's own together (its own declarations win): what a file may set. */
+function known(sections: Sections, catalog: Catalog): Map<string, Map<string, Option<unknown>>> {
+  const out = new Map<string, Map<string, Option<unknown>>>();
+  for (const part of [catalog, sections]) {
+    for (const [name, section] of Object.entries(part)) {
+      const options = out.get(name) ?? new Map<string, Option<unknown>>();
+      for (const [o, decl] of Object.entries(section)) options.set(o, decl);
+      out.set(name, options);
+    }
+  }
+  return out;
+}
+
+export function loadConfig<S extends Sections>(spec: ServiceConfig<S>, opts: LoadOptions = {}): ConfigOf<S> {
+  const schema: Sections = spec.sections;
+  const everywhere = known(schema, opts.catalog ?? CONFIG_CATALOG);
   const problems: string[] = [];
   const raw = new Map<string, { value: string; origin: Origin }>();
   const file = opts.file;
@@ -67,13 +90,13 @@ export function loadConfig(opts: LoadOptions): Config {
           problems.push(`${where}: unknown option (ratemesh has no [DEFAULT] options)`);
           continue;
         }
-        const section = (schema as Record<string, Record<string, Option<unknown>>>)[e.section];
-        if (section === undefined) {
-          problems.push(`${file}:${e.line}: [${e.section}]: unknown section (known: ${Object.keys(schema).join(", ")})`);
+        const options = everywhere.get(e.section);
+        if (options === undefined) {
+          problems.push(`${file}:${e.line}: [${e.section}]: unknown section (known: ${[...everywhere.keys()].join(", ")})`);
           continue;
         }
-        if (!Object.hasOwn(section, e.key)) {
-          problems.push(`${where}: unknown option (known in [${e.section}]: ${Object.keys(section).join(", ")})`);
+        if (!options.has(e.key)) {
+          problems.push(`${where}: unknown option (known in [${e.section}]: ${[...options.keys()].join(", ")})`);
           continue;
         }
         const id = `${e.section}.${e.key}`;
@@ -94,12 +117,12 @@ export function loadConfig(opts: LoadOptions): Config {
     const sectionName = sectionPart.toLowerCase();
     const optionName = optionPart.toLowerCase();
     const where = `environment ${name}: [${sectionName}] ${optionName}`;
-    const section = (schema as Record<string, Record<string, Option<unknown>>>)[sectionName];
-    if (section === undefined) {
+    const options = everywhere.get(sectionName);
+    if (options === undefined) {
       problems.push(`environment ${name}: unknown section [${sectionName}]`);
       continue;
     }
-    if (!Object.hasOwn(section, optionName)) {
+    if (!options.has(optionName)) {
       problems.push(`${where}: unknown option`);
       continue;
     }
@@ -108,44 +131,42 @@ export function loadConfig(opts: LoadOptions): Config {
 
   const config: Record<string, Record<string, unknown>> = {};
   const origins = new Map<string, Origin>();
-  for (const [sectionName, section] of Object.entries(schema) as Array<[string, Record<string, Option<unknown>>]>) {
+  for (const [sectionName, section] of everywhere) {
+    const own = schema[sectionName];
     const values: Record<string, unknown> = {};
-    for (const [optionName, option] of Object.entries(section)) {
+    for (const [optionName, option] of section) {
+      const mine = own?.[optionName] !== undefined;
       const id = `${sectionName}.${optionName}`;
       const given = raw.get(id);
-      values[optionName] = option.default;
+      if (mine) values[optionName] = option.default;
       if (given === undefined) continue;
       origins.set(id, given.origin);
       try {
-        values[optionName] = option.parse(given.value);
+        const value = option.parse(given.value);
+        if (mine) values[optionName] = value;
       } catch (err) {
         problems.push(`${given.origin.where}: ${(err as Error).message} (expected ${option.type})`);
       }
     }
-    config[sectionName] = values;
+    if (own !== undefined) config[sectionName] = values;
   }
 
-  const cfg = config as Config;
-  const report = (section: SectionName, option: string, message: string) => {
+  const cfg = config as ConfigOf<S>;
+  const report = (section: string, option: string, message: string) => {
     const origin = origins.get(`${section}.${option}`);
     const where = origin?.where ?? `${file ?? "(no config file)"}: [${section}] ${option}`;
     problems.push(`${where}: ${message}`);
   };
-  for (const check of checks) check({ config: cfg, service: opts.service, report });
+  for (const check of spec.checks) check({ config: cfg, report });
 
   if (problems.length > 0) throw new ConfigError(problems);
   return cfg;
 }
 
-/** A config with every default and the given overrides, for tests and tools. */
-export function configFromDefaults(service: ServiceName, env: Record<string, string> = {}): Config {
-  return loadConfig({ service, env });
-}
-
 /** The config with secrets replaced, fit for a log line. */
-export function redactedConfig(config: Config): Record<string, Record<string, unknown>> {
+export function redactedConfig<S extends Sections>(spec: ServiceConfig<S>, config: ConfigOf<S>): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
-  for (const [sectionName, section] of Object.entries(schema) as Array<[string, Record<string, Option<unknown>>]>) {
+  for (const [sectionName, section] of Object.entries(spec.sections as Sections)) {
     const values = (config as unknown as Record<string, Record<string, unknown>>)[sectionName] ?? {};
     out[sectionName] = {};
     for (const [name, option] of Object.entries(section)) {
@@ -153,43 +174,5 @@ export function redactedConfig(config: Config): Record<string, Record<string, un
       (out[sectionName] as Record<string, unknown>)[name] = option.secret && v !== undefined && v !== "" ? "***" : v;
     }
   }
-  return out;
-}
-
-/** A commented sample file with every option, its type, default and help. */
-export function sampleConfig(): string {
-  const lines: string[] = [
-    "# ratemesh configuration. Every option is shown commented out with its default.",
-    `# Any option can also be set in the environment: ${envName("section", "option")}=value`,
-    "# (for example RATEMESH_STORAGE__URL), which wins over this file.",
-    "",
-  ];
-  for (const [sectionName, section] of Object.entries(schema) as Array<[string, Record<string, Option<unknown>>]>) {
-    lines.push(`[${sectionName}]`, "");
-    for (const [name, option] of Object.entries(section)) {
-      for (const l of wrap(option.help, 76)) lines.push(`# ${l}`);
-      const def = option.default === undefined || option.secret ? "(none)" : (option as Option<unknown, true>).show(option.default) || '""';
-      lines.push(`# type: ${option.type}; default: ${def}${option.secret ? "; secret" : ""}`);
-      lines.push(
-        `#${name} = ${option.default === undefined || option.secret ? "" : (option as Option<unknown, true>).show(option.default)}`,
-      );
-      lines.push("");
-    }
-  }
-  return lines.join("\n");
-}
-
-function wrap(text: string, width: number): string[] {
-  const out: string[] = [];
-  let line = "";
-  for (const word of text.split(/\s+/)) {
-    if (line !== "" && line.length + word.length + 1 > width) {
-      out.push(line);
-      line = word;
-    } else {
-      line = line === "" ? word : `${line} ${word}`;
-    }
-  }
-  if (line !== "") out.push(line);
   return out;
 }

@@ -17,6 +17,8 @@ export interface Option<T, Required extends boolean = boolean> {
   parse(raw: string): T;
   /** The raw form of a value, for the sample config. */
   show(value: T): string;
+  /** How it was declared (the constructor's name and its spec), so that a tool can declare it again elsewhere. */
+  readonly declaration: { readonly kind: string; readonly spec: object };
 }
 
 export type OptionValue<O> = O extends Option<infer T, true> ? T : O extends Option<infer T, false> ? T | undefined : never;
@@ -26,13 +28,17 @@ interface Common {
   secret?: boolean;
 }
 
+function declare<O extends Option<unknown, boolean>>(kind: string, spec: object, option: Omit<O, "declaration">): O {
+  return { ...option, declaration: { kind, spec } } as O;
+}
+
 function make<T>(
   type: string,
   spec: Common & { default?: T; choices?: readonly string[] },
   parse: (raw: string) => T,
   show: (v: T) => string,
-): Option<T, boolean> {
-  const opt: Option<T, boolean> = {
+): Omit<Option<T, boolean>, "declaration"> {
+  const opt: Omit<Option<T, boolean>, "declaration"> = {
     type,
     help: spec.help,
     default: spec.default,
@@ -46,27 +52,35 @@ function make<T>(
 export function str(spec: Common & { default: string }): Option<string, true>;
 export function str(spec: Common): Option<string, false>;
 export function str(spec: Common & { default?: string }): Option<string, boolean> {
-  return make(
-    "string",
+  return declare(
+    "str",
     spec,
-    (raw) => raw,
-    (v) => v,
+    make(
+      "string",
+      spec,
+      (raw) => raw,
+      (v) => v,
+    ),
   );
 }
 
 export function oneOf<const C extends readonly string[]>(spec: Common & { choices: C; default: C[number] }): Option<C[number], true>;
 export function oneOf<const C extends readonly string[]>(spec: Common & { choices: C }): Option<C[number], false>;
 export function oneOf<const C extends readonly string[]>(spec: Common & { choices: C; default?: C[number] }): Option<C[number], boolean> {
-  return make(
-    `one of ${spec.choices.join(", ")}`,
+  return declare(
+    "oneOf",
     spec,
-    (raw) => {
-      if (!spec.choices.includes(raw)) {
-        throw new Error(`${JSON.stringify(raw)} is not one of ${spec.choices.join(", ")}`);
-      }
-      return raw as C[number];
-    },
-    (v) => v,
+    make(
+      `one of ${spec.choices.join(", ")}`,
+      spec,
+      (raw) => {
+        if (!spec.choices.includes(raw)) {
+          throw new Error(`${JSON.stringify(raw)} is not one of ${spec.choices.join(", ")}`);
+        }
+        return raw as C[number];
+      },
+      (v) => v,
+    ),
   );
 }
 
@@ -94,20 +108,28 @@ function bounds(spec: IntSpec): string {
 export function int(spec: IntSpec & { default: number }): Option<number, true>;
 export function int(spec: IntSpec): Option<number, false>;
 export function int(spec: IntSpec & { default?: number }): Option<number, boolean> {
-  return make(`int${bounds(spec)}`, spec, (raw) => parseInteger(raw, spec), String);
+  return declare(
+    "int",
+    spec,
+    make(`int${bounds(spec)}`, spec, (raw) => parseInteger(raw, spec), String),
+  );
 }
 
 export function bool(spec: Common & { default: boolean }): Option<boolean, true> {
-  return make(
+  return declare(
     "bool",
     spec,
-    (raw) => {
-      const v = raw.toLowerCase();
-      if (["true", "yes", "on", "1"].includes(v)) return true;
-      if (["false", "no", "off", "0"].includes(v)) return false;
-      throw new Error(`${JSON.stringify(raw)} is not a boolean (true or false)`);
-    },
-    String,
+    make(
+      "bool",
+      spec,
+      (raw) => {
+        const v = raw.toLowerCase();
+        if (["true", "yes", "on", "1"].includes(v)) return true;
+        if (["false", "no", "off", "0"].includes(v)) return false;
+        throw new Error(`${JSON.stringify(raw)} is not a boolean (true or false)`);
+      },
+      String,
+    ),
   ) as Option<boolean, true>;
 }
 
@@ -135,11 +157,15 @@ function checkRange(value: number, spec: DurationSpec, unit: string): number {
 export function duration(spec: DurationSpec & { default: number }): Option<number, true>;
 export function duration(spec: DurationSpec): Option<number, false>;
 export function duration(spec: DurationSpec & { default?: number }): Option<number, boolean> {
-  return make(
-    "duration (seconds, or with a unit: ms, s, m, h, d)",
+  return declare(
+    "duration",
     spec,
-    (raw) => checkRange(parseDuration(raw), spec, "s"),
-    (v) => `${v}s`,
+    make(
+      "duration (seconds, or with a unit: ms, s, m, h, d)",
+      spec,
+      (raw) => checkRange(parseDuration(raw), spec, "s"),
+      (v) => `${v}s`,
+    ),
   );
 }
 
@@ -159,30 +185,38 @@ const SIZE_UNITS: Record<string, number> = {
 
 /** Bytes: "65536", "64KiB", "16MiB", "1GB". */
 export function bytes(spec: DurationSpec & { default: number }): Option<number, true> {
-  return make(
-    "size (bytes, or with a unit: KiB, MiB, GiB, KB, MB, GB)",
+  return declare(
+    "bytes",
     spec,
-    (raw) => {
-      const m = /^(\d+)\s*([a-zA-Z]*)$/.exec(raw);
-      const unit = SIZE_UNITS[(m?.[2] ?? "").toLowerCase()];
-      if (m === null || unit === undefined) throw new Error(`${JSON.stringify(raw)} is not a size (e.g. 65536, 64KiB, 16MiB)`);
-      return checkRange(Number(m[1]) * unit, spec, " bytes");
-    },
-    (v) => (v % 1024 ** 2 === 0 ? `${v / 1024 ** 2}MiB` : String(v)),
+    make(
+      "size (bytes, or with a unit: KiB, MiB, GiB, KB, MB, GB)",
+      spec,
+      (raw) => {
+        const m = /^(\d+)\s*([a-zA-Z]*)$/.exec(raw);
+        const unit = SIZE_UNITS[(m?.[2] ?? "").toLowerCase()];
+        if (m === null || unit === undefined) throw new Error(`${JSON.stringify(raw)} is not a size (e.g. 65536, 64KiB, 16MiB)`);
+        return checkRange(Number(m[1]) * unit, spec, " bytes");
+      },
+      (v) => (v % 1024 ** 2 === 0 ? `${v / 1024 ** 2}MiB` : String(v)),
+    ),
   ) as Option<number, true>;
 }
 
 /** Comma separated (or one per continuation line); empty items are dropped. */
 export function list(spec: Common & { default: string[] }): Option<string[], true> {
-  return make(
-    "list (comma separated)",
+  return declare(
+    "list",
     spec,
-    (raw) =>
-      raw
-        .split(/[,\n]/)
-        .map((s) => s.trim())
-        .filter((s) => s !== ""),
-    (v) => v.join(", "),
+    make(
+      "list (comma separated)",
+      spec,
+      (raw) =>
+        raw
+          .split(/[,\n]/)
+          .map((s) => s.trim())
+          .filter((s) => s !== ""),
+      (v) => v.join(", "),
+    ),
   ) as Option<string[], true>;
 }
 
@@ -207,22 +241,30 @@ export function hostPort(spec: Common & { default: string }): Option<HostPort, t
 export function hostPort(spec: Common): Option<HostPort, false>;
 export function hostPort(spec: Common & { default?: string }): Option<HostPort, boolean> {
   const { default: def, ...rest } = spec;
-  return make("host:port", def === undefined ? rest : { ...rest, default: parseHostPort(def) }, parseHostPort, showHostPort);
+  return declare(
+    "hostPort",
+    spec,
+    make("host:port", def === undefined ? rest : { ...rest, default: parseHostPort(def) }, parseHostPort, showHostPort),
+  );
 }
 
 /** An RFC 3339 timestamp with a time zone: 2026-01-01T00:00:00Z. */
 export function timestamp(spec: Common): Option<Date, false> {
-  return make(
-    "timestamp (RFC 3339, e.g. 2026-01-01T00:00:00Z)",
+  return declare(
+    "timestamp",
     spec,
-    (raw) => {
-      if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(raw)) {
-        throw new Error(`${JSON.stringify(raw)} is not an RFC 3339 timestamp with a zone (e.g. 2026-01-01T00:00:00Z)`);
-      }
-      const d = new Date(raw);
-      if (Number.isNaN(d.getTime())) throw new Error(`${JSON.stringify(raw)} is not a valid date`);
-      return d;
-    },
-    (v) => v.toISOString(),
+    make(
+      "timestamp (RFC 3339, e.g. 2026-01-01T00:00:00Z)",
+      spec,
+      (raw) => {
+        if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(raw)) {
+          throw new Error(`${JSON.stringify(raw)} is not an RFC 3339 timestamp with a zone (e.g. 2026-01-01T00:00:00Z)`);
+        }
+        const d = new Date(raw);
+        if (Number.isNaN(d.getTime())) throw new Error(`${JSON.stringify(raw)} is not a valid date`);
+        return d;
+      },
+      (v) => v.toISOString(),
+    ),
   ) as Option<Date, false>;
 }

@@ -1,40 +1,53 @@
 /**
- * The whole ratemesh configuration: one INI file shared by every service,
- * with CloudKitty's section and option names where the concept is the same.
- * Each service validates the whole file (an unknown option is an error
- * wherever it is) and checks the values it needs. Sections are declared in
- * sections/, one file per owner, each with its checks across options.
+ * How a service declares the configuration it reads. The mesh shares one INI
+ * file with CloudKitty's section and option names; each service declares the
+ * sections and options it reads (its own, plus the few it shares, such as
+ * [log] or another service's address) and the checks across them. libs/
+ * knows none of them: a service hands its declaration to loadConfig.
  */
-import type { CheckContext } from "./check.js";
 import type { Option, OptionValue } from "./options.js";
-import * as collect from "./sections/collect.js";
-import * as core from "./sections/core.js";
-import * as gnocchi from "./sections/gnocchi.js";
-import * as orchestrator from "./sections/orchestrator.js";
-import * as prometheus from "./sections/prometheus.js";
-import * as rating from "./sections/rating.js";
-import * as storage from "./sections/storage.js";
 
-const parts = [core, storage, rating, collect, orchestrator, gnocchi, prometheus];
+/** Sections of options, as a service declares them. */
+export type Sections = Record<string, Record<string, Option<unknown>>>;
 
-export const schema = {
-  ...core.sections,
-  ...storage.sections,
-  ...rating.sections,
-  ...collect.sections,
-  ...orchestrator.sections,
-  ...gnocchi.sections,
-  ...prometheus.sections,
-} satisfies Record<string, Record<string, Option<unknown>>>;
-
-export type Schema = typeof schema;
-export type SectionName = keyof Schema;
-
-export type Config = {
-  readonly [S in SectionName]: { readonly [O in keyof Schema[S]]: OptionValue<Schema[S][O]> };
+/** The parsed values of declared sections. */
+export type ConfigOf<S extends Sections> = {
+  readonly [N in keyof S]: { readonly [O in keyof S[N]]: OptionValue<S[N][O]> };
 };
 
-export type ServiceName = "storage" | "rating" | "collector";
+/** Records a problem with an option's value. */
+export type Reporter<S extends Sections = Sections> = (section: keyof S & string, option: string, message: string) => void;
 
-/** Every section file's checks across options; all run, so every problem is reported at once. */
-export const checks: Array<(ctx: CheckContext) => void> = parts.flatMap((p) => ("checks" in p ? [p.checks] : []));
+/** What a check across options receives. */
+export interface CheckContext<S extends Sections> {
+  config: ConfigOf<S>;
+  report: Reporter<S>;
+}
+
+/**
+ * A check across options. Declared through a method so that a service's
+ * declaration can be handled as any service's (tools list them together).
+ */
+export type Check<S extends Sections> = { check(ctx: CheckContext<S>): void }["check"];
+
+/** One service's configuration: its name, what it reads, and its checks across options. */
+export interface ServiceConfig<S extends Sections> {
+  readonly service: string;
+  readonly sections: S;
+  readonly checks: ReadonlyArray<Check<S>>;
+}
+
+export function defineServiceConfig<S extends Sections>(
+  service: string,
+  sections: S,
+  checks: ReadonlyArray<Check<S>> = [],
+): ServiceConfig<S> {
+  return { service, sections, checks };
+}
+
+/**
+ * Every option any service of the mesh declares, so that a service checks
+ * the whole shared file and tells an option it does not read from a
+ * misspelt one.
+ */
+export type Catalog = Readonly<Sections>;

@@ -7,7 +7,8 @@
  * A second signal skips to the end.
  */
 import { parseArgs } from "node:util";
-import { type Config, ConfigError, loadConfig, redactedConfig, type ServiceName } from "../config/config.js";
+import type { commonSections } from "../config/common.js";
+import { ConfigError, type ConfigOf, loadConfig, redactedConfig, type Sections, type ServiceConfig } from "../config/config.js";
 import type { GrpcServer } from "../grpc/server.js";
 import { createLogger, type Logger } from "../logging/logger.js";
 
@@ -19,13 +20,17 @@ export interface Running {
   close?: () => Promise<void>;
 }
 
-export interface StartContext {
-  config: Config;
+export interface StartContext<C> {
+  config: C;
   logger: Logger;
   configFile: string | undefined;
 }
 
-export async function runService(service: ServiceName, start: (ctx: StartContext) => Promise<Running>): Promise<void> {
+export async function runService<S extends Sections & typeof commonSections>(
+  spec: ServiceConfig<S>,
+  start: (ctx: StartContext<ConfigOf<S>>) => Promise<Running>,
+): Promise<void> {
+  const service = spec.service;
   const { values } = parseArgs({
     options: {
       config: { type: "string", short: "c" },
@@ -43,9 +48,9 @@ export async function runService(service: ServiceName, start: (ctx: StartContext
     return;
   }
   const configFile = values.config ?? process.env.RATEMESH_CONFIG;
-  let config: Config;
+  let config: ConfigOf<S>;
   try {
-    config = loadConfig({ file: configFile, env: process.env, service });
+    config = loadConfig(spec, { file: configFile, env: process.env });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`ratemesh-${service}: ${err.message}\n`);
@@ -59,7 +64,7 @@ export async function runService(service: ServiceName, start: (ctx: StartContext
   }
 
   const logger = createLogger({ service, level: config.log.level });
-  logger.info({ config_file: configFile, config: redactedConfig(config) }, "starting");
+  logger.info({ config_file: configFile, config: redactedConfig(spec, config) }, "starting");
   let running: Running;
   try {
     running = await start({ config, logger, configFile });

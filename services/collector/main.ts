@@ -17,11 +17,12 @@ import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
 import { collectorHandlers } from "./api.js";
 import { createCollector, extraArgsValidator } from "./collectors/registry.js";
+import { collectorConfig } from "./config.js";
 import { createFetcher } from "./fetchers/registry.js";
 import { loadMetrics } from "./metrics.js";
 import { Processor } from "./processor.js";
 
-await runService("collector", async ({ config, logger }) => {
+await runService(collectorConfig, async ({ config, logger }) => {
   const metricsFile = config.collect.metrics_conf;
   const metrics = loadMetrics(metricsFile, {
     scopeKey: config.collect.scope_key,

@@ -8,6 +8,7 @@ import { GrpcServer } from "../../libs/grpc/server.js";
 import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
 import { RatingServiceDefinition, ratingHandlers } from "./api.js";
+import { ratingConfig } from "./config.js";
 import { hashmapHandlers } from "./modules/hashmap/api.js";
 import { HashmapManager } from "./modules/hashmap/manage.js";
 import { HashmapModule } from "./modules/hashmap/module.js";
@@ -21,7 +22,7 @@ import { PostgresRatingDatabase } from "./store/postgres.js";
 import type { SqlDatabase } from "./store/sql.js";
 import { SqliteRatingDatabase } from "./store/sqlite.js";
 
-await runService("rating", async ({ config, logger }) => {
+await runService(ratingConfig, async ({ config, logger }) => {
   const { rating } = config;
   const db: SqlDatabase =
     rating.backend === "postgresql" ? await PostgresRatingDatabase.open(rating.url) : new SqliteRatingDatabase(rating.url);

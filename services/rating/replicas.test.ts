@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
 import { CreateMappingRequest } from "../../libs/gen/ratemesh/v1/rating.js";
-import type { ServiceProcess } from "../../libs/process/service-process.js";
 import { BACKENDS, type RatingClients, startRating } from "../../test/support/rating.js";
+import type { ServiceProcess } from "../../test/support/service-process.js";
 
 const POINT: DataPoint = { type: "compute", unit: "", qty: "2", price: "0", groupby: { flavor: "m1" }, metadata: {} };
 

@@ -7,11 +7,12 @@ import { GrpcServer } from "../../libs/grpc/server.js";
 import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
 import { reprocessHandlers, scopeHandlers, storageService } from "./api.js";
+import { storageConfig } from "./config.js";
 import type { StorageEngine } from "./domain.js";
 import { PostgresEngine } from "./postgres/engine.js";
 import { SqliteEngine } from "./sqlite/engine.js";
 
-await runService("storage", async ({ config, logger }) => {
+await runService(storageConfig, async ({ config, logger }) => {
   const periodSeconds = config.collect.period;
   const { backend, url } = config.storage;
   const engine: StorageEngine =

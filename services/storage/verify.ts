@@ -7,16 +7,17 @@
  *   node dist/services/storage/verify.js --config ratemesh.conf
  */
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../../libs/config/config.js";
+import { ConfigError } from "../../libs/config/config.js";
+import { loadStorageConfig, type StorageConfig } from "./config.js";
 import type { StorageEngine } from "./domain.js";
 import { PostgresEngine } from "./postgres/engine.js";
 import { SqliteEngine } from "./sqlite/engine.js";
 
 const { values } = parseArgs({ options: { config: { type: "string", short: "c" } }, strict: true });
 const file = values.config ?? process.env.RATEMESH_CONFIG;
-let config: ReturnType<typeof loadConfig>;
+let config: StorageConfig;
 try {
-  config = loadConfig({ file, env: process.env, service: "storage" });
+  config = loadStorageConfig({ file, env: process.env });
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   process.stderr.write(`ratemesh-storage verify: ${err.message}\n`);

@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { RemoteCallError } from "../../libs/grpc/status.js";
-import { serviceEntry } from "../../libs/process/service-process.js";
 import { bufCurl, startMesh, tempDir, writeConfig } from "../support/mesh.js";
+import { serviceEntry } from "../support/service-process.js";
 
 function runWithConfig(service: "storage" | "rating" | "collector", configFile: string) {
   return spawnSync(process.execPath, [serviceEntry(service), "--config", configFile], { encoding: "utf8", timeout: 20_000 });

@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CollectorServiceService } from "../../libs/gen/ratemesh/v1/collector.js";
-import type { ServiceProcess } from "../../libs/process/service-process.js";
 import {
   acquisitions,
   type Cluster,
@@ -19,6 +18,7 @@ import {
   verifyExactlyOnce,
 } from "../support/cluster.js";
 import { connect, eventually } from "../support/mesh.js";
+import type { ServiceProcess } from "../support/service-process.js";
 
 const BEGIN = new Date("2026-05-01T00:00:00Z");
 const scopes = (n: number) => Array.from({ length: n }, (_, i) => `project-${String(i).padStart(3, "0")}`);

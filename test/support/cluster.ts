@@ -10,9 +10,9 @@ import { Etcd3 } from "etcd3";
 import { type Scope, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import type { Client } from "../../libs/grpc/client.js";
 import { Decimal } from "../../libs/money/decimal.js";
-import type { ServiceProcess } from "../../libs/process/service-process.js";
 import { EtcdServer } from "./etcd.js";
 import { connect, type IniSections, startService, tempDir, writeConfig } from "./mesh.js";
+import type { ServiceProcess } from "./service-process.js";
 
 export const PERIOD = 3600;
 

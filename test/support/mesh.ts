@@ -14,7 +14,7 @@ import { CollectorServiceService } from "../../libs/gen/ratemesh/v1/collector.js
 import { RatingServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import { type Client, type ClientOptions, Connection } from "../../libs/grpc/client.js";
-import { ServiceProcess, type ServiceProcessOptions } from "../../libs/process/service-process.js";
+import { ServiceProcess, type ServiceProcessOptions } from "./service-process.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 export const BUF = join(REPO_ROOT, "node_modules/.bin/buf");

@@ -9,9 +9,9 @@ import { status } from "@grpc/grpc-js";
 import { HashmapServiceService, RatingServiceService, RulesServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import type { Client } from "../../libs/grpc/client.js";
 import { RemoteCallError } from "../../libs/grpc/status.js";
-import type { ServiceProcess } from "../../libs/process/service-process.js";
 import { connect, type IniSections, startService, tempDir, writeConfig } from "./mesh.js";
 import { createTestDatabase } from "./postgres.js";
+import type { ServiceProcess } from "./service-process.js";
 
 export type Backend = "sqlite" | "postgresql";
 export const BACKENDS: Backend[] = ["sqlite", "postgresql"];

@@ -2,9 +2,10 @@
  * Which collector the configuration selects, and the extra_args each one
  * accepts in metrics.yml.
  */
-import type { Config } from "../../../libs/config/config.js";
+
 import type { Logger } from "../../../libs/logging/logger.js";
 import { type Clock, systemClock } from "../../../libs/time/period.js";
+import type { CollectorConfig as Config } from "../config.js";
 import type { ExtraArgsValidator } from "../metrics.js";
 import { gnocchiClientFromConfig } from "../sources/gnocchi.js";
 import { prometheusClientFromConfig } from "../sources/prometheus.js";

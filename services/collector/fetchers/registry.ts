@@ -1,6 +1,6 @@
-import type { Config } from "../../../libs/config/config.js";
-import { parseFilters } from "../../../libs/config/sections/prometheus.js";
 import { type Clock, systemClock } from "../../../libs/time/period.js";
+import { parseFilters } from "../config/prometheus.js";
+import type { CollectorConfig as Config } from "../config.js";
 import { gnocchiClientFromConfig } from "../sources/gnocchi.js";
 import { prometheusClientFromConfig } from "../sources/prometheus.js";
 import type { Fetcher } from "./fetcher.js";

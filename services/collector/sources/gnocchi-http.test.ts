@@ -14,7 +14,6 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { loadConfig } from "../../../libs/config/config.js";
 import { type GnocchiServer, pushMeasures, setupCloudKittyTypes, startGnocchi, waitProcessed } from "../../../test/support/gnocchi.js";
 import { tempDir } from "../../../test/support/mesh.js";
 import { startRelay } from "../../../test/support/relay.js";
@@ -22,6 +21,7 @@ import { CollectError } from "../collectors/collector.js";
 import type { GnocchiCollector } from "../collectors/gnocchi.js";
 import { gnocchiExtraArgs } from "../collectors/gnocchi-query.js";
 import { createCollector } from "../collectors/registry.js";
+import { loadCollectorConfig } from "../config.js";
 import type { GnocchiFetcher } from "../fetchers/gnocchi.js";
 import { createFetcher } from "../fetchers/registry.js";
 import { type MetricConfig, parseMetrics } from "../metrics.js";
@@ -69,7 +69,7 @@ function config(t: Parameters<typeof tempDir>[0], url: string, extra: { collecto
       `[collector_gnocchi]\ngnocchi_auth_type = basic\ngnocchi_user = admin\ngnocchi_endpoint = ${url}\nretry_backoff = 10ms\n${extra.collector ?? ""}` +
       `[fetcher_gnocchi]\ngnocchi_auth_type = basic\ngnocchi_user = admin\ngnocchi_endpoint = ${url}\n${extra.fetcher ?? ""}`,
   );
-  return loadConfig({ service: "collector", file });
+  return loadCollectorConfig({ file });
 }
 
 /** Established connections on the relay's listening port, as the kernel counts them. */
@@ -166,8 +166,7 @@ describe("Gnocchi HTTP pool", () => {
     const port = (silent.address() as { port: number }).port;
     assert.equal(config(t, `http://127.0.0.1:${port}`).collector_gnocchi.timeout, 60);
     const fast = createCollector(
-      loadConfig({
-        service: "collector",
+      loadCollectorConfig({
         env: {
           RATEMESH_COLLECT__COLLECTOR: "gnocchi",
           RATEMESH_COLLECTOR_GNOCCHI__GNOCCHI_AUTH_TYPE: "basic",

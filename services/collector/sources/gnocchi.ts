@@ -5,8 +5,9 @@
  * per origin, timeouts, retries). Numbers in answers are kept as their JSON
  * text (see json.ts).
  */
-import type { Config } from "../../../libs/config/config.js";
+
 import type { Clock } from "../../../libs/time/period.js";
+import type { CollectorConfig as Config } from "../config.js";
 import { describeRequest, excerpt, type HttpResponse, HttpSource, header, SourceHttpError } from "./http.js";
 import { parseJsonNumbersAsText } from "./json.js";
 import { KeystoneSession } from "./keystone.js";

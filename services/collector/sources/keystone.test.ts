@@ -10,7 +10,6 @@ import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { loadConfig } from "../../../libs/config/config.js";
 import type { Clock } from "../../../libs/time/period.js";
 import { type GnocchiServer, pushMeasures, setupCloudKittyTypes, startGnocchi, waitProcessed } from "../../../test/support/gnocchi.js";
 import { type KeystoneServer, registerService, startKeystone } from "../../../test/support/keystone.js";
@@ -19,6 +18,7 @@ import { CollectError } from "../collectors/collector.js";
 import type { GnocchiCollector } from "../collectors/gnocchi.js";
 import { gnocchiExtraArgs } from "../collectors/gnocchi-query.js";
 import { createCollector } from "../collectors/registry.js";
+import { loadCollectorConfig } from "../config.js";
 import { type MetricConfig, parseMetrics } from "../metrics.js";
 import { HttpSource } from "./http.js";
 import { KeystoneSession } from "./keystone.js";
@@ -69,7 +69,7 @@ function keystoneConfig(t: Parameters<typeof tempDir>[0], extra = "") {
       `auth_url = ${ks.url}\nusername = admin\npassword = ${ks.adminPassword}\nuser_domain_name = Default\n` +
       `project_name = admin\nproject_domain_name = Default\ninterface = internalURL\nregion_name = RegionOne\nretry_backoff = 10ms\n${extra}`,
   );
-  return loadConfig({ service: "collector", file });
+  return loadCollectorConfig({ file });
 }
 
 class ManualClock implements Clock {
@@ -149,8 +149,7 @@ describe("Keystone authentication", () => {
 
   it("says what Keystone answered when the password is wrong", async (t) => {
     const bad = createCollector(
-      loadConfig({
-        service: "collector",
+      loadCollectorConfig({
         env: {
           RATEMESH_COLLECT__COLLECTOR: "gnocchi",
           RATEMESH_FETCHER_SOURCE__SOURCES: "x",
@@ -181,8 +180,7 @@ describe("Keystone authentication", () => {
 
   it("says so when the catalog has no metric endpoint for the region", async (t) => {
     const elsewhere = createCollector(
-      loadConfig({
-        service: "collector",
+      loadCollectorConfig({
         env: {
           RATEMESH_COLLECT__COLLECTOR: "gnocchi",
           RATEMESH_FETCHER_SOURCE__SOURCES: "x",

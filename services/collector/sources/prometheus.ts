@@ -4,7 +4,7 @@
  * user and password are set (as CloudKitty), over an HttpSource. Sample
  * values stay strings, as Prometheus sends them.
  */
-import type { Config } from "../../../libs/config/config.js";
+import type { CollectorConfig as Config } from "../config.js";
 import { describeRequest, excerpt, HttpSource, SourceHttpError } from "./http.js";
 
 export interface PromSeries {

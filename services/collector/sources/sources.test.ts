@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { ConfigError, loadConfig, redactedConfig } from "../../../libs/config/config.js";
-import { schema } from "../../../libs/config/schema.js";
+import { ConfigError, redactedConfig } from "../../../libs/config/config.js";
 import { tempDir } from "../../../test/support/mesh.js";
+import { collectorConfig, loadCollectorConfig } from "../config.js";
 import { isoformat } from "./gnocchi.js";
 import { describeRequest } from "./http.js";
 import { attributeText, parseJsonNumbersAsText } from "./json.js";
@@ -93,7 +93,7 @@ describe("source configuration checks", () => {
     const file = join(tempDir(t), "ratemesh.conf");
     writeFileSync(file, text);
     try {
-      loadConfig({ service: "collector", file });
+      loadCollectorConfig({ file });
       return [];
     } catch (err) {
       assert.ok(err instanceof ConfigError);
@@ -127,11 +127,13 @@ describe("source configuration checks", () => {
       ),
       [],
     );
-    for (const section of [schema.collector_gnocchi, schema.fetcher_gnocchi]) assert.equal(section.password.secret, true);
-    for (const section of [schema.collector_prometheus, schema.fetcher_prometheus]) assert.equal(section.prometheus_password.secret, true);
+    for (const section of [collectorConfig.sections.collector_gnocchi, collectorConfig.sections.fetcher_gnocchi])
+      assert.equal(section.password.secret, true);
+    for (const section of [collectorConfig.sections.collector_prometheus, collectorConfig.sections.fetcher_prometheus])
+      assert.equal(section.prometheus_password.secret, true);
     const shown = redactedConfig(
-      loadConfig({
-        service: "collector",
+      collectorConfig,
+      loadCollectorConfig({
         env: {
           RATEMESH_COLLECTOR_GNOCCHI__PASSWORD: "hunter2",
           RATEMESH_FETCHER_SOURCE__SOURCES: "x",

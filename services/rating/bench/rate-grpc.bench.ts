@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { RateRequest, RateResponse } from "../../../libs/gen/ratemesh/v1/rating.js";
-import { ServiceProcess } from "../../../libs/process/service-process.js";
+import { ServiceProcess } from "../../../test/support/service-process.js";
 import { loadPriceList } from "./load.js";
 import { benchFrames, toDataPoints } from "./pricelist.js";
 

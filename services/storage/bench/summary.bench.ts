@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StorageServiceService, type SummaryRequest } from "../../../libs/gen/ratemesh/v1/storage.js";
 import { Connection } from "../../../libs/grpc/client.js";
-import { ServiceProcess } from "../../../libs/process/service-process.js";
+import { ServiceProcess } from "../../../test/support/service-process.js";
 import { commitInputFrom } from "../api.js";
 import type { StorageEngine } from "../domain.js";
 import {

@@ -1,5 +1,6 @@
-import type { CheckContext, Reporter } from "../check.js";
-import { bool, duration, int, list, str } from "../options.js";
+import type { CheckContext, Reporter } from "../../../libs/config/config.js";
+import { bool, duration, int, list, str } from "../../../libs/config/options.js";
+import type { sections as collectSections } from "./collect.js";
 
 /**
  * The Prometheus collector and fetcher: CloudKitty's [collector_prometheus]
@@ -48,6 +49,9 @@ const fetcher_prometheus = {
   ...connection(),
 };
 
+/** The options of [collect] and [fetcher] that choose whether these sections are used. */
+type Selectors = Pick<typeof collectSections, "collect" | "fetcher">;
+
 export const sections = { collector_prometheus, fetcher_prometheus };
 
 /** "label:value" items as a map; problems are reported against the option. */
@@ -65,13 +69,12 @@ export function parseFilters(items: string[], report?: (message: string) => void
   return out;
 }
 
-function checkConnection(section: "collector_prometheus" | "fetcher_prometheus", url: string, report: Reporter): void {
+function checkConnection(section: "collector_prometheus" | "fetcher_prometheus", url: string, report: Reporter<typeof sections>): void {
   if (url === "") report(section, "prometheus_url", "a value is required");
   else if (!/^https?:\/\/[^/\s]+/.test(url)) report(section, "prometheus_url", `${JSON.stringify(url)} is not an http:// or https:// URL`);
 }
 
-export function checks({ config: c, service, report }: CheckContext): void {
-  if (service !== "collector") return;
+export function checks({ config: c, report }: CheckContext<typeof sections & Selectors>): void {
   if (c.collect.collector === "prometheus") checkConnection("collector_prometheus", c.collector_prometheus.prometheus_url, report);
   if (c.fetcher.backend === "prometheus") {
     const f = c.fetcher_prometheus;

@@ -1,5 +1,6 @@
-import type { CheckContext, Reporter } from "../check.js";
-import { bool, duration, int, list, oneOf, str } from "../options.js";
+import type { CheckContext, Reporter } from "../../../libs/config/config.js";
+import { bool, duration, int, list, oneOf, str } from "../../../libs/config/options.js";
+import type { sections as collectSections } from "./collect.js";
 
 /**
  * The Gnocchi collector and fetcher: CloudKitty's [collector_gnocchi] and
@@ -82,12 +83,15 @@ const fetcher_gnocchi = {
   ...connection("the fetcher"),
 };
 
+/** The options of [collect] and [fetcher] that choose whether these sections are used. */
+type Selectors = Pick<typeof collectSections, "collect" | "fetcher">;
+
 export const sections = { collector_gnocchi, fetcher_gnocchi };
 
 type ConnectionValues = { readonly [K in keyof ReturnType<typeof connection>]: ReturnType<typeof connection>[K]["default"] | undefined };
 
 /** Checks a Gnocchi connection section: what its auth type needs. */
-function checkConnection(section: "collector_gnocchi" | "fetcher_gnocchi", c: ConnectionValues, report: Reporter): void {
+function checkConnection(section: "collector_gnocchi" | "fetcher_gnocchi", c: ConnectionValues, report: Reporter<typeof sections>): void {
   const why = section === "collector_gnocchi" ? "[collect] collector = gnocchi" : "[fetcher] backend = gnocchi";
   const url = (option: string, value: string | undefined) => {
     if (value === undefined || value === "") return;
@@ -121,8 +125,7 @@ function checkConnection(section: "collector_gnocchi" | "fetcher_gnocchi", c: Co
   if ((c.certfile ?? "") !== "" && (c.keyfile ?? "") === "") report(section, "keyfile", "a value is required with certfile");
 }
 
-export function checks({ config: c, service, report }: CheckContext): void {
-  if (service !== "collector") return;
+export function checks({ config: c, report }: CheckContext<typeof sections & Selectors>): void {
   if (c.collect.collector === "gnocchi") checkConnection("collector_gnocchi", c.collector_gnocchi, report);
   if (c.fetcher.backend === "gnocchi") {
     checkConnection("fetcher_gnocchi", c.fetcher_gnocchi, report);

@@ -2,12 +2,14 @@
  * Starts a ratemesh service as a child process and follows it: the port it
  * bound (from its "listening" log line, so port 0 works), its log lines, and
  * a stop that sends a signal and waits for the exit. Used by the local demo
- * and by the tests, which run real processes.
+ * and by the tests and benchmarks, which run real processes.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import type { ServiceName } from "../config/config.js";
+
+/** The services started as processes (each has services/<name>/main.ts). */
+export type ServiceName = "storage" | "rating" | "collector";
 
 export interface ServiceProcessOptions {
   service: ServiceName;

@@ -1,5 +1,6 @@
-import type { CheckContext } from "../check.js";
-import { hostPort, int, list, oneOf, str, timestamp } from "../options.js";
+import { endpointProblem, periodOption, periodProblem, serviceAddress } from "../../../libs/config/common.js";
+import type { CheckContext } from "../../../libs/config/config.js";
+import { int, list, oneOf, str, timestamp } from "../../../libs/config/options.js";
 
 /** What to collect and how often: CloudKitty's [collect] and [fetcher] sections. */
 
@@ -9,12 +10,7 @@ const collect = {
     choices: ["gnocchi", "prometheus", "file"],
     default: "gnocchi",
   }),
-  period: int({
-    help: "Length of a rating period in seconds. Periods are aligned to the epoch, so it must divide a day (86400).",
-    default: 3600,
-    min: 1,
-    max: 86400,
-  }),
+  period: periodOption,
   wait_periods: int({
     help: "Finished periods to wait before rating one, so that late measures arrive first.",
     default: 2,
@@ -67,34 +63,39 @@ const collector_file = {
 };
 
 const collector = {
-  listen: hostPort({ help: "Address the collector service listens on (port 0: any free port).", default: "127.0.0.1:9633" }),
+  listen: serviceAddress("collector", "127.0.0.1:9633").listen,
 };
 
-export const sections = { collector, collect, fetcher, fetcher_source, collector_file };
+/** How the collector reaches the services it calls. */
+const storage = serviceAddress("storage", "127.0.0.1:9631");
+const rating = serviceAddress("rating", "127.0.0.1:9632");
 
-export function checks({ config: c, service, report }: CheckContext): void {
-  // Periods are aligned to the epoch; both storage (which validates windows)
-  // and the collector (which walks periods) depend on it.
-  if (service !== "rating") {
-    if (86400 % c.collect.period !== 0) {
-      report("collect", "period", `${c.collect.period} does not divide a day (86400 s), so periods could not align to days`);
-    } else {
-      for (const option of ["start", "end"] as const) {
-        const t = c.collect[option];
-        if (t !== undefined && (t.getTime() / 1000) % c.collect.period !== 0) {
-          report("collect", option, `${t.toISOString()} is not a period boundary (period ${c.collect.period} s)`);
-        }
+export const sections = { collector, collect, fetcher, fetcher_source, collector_file, storage, rating };
+
+export function checks({ config: c, report }: CheckContext<typeof sections>): void {
+  // Periods are aligned to the epoch: the collector walks them.
+  const period = periodProblem(c.collect.period);
+  if (period !== undefined) {
+    report("collect", "period", period);
+  } else {
+    for (const option of ["start", "end"] as const) {
+      const t = c.collect[option];
+      if (t !== undefined && (t.getTime() / 1000) % c.collect.period !== 0) {
+        report("collect", option, `${t.toISOString()} is not a period boundary (period ${c.collect.period} s)`);
       }
     }
-    if (c.collect.start !== undefined && c.collect.end !== undefined && c.collect.end <= c.collect.start) {
-      report("collect", "end", `must be after [collect] start (${c.collect.start.toISOString()})`);
-    }
   }
-  if (service !== "collector") return;
+  if (c.collect.start !== undefined && c.collect.end !== undefined && c.collect.end <= c.collect.start) {
+    report("collect", "end", `must be after [collect] start (${c.collect.start.toISOString()})`);
+  }
   if (c.collect.collector === "file" && (c.collector_file.path ?? "") === "") {
     report("collector_file", "path", "a value is required when [collect] collector = file");
   }
   if (c.fetcher.backend === "source" && c.fetcher_source.sources.length === 0) {
     report("fetcher_source", "sources", "a value is required when [fetcher] backend = source (the scope ids to rate)");
+  }
+  for (const service of ["storage", "rating"] as const) {
+    const bad = endpointProblem(c[service].endpoint);
+    if (bad !== undefined) report(service, "endpoint", bad);
   }
 }

@@ -1,13 +1,10 @@
-import type { CheckContext } from "../check.js";
-import { duration, hostPort, oneOf, str } from "../options.js";
-
-/** The rating service: its own database (price lists, module states) and its address. */
+/** The configuration rating reads: its own database (price lists, module states) and its address. */
+import { commonSections, endpointProblem, serviceAddress } from "../../libs/config/common.js";
+import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
+import { duration, oneOf, str } from "../../libs/config/options.js";
 
 const rating = {
-  listen: hostPort({ help: "Address the rating service listens on (port 0: any free port).", default: "127.0.0.1:9632" }),
-  endpoint: str({
-    help: "Address other services use to reach rating (host:port). Default: the listen address.",
-  }),
+  ...serviceAddress("rating", "127.0.0.1:9632"),
   backend: oneOf({
     help: "Engine of the rating service's own tables (price lists, module states): sqlite or postgresql.",
     choices: ["sqlite", "postgresql"],
@@ -31,17 +28,20 @@ const rating = {
   }),
 };
 
-export const sections = { rating };
-
-export function checks({ config: c, service, report }: CheckContext): void {
-  const { backend, url, endpoint } = c.rating;
-  if (service === "rating") {
+export const ratingConfig = defineServiceConfig("rating", { ...commonSections, rating }, [
+  ({ config: c, report }) => {
+    const { backend, url, endpoint } = c.rating;
     if (backend === "postgresql" && !/^postgres(ql)?:\/\//.test(url)) {
       report("rating", "url", "a postgresql:// URL is required when backend = postgresql");
     }
     if (backend === "sqlite" && url === "") report("rating", "url", "a file path is required when backend = sqlite");
-  }
-  if (endpoint !== undefined && !/^(\[[^\]]+\]|[^:/]+):\d{1,5}$/.test(endpoint)) {
-    report("rating", "endpoint", `${JSON.stringify(endpoint)} is not host:port`);
-  }
+    const bad = endpointProblem(endpoint);
+    if (bad !== undefined) report("rating", "endpoint", bad);
+  },
+]);
+
+export type RatingConfig = ConfigOf<typeof ratingConfig.sections>;
+
+export function loadRatingConfig(opts: LoadOptions = {}): RatingConfig {
+  return loadConfig(ratingConfig, opts);
 }

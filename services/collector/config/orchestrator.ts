@@ -1,5 +1,5 @@
-import type { CheckContext } from "../check.js";
-import { duration, int, str } from "../options.js";
+import type { CheckContext } from "../../../libs/config/config.js";
+import { duration, int, str } from "../../../libs/config/options.js";
 
 /** How collector processes share the work: CloudKitty's [orchestrator]. */
 
@@ -39,8 +39,7 @@ const orchestrator = {
 
 export const sections = { orchestrator };
 
-export function checks({ config: c, service, report }: CheckContext): void {
-  if (service !== "collector") return;
+export function checks({ config: c, report }: CheckContext<typeof sections>): void {
   const url = c.orchestrator.coordination_url;
   if (c.orchestrator.coordination_prefix === "" || !c.orchestrator.coordination_prefix.startsWith("/")) {
     report("orchestrator", "coordination_prefix", "must start with /");

@@ -1,0 +1,98 @@
+import { bytes, duration, hostPort, int, oneOf, str } from "./options.js";
+
+/**
+ * Options every service reads (logging, gRPC server and client behaviour),
+ * and the shapes several services share: the period every service agrees
+ * on, and a service's address as it listens and as others reach it.
+ */
+
+export const log = {
+  level: oneOf({
+    help: "Minimum level of the log lines written to stdout (one JSON object per line).",
+    choices: ["trace", "debug", "info", "warn", "error", "fatal"],
+    default: "info",
+  }),
+};
+
+export const server = {
+  grace_period: duration({
+    help: "On SIGTERM or SIGINT: how long in-flight calls (and a collector's current period) may take to finish before they are cancelled.",
+    default: 10,
+    min: 0,
+  }),
+  force_period: duration({
+    help: "After the grace period: how long cancelled work may take to wind down before the process exits anyway.",
+    default: 5,
+    min: 0,
+  }),
+  max_message_size: bytes({
+    help: "Largest gRPC message a server accepts or sends (a frame of 10,000 points is about 4 MiB).",
+    default: 64 * 1024 * 1024,
+    min: 4096,
+  }),
+  readiness_interval: duration({
+    help: "How often a server re-checks its dependencies (database, etcd lease) to report its health.",
+    default: 5,
+    min: 0.1,
+  }),
+};
+
+export const client = {
+  deadline: duration({
+    help: "Deadline of every call to another ratemesh service, retries included.",
+    default: 30,
+    min: 0.1,
+  }),
+  retries: int({
+    help: "How many times a call that failed with UNAVAILABLE is tried again, with exponential backoff.",
+    default: 5,
+    min: 0,
+    max: 100,
+  }),
+  retry_backoff: duration({
+    help: "First backoff delay between retries; it doubles at each attempt (with jitter), up to 5 s.",
+    default: 0.1,
+    min: 0,
+  }),
+  keepalive_time: duration({
+    help: "Interval of HTTP/2 keepalive pings on connections to other ratemesh services.",
+    default: 30,
+    min: 1,
+  }),
+};
+
+/** The sections every service reads. */
+export const commonSections = { log, server, client };
+
+/** The length of a period in seconds: every service that walks or stores periods reads the same option. */
+export const periodOption = int({
+  help: "Length of a rating period in seconds. Periods are aligned to the epoch, so it must divide a day (86400).",
+  default: 3600,
+  min: 1,
+  max: 86400,
+});
+
+/** Why a period length cannot be used, or undefined. */
+export function periodProblem(seconds: number): string | undefined {
+  return 86400 % seconds === 0 ? undefined : `${seconds} does not divide a day (86400 s), so periods could not align to days`;
+}
+
+/**
+ * A service's address: `listen` (where it binds) and `endpoint` (how the
+ * others reach it). Declared the same way by the service itself and by each
+ * service that calls it.
+ */
+export function serviceAddress(service: string, defaultListen: string) {
+  return {
+    listen: hostPort({ help: `Address the ${service} service listens on (port 0: any free port).`, default: defaultListen }),
+    endpoint: str({
+      help: `Address other services use to reach ${service} (host:port). Default: the listen address.`,
+    }),
+  };
+}
+
+/** Why an endpoint option's value is not host:port, or undefined. */
+export function endpointProblem(endpoint: string | undefined): string | undefined {
+  if (endpoint === undefined || /^(\[[^\]]+\]|[^:/]+):\d{1,5}$/.test(endpoint)) return undefined;
+  return `${JSON.stringify(endpoint)} is not host:port`;
+}

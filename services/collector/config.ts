@@ -1,0 +1,29 @@
+/**
+ * The configuration the collector reads: CloudKitty's [collect], [fetcher],
+ * [orchestrator] and the Gnocchi and Prometheus sections (config/), its own
+ * address, and the addresses of storage and rating.
+ */
+import { commonSections } from "../../libs/config/common.js";
+import { type Check, type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
+import * as collect from "./config/collect.js";
+import * as gnocchi from "./config/gnocchi.js";
+import * as orchestrator from "./config/orchestrator.js";
+import * as prometheus from "./config/prometheus.js";
+
+const sections = {
+  ...commonSections,
+  ...collect.sections,
+  ...orchestrator.sections,
+  ...gnocchi.sections,
+  ...prometheus.sections,
+};
+
+const checks: Array<Check<typeof sections>> = [collect.checks, orchestrator.checks, gnocchi.checks, prometheus.checks];
+
+export const collectorConfig = defineServiceConfig("collector", sections, checks);
+
+export type CollectorConfig = ConfigOf<typeof sections>;
+
+export function loadCollectorConfig(opts: LoadOptions = {}): CollectorConfig {
+  return loadConfig(collectorConfig, opts);
+}

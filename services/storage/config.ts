@@ -1,0 +1,50 @@
+/** The configuration storage reads: its engine and address, and the period length it checks windows against. */
+import { commonSections, endpointProblem, periodOption, periodProblem, serviceAddress } from "../../libs/config/common.js";
+import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
+import { int, oneOf, str } from "../../libs/config/options.js";
+
+const storage = {
+  ...serviceAddress("storage", "127.0.0.1:9631"),
+  backend: oneOf({
+    help: "Storage engine: sqlite (one file, embedded) or postgresql.",
+    choices: ["sqlite", "postgresql"],
+    default: "sqlite",
+  }),
+  url: str({
+    help: "sqlite: path of the database file (':memory:' for a throwaway one). postgresql: a connection URL, postgresql://user:password@host:port/dbname.",
+    default: "ratemesh-storage.sqlite",
+    secret: true,
+  }),
+  pool_size: int({
+    help: "postgresql: connections to the database at most, shared by every call of this storage process.",
+    default: 10,
+    min: 1,
+    max: 1000,
+  }),
+  cache_size: int({
+    help: "sqlite: page cache of the database file, in MiB (more keeps more of a large database's rollups in memory).",
+    default: 64,
+    min: 1,
+    max: 65536,
+  }),
+};
+
+export const storageConfig = defineServiceConfig("storage", { ...commonSections, storage, collect: { period: periodOption } }, [
+  ({ config: c, report }) => {
+    const { backend, url, endpoint } = c.storage;
+    if (backend === "postgresql" && !/^postgres(ql)?:\/\//.test(url)) {
+      report("storage", "url", "a postgresql:// URL is required when backend = postgresql");
+    }
+    if (backend === "sqlite" && url === "") report("storage", "url", "a file path is required when backend = sqlite");
+    const bad = endpointProblem(endpoint);
+    if (bad !== undefined) report("storage", "endpoint", bad);
+    const period = periodProblem(c.collect.period);
+    if (period !== undefined) report("collect", "period", period);
+  },
+]);
+
+export type StorageConfig = ConfigOf<typeof storageConfig.sections>;
+
+export function loadStorageConfig(opts: LoadOptions = {}): StorageConfig {
+  return loadConfig(storageConfig, opts);
+}
