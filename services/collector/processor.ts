@@ -26,10 +26,9 @@
  */
 import { sleep } from "../../libs/async/limit.js";
 import { CatchUp } from "./processor/catch-up.js";
-import { CollectAndRate } from "./processor/collect-and-rate.js";
-import { PeriodCommitter } from "./processor/commit.js";
+import type { ProcessorContext } from "./processor/context.js";
 import { FailurePolicy } from "./processor/failure-policy.js";
-import type { ProcessorDeps, ProcessorOptions, StopSignals } from "./processor/options.js";
+import type { ProcessorDeps, ProcessorOptions } from "./processor/options.js";
 import { ProgressBoard, type ScopeProgress } from "./processor/progress.js";
 import { RatablePeriods } from "./processor/ratable.js";
 import { Reprocessing } from "./processor/reprocessing.js";
@@ -49,20 +48,16 @@ export class Processor {
     opts: ProcessorOptions,
     private readonly deps: ProcessorDeps,
   ) {
-    const signals: StopSignals = { stopping: this.stopping.signal, abandon: this.abandon.signal };
-    const board = this.board;
-    const failures = new FailurePolicy(deps, board);
-    const ratable = new RatablePeriods(opts, deps.clock);
-    const catchUp = new CatchUp(opts, deps, {
-      board,
-      failures,
-      ratable,
-      collectAndRate: new CollectAndRate(opts, deps, failures, signals),
-      committer: new PeriodCommitter(opts, deps, board, failures, signals),
-      signals,
-    });
-    const reprocessing = new Reprocessing(deps, board, failures, catchUp);
-    this.scheduler = new Scheduler(opts, deps, { board, failures, ratable, catchUp, reprocessing, signals });
+    const ctx: ProcessorContext = {
+      opts,
+      deps,
+      board: this.board,
+      failures: new FailurePolicy(deps, this.board),
+      ratable: new RatablePeriods(opts, deps.clock),
+      signals: { stopping: this.stopping.signal, abandon: this.abandon.signal },
+    };
+    const catchUp = new CatchUp(ctx);
+    this.scheduler = new Scheduler(ctx, catchUp, new Reprocessing(ctx, catchUp));
     deps.coordinator.onChange(() => this.scheduler.wake());
   }
 

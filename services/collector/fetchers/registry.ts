@@ -1,6 +1,6 @@
 import type { Config } from "../../../libs/config/config.js";
 import { parseFilters } from "../../../libs/config/sections/prometheus.js";
-import { type Clock, systemClock } from "../../../libs/time/period.js";
+import type { Clock } from "../../../libs/time/period.js";
 import { gnocchiClientFromConfig } from "../sources/gnocchi.js";
 import { prometheusClientFromConfig } from "../sources/prometheus.js";
 import type { Fetcher } from "./fetcher.js";
@@ -9,11 +9,12 @@ import { PrometheusFetcher } from "./prometheus.js";
 import { SourceFetcher } from "./source.js";
 
 export interface FetcherDeps {
-  clock?: Clock | undefined;
+  /** Keystone token renewal reads the time from it. */
+  clock: Clock;
 }
 
-export function createFetcher(config: Config, deps: FetcherDeps = {}): Fetcher {
-  const clock = deps.clock ?? systemClock;
+export function createFetcher(config: Config, deps: FetcherDeps): Fetcher {
+  const { clock } = deps;
   switch (config.fetcher.backend) {
     case "source":
       return new SourceFetcher(config.fetcher_source.sources);

@@ -13,33 +13,24 @@ import { errorMessage } from "../../../libs/errors/errors.js";
 import type { DataFrame } from "../../../libs/gen/ratemesh/v1/common.js";
 import { isCode } from "../../../libs/grpc/status.js";
 import { addSeconds, periodsBetween } from "../../../libs/time/period.js";
-import type { CollectAndRate } from "./collect-and-rate.js";
-import type { PeriodCommitter } from "./commit.js";
-import type { FailurePolicy } from "./failure-policy.js";
-import type { ProcessorDeps, ProcessorOptions, StopSignals } from "./options.js";
-import type { Member, ProgressBoard } from "./progress.js";
-import type { RatablePeriods } from "./ratable.js";
-
-export interface CatchUpParts {
-  board: ProgressBoard;
-  failures: FailurePolicy;
-  ratable: RatablePeriods;
-  collectAndRate: CollectAndRate;
-  committer: PeriodCommitter;
-  signals: StopSignals;
-}
+import { CollectAndRate } from "./collect-and-rate.js";
+import { PeriodCommitter } from "./commit.js";
+import type { ProcessorContext } from "./context.js";
+import type { Member } from "./progress.js";
 
 export class CatchUp {
-  constructor(
-    private readonly opts: Pick<ProcessorOptions, "periodSeconds" | "batchPeriods">,
-    private readonly deps: Pick<ProcessorDeps, "coordinator" | "scopes" | "logger">,
-    private readonly parts: CatchUpParts,
-  ) {}
+  private readonly collectAndRate: CollectAndRate;
+  private readonly committer: PeriodCommitter;
+
+  constructor(private readonly ctx: ProcessorContext) {
+    this.collectAndRate = new CollectAndRate(ctx);
+    this.committer = new PeriodCommitter(ctx);
+  }
 
   /** Owns what it can of the scopes, reads their states, and catches each group at the same state up. */
   async unit(scopeIds: string[]): Promise<void> {
-    const { coordinator, logger } = this.deps;
-    const { board, failures, ratable } = this.parts;
+    const { deps, board, failures, ratable } = this.ctx;
+    const { coordinator, logger } = deps;
     const owned = (await Promise.all(scopeIds.map((s) => coordinator.acquire(s).catch(() => undefined)))).filter(
       (o): o is Ownership => o !== undefined,
     );
@@ -51,7 +42,7 @@ export class CatchUp {
       for (const o of owned) {
         const p = board.busy(o.scopeId, o.token);
         try {
-          const { scope } = await this.deps.scopes.getScope({ scopeId: o.scopeId }, { signal: o.signal });
+          const { scope } = await deps.scopes.getScope({ scopeId: o.scopeId }, { signal: o.signal });
           p.state = scope?.state;
           p.active = scope?.active ?? true;
         } catch (err) {
@@ -83,13 +74,14 @@ export class CatchUp {
    * task goes to the task's end instead of what may be rated now.
    */
   async group(group: Member[]): Promise<void> {
-    const { periodSeconds, batchPeriods } = this.opts;
-    const { failures, ratable, collectAndRate, committer, signals } = this.parts;
+    const { opts, deps, failures, ratable, signals } = this.ctx;
+    const { periodSeconds, batchPeriods } = opts;
+    const { collectAndRate, committer } = this;
     let members = group;
     let begin = ratable.firstBegin(group[0]?.state);
     while (members.length > 0 && !signals.stopping.aborted) {
       // Rebalanced away, or ownership lost: stop here; the next owner goes on.
-      members = members.filter((m) => !m.ownership.signal.aborted && this.deps.coordinator.shouldOwn(m.ownership.scopeId));
+      members = members.filter((m) => !m.ownership.signal.aborted && deps.coordinator.shouldOwn(m.ownership.scopeId));
       // A reprocessing task ends at its window's end; regular rating at what may be rated now.
       const behind = periodsBetween(begin, group[0]?.task?.end ?? ratable.limit(), periodSeconds);
       if (members.length === 0 || behind === 0) return;
@@ -110,7 +102,7 @@ export class CatchUp {
       const ready = [...batch.keys()];
       const committed = await mapLimit(ready, ready.length, (m) => committer.commit(m, batch.get(m) as DataFrame[]));
       members = ready.filter((_, i) => committed[i]);
-      this.deps.logger.info(
+      deps.logger.info(
         {
           scopes: ready.map((m) => m.ownership.scopeId),
           from: begin.toISOString(),

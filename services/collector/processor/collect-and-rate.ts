@@ -7,21 +7,15 @@ import { mapLimit } from "../../../libs/async/limit.js";
 import type { DataFrame, DataPoint } from "../../../libs/gen/ratemesh/v1/common.js";
 import { addSeconds } from "../../../libs/time/period.js";
 import { collectBatch, toDataPoint } from "../collectors/collector.js";
+import type { ProcessorContext } from "./context.js";
 import { withDeadline } from "./deadline.js";
-import type { FailurePolicy } from "./failure-policy.js";
-import type { ProcessorDeps, ProcessorOptions, StopSignals } from "./options.js";
 import type { Member } from "./progress.js";
 
 /** Points per Rate call: frames of a batch are rated together up to this. */
 const RATE_CHUNK_POINTS = 50_000;
 
 export class CollectAndRate {
-  constructor(
-    private readonly opts: Pick<ProcessorOptions, "periodSeconds" | "collectTimeoutSeconds" | "maxThreads">,
-    private readonly deps: Pick<ProcessorDeps, "collector" | "metrics" | "rating">,
-    private readonly failures: FailurePolicy,
-    private readonly signals: StopSignals,
-  ) {}
+  constructor(private readonly ctx: ProcessorContext) {}
 
   /**
    * Collects every metric for the members over `periods` periods from
@@ -32,11 +26,12 @@ export class CollectAndRate {
    * recorded as failed and left out, the others go on.
    */
   async batch(members: Member[], begin: Date, periods: number): Promise<Map<Member, DataFrame[]>> {
-    const { collector, metrics } = this.deps;
-    const { periodSeconds, collectTimeoutSeconds, maxThreads } = this.opts;
+    const { collector, metrics } = this.ctx.deps;
+    const { periodSeconds, collectTimeoutSeconds, maxThreads } = this.ctx.opts;
+    const { failures, signals } = this.ctx;
     const end = addSeconds(begin, periods * periodSeconds);
     const cancel = new AbortController();
-    const signal = AbortSignal.any([cancel.signal, this.signals.abandon]);
+    const signal = AbortSignal.any([cancel.signal, signals.abandon]);
     const byScope = new Map(members.map((m) => [m.ownership.scopeId, m]));
     const failed = new Map<string, Error>();
     // points[scope][period begin ms]
@@ -66,10 +61,10 @@ export class CollectAndRate {
       collectTimeoutSeconds,
       `collecting ${periods} period(s) from ${begin.toISOString()}`,
       cancel,
-      this.signals.abandon,
+      signals.abandon,
     );
 
-    for (const [scopeId, err] of failed) this.failures.fail([(byScope.get(scopeId) as Member).ownership], err, begin);
+    for (const [scopeId, err] of failed) failures.fail([(byScope.get(scopeId) as Member).ownership], err, begin);
     const frames = new Map<Member, DataFrame[]>();
     for (const m of members) {
       const scopeId = m.ownership.scopeId;
@@ -98,7 +93,7 @@ export class CollectAndRate {
         chunk.push(f);
         n += f.points.length;
       }
-      const res = await this.deps.rating.rate({ frames: chunk }, { signal: this.signals.abandon });
+      const res = await this.ctx.deps.rating.rate({ frames: chunk }, { signal: this.ctx.signals.abandon });
       chunk.forEach((f, j) => {
         const rated = res.frames[j];
         if (rated === undefined || rated.points.length !== f.points.length) {

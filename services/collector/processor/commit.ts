@@ -19,42 +19,36 @@ import { status as grpcStatus } from "@grpc/grpc-js";
 import { errorMessage } from "../../../libs/errors/errors.js";
 import type { DataFrame } from "../../../libs/gen/ratemesh/v1/common.js";
 import { isCode } from "../../../libs/grpc/status.js";
-import type { FailurePolicy } from "./failure-policy.js";
-import type { ProcessorDeps, ProcessorOptions, StopSignals } from "./options.js";
-import type { Member, ProgressBoard } from "./progress.js";
+import type { ProcessorContext } from "./context.js";
+import type { Member } from "./progress.js";
 
 export class PeriodCommitter {
-  constructor(
-    private readonly opts: Pick<ProcessorOptions, "scopeKey" | "fetcherName" | "collectorName">,
-    private readonly deps: Pick<ProcessorDeps, "storage" | "coordinator" | "logger">,
-    private readonly board: ProgressBoard,
-    private readonly failures: FailurePolicy,
-    private readonly signals: StopSignals,
-  ) {}
+  constructor(private readonly ctx: ProcessorContext) {}
 
   /** Commits the member's frames in order; false when the member must stop. */
   async commit(m: Member, frames: DataFrame[]): Promise<boolean> {
+    const { opts, deps, failures, signals } = this.ctx;
     const { ownership } = m;
-    const p = this.board.of(ownership.scopeId);
+    const p = this.ctx.board.of(ownership.scopeId);
     for (const frame of frames) {
       // Shutting down finishes the period being committed, never starts one after the grace.
-      if (ownership.signal.aborted || this.signals.abandon.aborted) return false;
+      if (ownership.signal.aborted || signals.abandon.aborted) return false;
       try {
-        const res = await this.deps.storage.commitPeriod(
+        const res = await deps.storage.commitPeriod(
           {
             frame,
             expectedState: m.state,
             fencingToken: ownership.token.toString(),
-            owner: this.deps.coordinator.memberId,
+            owner: deps.coordinator.memberId,
             reprocessTaskId: m.task?.taskId ?? "",
-            scopeKey: this.opts.scopeKey,
-            fetcher: this.opts.fetcherName,
-            collector: this.opts.collectorName,
+            scopeKey: opts.scopeKey,
+            fetcher: opts.fetcherName,
+            collector: opts.collectorName,
           },
           { signal: ownership.signal },
         );
         // One line per accepted commit: the audit trail of who rated what.
-        this.deps.logger.debug(
+        deps.logger.debug(
           {
             scope_id: ownership.scopeId,
             begin: frame.begin?.toISOString(),
@@ -66,13 +60,13 @@ export class PeriodCommitter {
         );
       } catch (err) {
         if (isCode(err, grpcStatus.FAILED_PRECONDITION)) {
-          this.deps.logger.warn({ scope_id: ownership.scopeId, err: errorMessage(err) }, "commit refused; the scope will be read again");
+          deps.logger.warn({ scope_id: ownership.scopeId, err: errorMessage(err) }, "commit refused; the scope will be read again");
           if (m.task === undefined) p.state = undefined;
-          this.failures.refused(ownership.scopeId);
+          failures.refused(ownership.scopeId);
           return false;
         }
         if (ownership.signal.aborted) return false;
-        this.failures.fail([ownership], err, frame.begin);
+        failures.fail([ownership], err, frame.begin);
         return false;
       }
       m.state = frame.end;
@@ -80,7 +74,7 @@ export class PeriodCommitter {
         p.state = frame.end;
         p.periodsBehind = Math.max(0, p.periodsBehind - 1);
       }
-      this.failures.succeeded(ownership.scopeId);
+      failures.succeeded(ownership.scopeId);
     }
     return true;
   }

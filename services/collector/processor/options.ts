@@ -44,11 +44,3 @@ export interface ProcessorDeps {
   clock: Clock;
   logger: Logger;
 }
-
-/** How the processor tells its parts to wind down (see Processor.stop). */
-export interface StopSignals {
-  /** Aborted when no new work may start. */
-  stopping: AbortSignal;
-  /** Aborted to abandon the work in progress (end of the shutdown grace): nothing more is committed. */
-  abandon: AbortSignal;
-}

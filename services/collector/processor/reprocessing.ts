@@ -6,9 +6,7 @@
  */
 
 import type { CatchUp } from "./catch-up.js";
-import type { FailurePolicy } from "./failure-policy.js";
-import type { ProcessorDeps } from "./options.js";
-import type { ProgressBoard } from "./progress.js";
+import type { ProcessorContext } from "./context.js";
 
 export interface TaskInfo {
   taskId: string;
@@ -19,9 +17,7 @@ export interface TaskInfo {
 
 export class Reprocessing {
   constructor(
-    private readonly deps: Pick<ProcessorDeps, "coordinator" | "reprocess" | "logger">,
-    private readonly board: ProgressBoard,
-    private readonly failures: FailurePolicy,
+    private readonly ctx: ProcessorContext,
     private readonly catchUp: CatchUp,
   ) {}
 
@@ -30,7 +26,13 @@ export class Reprocessing {
     const tasks: TaskInfo[] = [];
     let pageToken = "";
     do {
-      const page = await this.deps.reprocess.listTasks({ scopeIds: [], unfinishedOnly: true, ascending: true, pageSize: 1000, pageToken });
+      const page = await this.ctx.deps.reprocess.listTasks({
+        scopeIds: [],
+        unfinishedOnly: true,
+        ascending: true,
+        pageSize: 1000,
+        pageToken,
+      });
       for (const t of page.tasks) {
         if (t.end === undefined || t.progress === undefined) continue;
         tasks.push({ taskId: t.taskId, scopeId: t.scopeId, end: t.end, progress: t.progress });
@@ -44,13 +46,14 @@ export class Reprocessing {
 
   /** Works on a task: its periods are rated again from its progress to its end. */
   async run(task: TaskInfo): Promise<void> {
-    const { coordinator, logger } = this.deps;
+    const { deps, board, failures } = this.ctx;
+    const { coordinator, logger } = deps;
     const ownership = await coordinator.acquire(task.scopeId).catch(() => undefined);
     if (ownership === undefined) return;
     try {
-      this.board.busy(task.scopeId, ownership.token, task.taskId);
+      board.busy(task.scopeId, ownership.token, task.taskId);
       // The progress as storage has it now: another member may have moved it.
-      const { tasks } = await this.deps.reprocess.listTasks(
+      const { tasks } = await deps.reprocess.listTasks(
         { scopeIds: [task.scopeId], unfinishedOnly: true, ascending: true, pageSize: 100, pageToken: "" },
         { signal: ownership.signal },
       );
@@ -62,7 +65,7 @@ export class Reprocessing {
       );
       await this.catchUp.group([{ ownership, state: current.progress, task: { taskId: task.taskId, end: current.end } }]);
     } catch (err) {
-      this.failures.fail([ownership], err, task.progress);
+      failures.fail([ownership], err, task.progress);
     } finally {
       await coordinator.release(ownership);
     }

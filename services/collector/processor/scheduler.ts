@@ -10,26 +10,10 @@
 import { shuffle } from "../../../libs/async/limit.js";
 import { errorMessage } from "../../../libs/errors/errors.js";
 import type { CatchUp } from "./catch-up.js";
+import type { ProcessorContext } from "./context.js";
 import { withDeadline } from "./deadline.js";
-import type { FailurePolicy } from "./failure-policy.js";
-import type { ProcessorDeps, ProcessorOptions, StopSignals } from "./options.js";
-import type { ProgressBoard } from "./progress.js";
-import type { RatablePeriods } from "./ratable.js";
+import type { ProcessorDeps, ProcessorOptions } from "./options.js";
 import type { Reprocessing, TaskInfo } from "./reprocessing.js";
-
-export interface SchedulerParts {
-  board: ProgressBoard;
-  failures: FailurePolicy;
-  ratable: RatablePeriods;
-  catchUp: CatchUp;
-  reprocessing: Reprocessing;
-  signals: StopSignals;
-}
-
-export type SchedulerOptions = Pick<
-  ProcessorOptions,
-  "maxWorkers" | "batchScopes" | "tickSeconds" | "scopeRefreshSeconds" | "collectTimeoutSeconds"
->;
 
 export class Scheduler {
   private readonly inFlight = new Set<string>();
@@ -44,11 +28,16 @@ export class Scheduler {
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
 
+  private readonly opts: ProcessorOptions;
+  private readonly deps: ProcessorDeps;
+
   constructor(
-    private readonly opts: SchedulerOptions,
-    private readonly deps: Pick<ProcessorDeps, "fetcher" | "scopes" | "coordinator" | "clock" | "logger">,
-    private readonly parts: SchedulerParts,
+    private readonly ctx: ProcessorContext,
+    private readonly catchUp: CatchUp,
+    private readonly reprocessing: Reprocessing,
   ) {
+    this.opts = ctx.opts;
+    this.deps = ctx.deps;
     this.lastLoopAt = this.now();
   }
 
@@ -71,7 +60,7 @@ export class Scheduler {
    */
   healthy(): boolean {
     const limit = (this.opts.tickSeconds * 3 + this.opts.collectTimeoutSeconds + 30) * 1000;
-    return this.parts.signals.stopping.aborted || this.now() - this.lastLoopAt < limit;
+    return this.ctx.signals.stopping.aborted || this.now() - this.lastLoopAt < limit;
   }
 
   wake(): void {
@@ -83,7 +72,7 @@ export class Scheduler {
   }
 
   private async run(): Promise<void> {
-    while (!this.parts.signals.stopping.aborted) {
+    while (!this.ctx.signals.stopping.aborted) {
       this.lastLoopAt = this.now();
       try {
         await this.schedule();
@@ -102,7 +91,7 @@ export class Scheduler {
   }
 
   private async refreshScopes(): Promise<void> {
-    const { stopping } = this.parts.signals;
+    const { stopping } = this.ctx.signals;
     const signal = AbortSignal.any([stopping, AbortSignal.timeout(this.opts.collectTimeoutSeconds * 1000)]);
     const listed = await withDeadline(
       this.deps.fetcher.listScopes(signal),
@@ -127,7 +116,7 @@ export class Scheduler {
       });
       for (const s of scopes) {
         if (!wanted.has(s.scopeId)) continue;
-        const p = this.parts.board.of(s.scopeId);
+        const p = this.ctx.board.of(s.scopeId);
         if (!p.busy) {
           p.state = s.state;
           p.active = s.active;
@@ -139,7 +128,7 @@ export class Scheduler {
 
   private async schedule(): Promise<void> {
     const { coordinator } = this.deps;
-    const { board, failures, ratable, reprocessing, signals } = this.parts;
+    const { board, failures, ratable, signals } = this.ctx;
     if (!coordinator.leaseHeld()) return;
     if (this.now() - this.lastFetch >= this.opts.scopeRefreshSeconds * 1000) await this.refreshScopes();
     const free = this.opts.maxWorkers - this.inFlight.size;
@@ -175,7 +164,7 @@ export class Scheduler {
     if (slots <= 0) return;
     if (this.now() - this.lastTaskRefresh >= this.opts.tickSeconds * 1000) {
       this.lastTaskRefresh = this.now();
-      this.tasks = await reprocessing.unfinished();
+      this.tasks = await this.reprocessing.unfinished();
     }
     for (const task of this.tasks) {
       if (slots <= 0) break;
@@ -188,13 +177,13 @@ export class Scheduler {
 
   private launch(scopeIds: string[], task?: TaskInfo): void {
     for (const s of scopeIds) this.inFlight.add(s);
-    const work = task === undefined ? this.parts.catchUp.unit(scopeIds) : this.parts.reprocessing.run(task);
+    const work = task === undefined ? this.catchUp.unit(scopeIds) : this.reprocessing.run(task);
     const unit = work
       .catch((err: unknown) => this.deps.logger.error({ err: errorMessage(err), scopes: scopeIds }, "unit failed"))
       .finally(() => {
         for (const s of scopeIds) {
           this.inFlight.delete(s);
-          this.parts.board.idle(s);
+          this.ctx.board.idle(s);
         }
         this.units.delete(unit);
         this.wake();
