@@ -32,6 +32,23 @@ export class ConfigError extends Error {
   }
 }
 
+/** A file the configuration names (a usage file, a metrics definition) that cannot be used as it is. */
+export class ConfigFileError extends ConfigError {
+  constructor(
+    readonly file: string,
+    problems: string[],
+    what: string,
+  ) {
+    super(problems, `${what} ${file}`);
+    this.name = "ConfigFileError";
+  }
+
+  /** The error for a file that cannot be read at all. */
+  static unreadable(file: string, err: unknown, what: string): ConfigFileError {
+    return new ConfigFileError(file, [`cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`], what);
+  }
+}
+
 export interface LoadOptions {
   /** INI file; undefined: defaults and environment only. */
   file?: string | undefined;

@@ -28,8 +28,10 @@ await runService(collectorConfig, async ({ config, logger }) => {
     scopeKey: config.collect.scope_key,
     extraArgs: extraArgsValidator(config.collect.collector),
   });
-  const collector = createCollector(config, { logger });
-  const fetcher = createFetcher(config);
+  // The one clock of the service: every "what time is it" below asks it.
+  const clock = systemClock;
+  const collector = createCollector(config, { logger, clock });
+  const fetcher = createFetcher(config, { clock });
   // The processor tells the coordinator whether its loop still makes
   // progress; it is built after the coordinator, hence the indirection.
   const progress = { healthy: () => true };
@@ -74,7 +76,7 @@ await runService(collectorConfig, async ({ config, logger }) => {
       scopes: storageConn.client(ScopeServiceService),
       reprocess: storageConn.client(ReprocessServiceService),
       rating: ratingConn.client(RatingServiceService),
-      clock: systemClock,
+      clock,
       logger,
     },
   );

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Decimal } from "../../libs/money/decimal.js";
 import type { ExtraArgsValidator } from "./metrics.js";
-import { MetricsConfigError, parseMetrics } from "./metrics.js";
+import { parseMetrics } from "./metrics.js";
 import { convertQuantity } from "./quantity.js";
+import { metricsProblems } from "./testkit.js";
 
 const anyArgs: ExtraArgsValidator = (args) => ({ args, groupbyExtra: [] });
 const parse = (yaml: string) => parseMetrics(yaml, "metrics.yml", { scopeKey: "project_id", extraArgs: anyArgs });
@@ -42,7 +43,7 @@ metrics:
   });
 
   it("reports every problem with the metric and the key", () => {
-    try {
+    const problems = metricsProblems(() =>
       parse(`
 metrics:
   a:
@@ -57,20 +58,17 @@ metrics:
   c:
     unit: u
     mutate: MAP
-`);
-      assert.fail("expected an error");
-    } catch (err) {
-      assert.ok(err instanceof MetricsConfigError);
-      assert.deepEqual(err.problems, [
-        "metric a: extra: unknown key (known: unit, alt_name, groupby, metadata, factor, offset, mutate, mutate_map, description, extra_args, skip_datapoints_expression)",
-        "metric a: unit: is required and must be a non-empty string",
-        'metric a: mutate: "ROUND" is not one of NONE, NUMBOOL, NOTNUMBOOL, FLOOR, CEIL, MAP',
-        "metric a: mutate_map: is only allowed when mutate is MAP",
-        'metric a: metadata: "x" is also in groupby: an attribute is either grouped on or metadata',
-        "metric b[1]: alt_name: b is defined twice (give each rating type of b its own alt_name)",
-        "metric c: mutate_map: is required (a non-empty map) when mutate is MAP",
-      ]);
-    }
+`),
+    );
+    assert.deepEqual(problems, [
+      "metric a: extra: unknown key (known: unit, alt_name, groupby, metadata, factor, offset, mutate, mutate_map, description, extra_args, skip_datapoints_expression)",
+      "metric a: unit: is required and must be a non-empty string",
+      'metric a: mutate: "ROUND" is not one of NONE, NUMBOOL, NOTNUMBOOL, FLOOR, CEIL, MAP',
+      "metric a: mutate_map: is only allowed when mutate is MAP",
+      'metric a: metadata: "x" is also in groupby: an attribute is either grouped on or metadata',
+      "metric b[1]: alt_name: b is defined twice (give each rating type of b its own alt_name)",
+      "metric c: mutate_map: is required (a non-empty map) when mutate is MAP",
+    ]);
   });
 
   it("refuses a file without metrics", () => {

@@ -11,7 +11,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { ConfigError } from "../../libs/config/config.js";
+import { ConfigFileError } from "../../libs/config/config.js";
 import { Decimal, DecimalSyntaxError } from "../../libs/money/decimal.js";
 
 export const MUTATES = ["NONE", "NUMBOOL", "NOTNUMBOOL", "FLOOR", "CEIL", "MAP"] as const;
@@ -37,15 +37,7 @@ export interface MetricConfig {
   extraArgs: Record<string, unknown>;
 }
 
-export class MetricsConfigError extends ConfigError {
-  constructor(
-    readonly file: string,
-    problems: string[],
-  ) {
-    super(problems, `metrics configuration ${file}`);
-    this.name = "MetricsConfigError";
-  }
-}
+const METRICS_FILE = "metrics configuration";
 
 /**
  * Checks and completes a metric's extra_args for one collector: returns the
@@ -80,7 +72,7 @@ export function loadMetrics(file: string, opts: ParseOptions): MetricConfig[] {
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new MetricsConfigError(file, [`cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+    throw ConfigFileError.unreadable(file, err, METRICS_FILE);
   }
   return parseMetrics(text, file, opts);
 }
@@ -91,11 +83,11 @@ export function parseMetrics(text: string, file: string, opts: ParseOptions): Me
   try {
     doc = parseYaml(text) ?? {};
   } catch (err) {
-    throw new MetricsConfigError(file, [`not valid YAML: ${(err as Error).message}`]);
+    throw new ConfigFileError(file, [`not valid YAML: ${(err as Error).message}`], METRICS_FILE);
   }
   const metrics = isMap(doc) ? doc.metrics : undefined;
   if (!isMap(metrics) || Object.keys(metrics).length === 0) {
-    throw new MetricsConfigError(file, ["'metrics' is required and must be a non-empty map of metric names"]);
+    throw new ConfigFileError(file, ["'metrics' is required and must be a non-empty map of metric names"], METRICS_FILE);
   }
   const out: MetricConfig[] = [];
   const keys = new Set<string>();
@@ -115,7 +107,7 @@ export function parseMetrics(text: string, file: string, opts: ParseOptions): Me
       out.push(m);
     });
   }
-  if (problems.length > 0) throw new MetricsConfigError(file, problems);
+  if (problems.length > 0) throw new ConfigFileError(file, problems, METRICS_FILE);
   return out.sort((a, b) => a.key.localeCompare(b.key));
 }
 

@@ -13,26 +13,18 @@
  * The file is read once at start; every bad line is reported at once.
  */
 import { readFileSync } from "node:fs";
-import { ConfigError } from "../../../libs/config/config.js";
+import { ConfigFileError } from "../../../libs/config/config.js";
 import type { Decimal } from "../../../libs/money/decimal.js";
 import { parseNumber } from "../metrics.js";
 import { type BatchQuery, type BatchResult, batchPeriods, type Collector, type CollectQuery, type RawMeasure } from "./collector.js";
+
+const USAGE_FILE = "usage file";
 
 interface UsageRecord {
   begin: number;
   value: Decimal;
   attributes: Record<string, string>;
   scopeId: string;
-}
-
-export class UsageFileError extends ConfigError {
-  constructor(
-    readonly file: string,
-    problems: string[],
-  ) {
-    super(problems, `usage file ${file}`);
-    this.name = "UsageFileError";
-  }
 }
 
 export class FileCollector implements Collector {
@@ -48,7 +40,7 @@ export class FileCollector implements Collector {
     try {
       text = readFileSync(file, "utf8");
     } catch (err) {
-      throw new UsageFileError(file, [`cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
+      throw ConfigFileError.unreadable(file, err, USAGE_FILE);
     }
     const problems: string[] = [];
     const lines = text.split("\n");
@@ -108,7 +100,7 @@ export class FileCollector implements Collector {
       }
       records.push({ begin: t, value, attributes: { ...metadata, ...groupby }, scopeId });
     }
-    if (problems.length > 0) throw new UsageFileError(file, problems);
+    if (problems.length > 0) throw new ConfigFileError(file, problems, USAGE_FILE);
     for (const byScope of this.index.values()) for (const records of byScope.values()) records.sort((a, b) => a.begin - b.begin);
   }
 

@@ -5,9 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MetricsConfigError, parseMetrics } from "../metrics.js";
+import { parseMetrics } from "../metrics.js";
 import type { AggregateGroup } from "../sources/gnocchi.js";
 import { parseJsonNumbersAsText } from "../sources/json.js";
+import { metricsProblems } from "../testkit.js";
 import {
   aggregatesSearch,
   aggregationOperation,
@@ -37,7 +38,7 @@ describe("Gnocchi extra_args in metrics.yml", () => {
   });
 
   it("reports every problem with the metric and the key", () => {
-    try {
+    const problems = metricsProblems(() =>
       parse(`
 metrics:
   cpu:
@@ -55,23 +56,20 @@ metrics:
     unit: MiB
     factor: 1/0
     extra_args: {resource_type: ""}
-`);
-      assert.fail("expected an error");
-    } catch (err) {
-      assert.ok(err instanceof MetricsConfigError);
-      assert.deepEqual(err.problems, [
-        "metric cpu: mutate_map: is required (a non-empty map) when mutate is MAP",
-        "metric cpu: extra_args.granularity: unknown argument (known: resource_type, resource_key, aggregation_method, re_aggregation_method, force_granularity, use_all_resource_revisions, custom_query)",
-        "metric cpu: extra_args.resource_type: is required (a non-empty string)",
-        'metric cpu: extra_args.aggregation_method: "avg" is not one of mean, sum, last, max, min, std, median, first, count, rate:<those>, 1pct..99pct or rate:1pct..rate:99pct',
-        'metric cpu: extra_args.re_aggregation_method: "50pct" is not one of mean, sum, last, max, min, std, median, first, count or rate:<those>',
-        "metric cpu: extra_args.force_granularity: -1 is not an integer >= 0 (seconds)",
-        'metric cpu: extra_args.use_all_resource_revisions: "no" is not a boolean',
-        'metric cpu: metadata: "flavor" is also in groupby: an attribute is either grouped on or metadata',
-        'metric image.size: factor: "1/0" is not a number or a fraction such as "1/1048576"',
-        "metric image.size: extra_args.resource_type: must be a non-empty string",
-      ]);
-    }
+`),
+    );
+    assert.deepEqual(problems, [
+      "metric cpu: mutate_map: is required (a non-empty map) when mutate is MAP",
+      "metric cpu: extra_args.granularity: unknown argument (known: resource_type, resource_key, aggregation_method, re_aggregation_method, force_granularity, use_all_resource_revisions, custom_query)",
+      "metric cpu: extra_args.resource_type: is required (a non-empty string)",
+      'metric cpu: extra_args.aggregation_method: "avg" is not one of mean, sum, last, max, min, std, median, first, count, rate:<those>, 1pct..99pct or rate:1pct..rate:99pct',
+      'metric cpu: extra_args.re_aggregation_method: "50pct" is not one of mean, sum, last, max, min, std, median, first, count or rate:<those>',
+      "metric cpu: extra_args.force_granularity: -1 is not an integer >= 0 (seconds)",
+      'metric cpu: extra_args.use_all_resource_revisions: "no" is not a boolean',
+      'metric cpu: metadata: "flavor" is also in groupby: an attribute is either grouped on or metadata',
+      'metric image.size: factor: "1/0" is not a number or a fraction such as "1/1048576"',
+      "metric image.size: extra_args.resource_type: must be a non-empty string",
+    ]);
   });
 });
 

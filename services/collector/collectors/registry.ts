@@ -4,7 +4,7 @@
  */
 
 import type { Logger } from "../../../libs/logging/logger.js";
-import { type Clock, systemClock } from "../../../libs/time/period.js";
+import type { Clock } from "../../../libs/time/period.js";
 import type { CollectorConfig as Config } from "../config.js";
 import type { ExtraArgsValidator } from "../metrics.js";
 import { gnocchiClientFromConfig } from "../sources/gnocchi.js";
@@ -34,11 +34,12 @@ export function extraArgsValidator(collector: Config["collect"]["collector"]): E
 
 export interface CollectorDeps {
   logger?: Logger | undefined;
-  clock?: Clock | undefined;
+  /** Keystone token renewal reads the time from it. */
+  clock: Clock;
 }
 
-export function createCollector(config: Config, deps: CollectorDeps = {}): Collector {
-  const clock = deps.clock ?? systemClock;
+export function createCollector(config: Config, deps: CollectorDeps): Collector {
+  const { clock } = deps;
   switch (config.collect.collector) {
     case "file":
       return new FileCollector(config.collector_file.path ?? "", config.collect.scope_key);

@@ -1,6 +1,7 @@
 import type { CheckContext, Reporter } from "../../../libs/config/config.js";
 import { bool, duration, int, list, oneOf, str } from "../../../libs/config/options.js";
 import type { sections as collectSections } from "./collect.js";
+import { retryOptions } from "./retries.js";
 
 /**
  * The Gnocchi collector and fetcher: CloudKitty's [collector_gnocchi] and
@@ -42,17 +43,7 @@ function connection(what: string) {
       default: 60,
       min: 0.1,
     }),
-    retries: int({
-      help: "How many times a request is tried again after a connection error, a timeout or a 5xx answer, with exponential backoff.",
-      default: 3,
-      min: 0,
-      max: 20,
-    }),
-    retry_backoff: duration({
-      help: "First backoff between retries; it doubles at each attempt (with jitter), up to 10 s.",
-      default: 0.5,
-      min: 0,
-    }),
+    ...retryOptions("request"),
     cafile: str({ help: "PEM file of the CA certificates that sign the server's certificate (https)." }),
     certfile: str({ help: "PEM client certificate (https with client authentication)." }),
     keyfile: str({ help: "PEM key of certfile." }),

@@ -1,6 +1,7 @@
 import type { CheckContext, Reporter } from "../../../libs/config/config.js";
 import { bool, duration, int, list, str } from "../../../libs/config/options.js";
 import type { sections as collectSections } from "./collect.js";
+import { retryOptions } from "./retries.js";
 
 /**
  * The Prometheus collector and fetcher: CloudKitty's [collector_prometheus]
@@ -18,17 +19,7 @@ function connection() {
     insecure: bool({ help: "https: do not verify the server's certificate.", default: false }),
     timeout: duration({ help: "Timeout of each HTTP request (one attempt).", default: 60, min: 0.1 }),
     http_pool_maxsize: int({ help: "Most HTTP connections open at once to Prometheus.", default: 10, min: 1, max: 1000 }),
-    retries: int({
-      help: "How many times a query is tried again after a connection error, a timeout or a 5xx answer, with exponential backoff.",
-      default: 3,
-      min: 0,
-      max: 20,
-    }),
-    retry_backoff: duration({
-      help: "First backoff between retries; it doubles at each attempt (with jitter), up to 10 s.",
-      default: 0.5,
-      min: 0,
-    }),
+    ...retryOptions("query"),
   };
 }
 

@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from "../../../libs/time/period.js";
+import type { Clock } from "../../../libs/time/period.js";
 import { parseFilters } from "../config/prometheus.js";
 import type { CollectorConfig as Config } from "../config.js";
 import { gnocchiClientFromConfig } from "../sources/gnocchi.js";
@@ -9,11 +9,12 @@ import { PrometheusFetcher } from "./prometheus.js";
 import { SourceFetcher } from "./source.js";
 
 export interface FetcherDeps {
-  clock?: Clock | undefined;
+  /** Keystone token renewal reads the time from it. */
+  clock: Clock;
 }
 
-export function createFetcher(config: Config, deps: FetcherDeps = {}): Fetcher {
-  const clock = deps.clock ?? systemClock;
+export function createFetcher(config: Config, deps: FetcherDeps): Fetcher {
+  const { clock } = deps;
   switch (config.fetcher.backend) {
     case "source":
       return new SourceFetcher(config.fetcher_source.sources);

@@ -10,21 +10,18 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, before, describe, it, type TestContext } from "node:test";
 import { promisify } from "node:util";
-import { type GnocchiServer, pushMeasures, setupCloudKittyTypes, startGnocchi, waitProcessed } from "../../../test/support/gnocchi.js";
-import { tempDir } from "../../../test/support/mesh.js";
+import { systemClock } from "../../../libs/time/period.js";
+import { type GnocchiServer, setupCloudKittyTypes, startGnocchi } from "../../../test/support/gnocchi.js";
 import { startRelay } from "../../../test/support/relay.js";
 import { CollectError } from "../collectors/collector.js";
 import type { GnocchiCollector } from "../collectors/gnocchi.js";
-import { gnocchiExtraArgs } from "../collectors/gnocchi-query.js";
 import { createCollector } from "../collectors/registry.js";
 import { loadCollectorConfig } from "../config.js";
 import type { GnocchiFetcher } from "../fetchers/gnocchi.js";
 import { createFetcher } from "../fetchers/registry.js";
-import { type MetricConfig, parseMetrics } from "../metrics.js";
+import { configFile, gnocchiCollectorEnv, gnocchiMetric, seedMeasure } from "../testkit.js";
 
 const run = promisify(execFile);
 let g: GnocchiServer;
@@ -35,36 +32,19 @@ const project = `pool-${randomUUID()}`;
 before(async () => {
   g = await startGnocchi({ maxLimit: 4 });
   await setupCloudKittyTypes(g);
-  const id = randomUUID();
-  await g.api("POST", "/v1/resource/instance", {
-    id,
-    project_id: project,
-    user_id: "u",
-    metrics: { cpu: { archive_policy_name: "ratemesh" } },
-  });
-  await pushMeasures(g, { [id]: { cpu: [{ timestamp: new Date(T0).toISOString(), value: 1.5 }] } });
-  await waitProcessed(g);
+  await seedMeasure(g, "instance", { project_id: project, user_id: "u" }, "cpu", { timestamp: new Date(T0).toISOString(), value: 1.5 });
 });
 
 after(async () => {
   await g?.stop();
 });
 
-const [CPU] = parseMetrics(
-  "metrics:\n  cpu:\n    unit: instance\n    groupby: [id]\n    extra_args: {resource_type: instance}\n",
-  "metrics.yml",
-  {
-    scopeKey: "project_id",
-    extraArgs: gnocchiExtraArgs,
-  },
-) as [MetricConfig];
+const CPU = gnocchiMetric("metrics:\n  cpu:\n    unit: instance\n    groupby: [id]\n    extra_args: {resource_type: instance}\n");
 
 /** A collector service's configuration with its Gnocchi behind `url`; extra options for each section. */
-function config(t: Parameters<typeof tempDir>[0], url: string, extra: { collector?: string; fetcher?: string } = {}) {
-  const dir = tempDir(t);
-  const file = join(dir, "ratemesh.conf");
-  writeFileSync(
-    file,
+function config(t: TestContext, url: string, extra: { collector?: string; fetcher?: string } = {}) {
+  const file = configFile(
+    t,
     `[collect]\ncollector = gnocchi\n[fetcher]\nbackend = gnocchi\n` +
       `[collector_gnocchi]\ngnocchi_auth_type = basic\ngnocchi_user = admin\ngnocchi_endpoint = ${url}\nretry_backoff = 10ms\n${extra.collector ?? ""}` +
       `[fetcher_gnocchi]\ngnocchi_auth_type = basic\ngnocchi_user = admin\ngnocchi_endpoint = ${url}\n${extra.fetcher ?? ""}`,
@@ -83,7 +63,9 @@ describe("Gnocchi HTTP pool", () => {
     it(`keeps at most http_pool_maxsize = ${n} connections open under ${5 * n} concurrent collections, and reuses them`, async (t) => {
       const relay = await startRelay(g.port);
       t.after(() => relay.close());
-      const c = createCollector(config(t, relay.url, { collector: `http_pool_maxsize = ${n}\n` })) as GnocchiCollector;
+      const c = createCollector(config(t, relay.url, { collector: `http_pool_maxsize = ${n}\n` }), {
+        clock: systemClock,
+      }) as GnocchiCollector;
       t.after(() => c.close());
       let ssPeak = 0;
       let sampling = true;
@@ -119,7 +101,7 @@ describe("Gnocchi HTTP pool", () => {
   it("retries 503 answers and cut connections, then succeeds on the same request", async (t) => {
     const relay = await startRelay(g.port, { fail503: 2, reset: 1 });
     t.after(() => relay.close());
-    const c = createCollector(config(t, relay.url)) as GnocchiCollector;
+    const c = createCollector(config(t, relay.url), { clock: systemClock }) as GnocchiCollector;
     t.after(() => c.close());
     const got = await c.collect({ metric: CPU, scopeId: project, begin: new Date(T0), end: new Date(T0 + HOUR) });
     assert.deepEqual(
@@ -134,7 +116,7 @@ describe("Gnocchi HTTP pool", () => {
   it("gives up after [collector_gnocchi] retries with Gnocchi's status and body in the error", async (t) => {
     const relay = await startRelay(g.port, { fail503: 100 });
     t.after(() => relay.close());
-    const c = createCollector(config(t, relay.url, { collector: "retries = 2\n" })) as GnocchiCollector;
+    const c = createCollector(config(t, relay.url, { collector: "retries = 2\n" }), { clock: systemClock }) as GnocchiCollector;
     t.after(() => c.close());
     await assert.rejects(c.collect({ metric: CPU, scopeId: project, begin: new Date(T0), end: new Date(T0 + HOUR) }), (err: unknown) => {
       assert.ok(err instanceof CollectError);
@@ -167,17 +149,16 @@ describe("Gnocchi HTTP pool", () => {
     assert.equal(config(t, `http://127.0.0.1:${port}`).collector_gnocchi.timeout, 60);
     const fast = createCollector(
       loadCollectorConfig({
-        env: {
-          RATEMESH_COLLECT__COLLECTOR: "gnocchi",
-          RATEMESH_COLLECTOR_GNOCCHI__GNOCCHI_AUTH_TYPE: "basic",
-          RATEMESH_COLLECTOR_GNOCCHI__GNOCCHI_USER: "admin",
-          RATEMESH_COLLECTOR_GNOCCHI__GNOCCHI_ENDPOINT: `http://127.0.0.1:${port}`,
-          RATEMESH_COLLECTOR_GNOCCHI__TIMEOUT: "200ms",
-          RATEMESH_COLLECTOR_GNOCCHI__RETRIES: "1",
-          RATEMESH_COLLECTOR_GNOCCHI__RETRY_BACKOFF: "10ms",
-          RATEMESH_FETCHER_SOURCE__SOURCES: "x",
-        },
+        env: gnocchiCollectorEnv({
+          gnocchi_auth_type: "basic",
+          gnocchi_user: "admin",
+          gnocchi_endpoint: `http://127.0.0.1:${port}`,
+          timeout: "200ms",
+          retries: "1",
+          retry_backoff: "10ms",
+        }),
       }),
+      { clock: systemClock },
     ) as GnocchiCollector;
     t.after(() => fast.close());
     const t0 = Date.now();
@@ -207,6 +188,7 @@ describe("Gnocchi fetcher", () => {
         collector: "http_pool_maxsize = 5\n",
         fetcher: "scope_attribute = project_id\nresource_types = volume, image\nhttp_pool_maxsize = 1\n",
       }),
+      { clock: systemClock },
     ) as GnocchiFetcher;
     t.after(() => f.close());
     const got = (await f.listScopes()).filter((s) => s.startsWith(prefix));
@@ -228,7 +210,7 @@ describe("Gnocchi fetcher", () => {
     for (let k = 0; k < 13; k++) await g.api("POST", "/v1/resource/network", { id: randomUUID(), project_id: project2, user_id: "u" });
     const relay = await startRelay(g.port);
     t.after(() => relay.close());
-    const f = createFetcher(config(t, relay.url, { fetcher: "resource_types = network\n" })) as GnocchiFetcher;
+    const f = createFetcher(config(t, relay.url, { fetcher: "resource_types = network\n" }), { clock: systemClock }) as GnocchiFetcher;
     t.after(() => f.close());
     assert.deepEqual(await f.listScopes(), [project2]);
     // 13 resources in pages of 4 would be 4 pages; after the first page the

@@ -7,19 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import type { Clock } from "../../../libs/time/period.js";
-import { type GnocchiServer, pushMeasures, setupCloudKittyTypes, startGnocchi, waitProcessed } from "../../../test/support/gnocchi.js";
+import { after, before, describe, it, type TestContext } from "node:test";
+import { systemClock } from "../../../libs/time/period.js";
+import { type GnocchiServer, setupCloudKittyTypes, startGnocchi } from "../../../test/support/gnocchi.js";
 import { type KeystoneServer, registerService, startKeystone } from "../../../test/support/keystone.js";
-import { tempDir } from "../../../test/support/mesh.js";
 import { CollectError } from "../collectors/collector.js";
 import type { GnocchiCollector } from "../collectors/gnocchi.js";
-import { gnocchiExtraArgs } from "../collectors/gnocchi-query.js";
 import { createCollector } from "../collectors/registry.js";
 import { loadCollectorConfig } from "../config.js";
-import { type MetricConfig, parseMetrics } from "../metrics.js";
+import { configFile, gnocchiCollectorEnv, gnocchiMetric, ManualClock, seedMeasure } from "../testkit.js";
 import { HttpSource } from "./http.js";
 import { KeystoneSession } from "./keystone.js";
 
@@ -34,17 +30,13 @@ before(async () => {
   g = await startGnocchi({ keystone: { authUrl: ks.authUrl, username: "admin", password: ks.adminPassword, project: "admin" } });
   await registerService(ks, "metric", "gnocchi", g.url);
   await setupCloudKittyTypes(g);
-  const id = randomUUID();
-  await g.api("POST", "/v1/resource/volume", {
-    id,
-    project_id: project,
-    user_id: "u",
-    volume_type: "ssd",
-    started_at: new Date(T0 - 24 * HOUR).toISOString(),
-    metrics: { "volume.size": { archive_policy_name: "ratemesh" } },
-  });
-  await pushMeasures(g, { [id]: { "volume.size": [{ timestamp: new Date(T0 + 60_000).toISOString(), value: 40 }] } });
-  await waitProcessed(g);
+  await seedMeasure(
+    g,
+    "volume",
+    { project_id: project, user_id: "u", volume_type: "ssd", started_at: new Date(T0 - 24 * HOUR).toISOString() },
+    "volume.size",
+    { timestamp: new Date(T0 + 60_000).toISOString(), value: 40 },
+  );
 });
 
 after(async () => {
@@ -52,19 +44,14 @@ after(async () => {
   await ks?.stop();
 });
 
-const [VOLUME] = parseMetrics(
+const VOLUME = gnocchiMetric(
   "metrics:\n  volume.size:\n    unit: GiB\n    groupby: [id]\n    metadata: [volume_type]\n    extra_args: {resource_type: volume}\n",
   "m.yml",
-  {
-    scopeKey: "project_id",
-    extraArgs: gnocchiExtraArgs,
-  },
-) as [MetricConfig];
+);
 
-function keystoneConfig(t: Parameters<typeof tempDir>[0], extra = "") {
-  const file = join(tempDir(t), "ratemesh.conf");
-  writeFileSync(
-    file,
+function keystoneConfig(t: TestContext, extra = "") {
+  const file = configFile(
+    t,
     "[collect]\ncollector = gnocchi\n[fetcher_source]\nsources = x\n[collector_gnocchi]\ngnocchi_auth_type = keystone\n" +
       `auth_url = ${ks.url}\nusername = admin\npassword = ${ks.adminPassword}\nuser_domain_name = Default\n` +
       `project_name = admin\nproject_domain_name = Default\ninterface = internalURL\nregion_name = RegionOne\nretry_backoff = 10ms\n${extra}`,
@@ -72,16 +59,23 @@ function keystoneConfig(t: Parameters<typeof tempDir>[0], extra = "") {
   return loadCollectorConfig({ file });
 }
 
-class ManualClock implements Clock {
-  constructor(public t = Date.now()) {}
-  now(): Date {
-    return new Date(this.t);
-  }
+/** A collector on Keystone as admin (the environment of the service), with these [collector_gnocchi] options changed. */
+function keystoneCollector(options: Record<string, string>): GnocchiCollector {
+  const env = gnocchiCollectorEnv({
+    auth_url: ks.authUrl,
+    username: "admin",
+    password: ks.adminPassword,
+    user_domain_name: "Default",
+    project_name: "admin",
+    project_domain_name: "Default",
+    ...options,
+  });
+  return createCollector(loadCollectorConfig({ env }), { clock: systemClock }) as GnocchiCollector;
 }
 
 describe("Keystone authentication", () => {
   it("collects from Gnocchi with a Keystone token and the catalog's internal endpoint", async (t) => {
-    const c = createCollector(keystoneConfig(t)) as GnocchiCollector;
+    const c = createCollector(keystoneConfig(t), { clock: systemClock }) as GnocchiCollector;
     t.after(() => c.close());
     const q = { metric: VOLUME, scopeId: project, begin: new Date(T0), end: new Date(T0 + HOUR) };
     const got = await c.collect(q);
@@ -96,7 +90,7 @@ describe("Keystone authentication", () => {
   });
 
   it("renews the token before it expires, and the new one works", async () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(Date.now());
     const http = new HttpSource({ name: "Keystone", connections: 2, timeoutSeconds: 30, retries: 1, retryBackoffSeconds: 0.01 });
     const session = new KeystoneSession(
       {
@@ -133,7 +127,7 @@ describe("Keystone authentication", () => {
   });
 
   it("gets a new token when Gnocchi refuses a revoked one", async (t) => {
-    const c = createCollector(keystoneConfig(t)) as GnocchiCollector;
+    const c = createCollector(keystoneConfig(t), { clock: systemClock }) as GnocchiCollector;
     t.after(() => c.close());
     const q = { metric: VOLUME, scopeId: project, begin: new Date(T0), end: new Date(T0 + HOUR) };
     await c.collect(q);
@@ -148,20 +142,7 @@ describe("Keystone authentication", () => {
   });
 
   it("says what Keystone answered when the password is wrong", async (t) => {
-    const bad = createCollector(
-      loadCollectorConfig({
-        env: {
-          RATEMESH_COLLECT__COLLECTOR: "gnocchi",
-          RATEMESH_FETCHER_SOURCE__SOURCES: "x",
-          RATEMESH_COLLECTOR_GNOCCHI__AUTH_URL: ks.authUrl,
-          RATEMESH_COLLECTOR_GNOCCHI__USERNAME: "admin",
-          RATEMESH_COLLECTOR_GNOCCHI__PASSWORD: "wrong",
-          RATEMESH_COLLECTOR_GNOCCHI__USER_DOMAIN_NAME: "Default",
-          RATEMESH_COLLECTOR_GNOCCHI__PROJECT_NAME: "admin",
-          RATEMESH_COLLECTOR_GNOCCHI__PROJECT_DOMAIN_NAME: "Default",
-        },
-      }),
-    ) as GnocchiCollector;
+    const bad = keystoneCollector({ password: "wrong" });
     t.after(() => bad.close());
     await assert.rejects(
       bad.collect({ metric: VOLUME, scopeId: project, begin: new Date(T0), end: new Date(T0 + HOUR) }),
@@ -179,21 +160,7 @@ describe("Keystone authentication", () => {
   });
 
   it("says so when the catalog has no metric endpoint for the region", async (t) => {
-    const elsewhere = createCollector(
-      loadCollectorConfig({
-        env: {
-          RATEMESH_COLLECT__COLLECTOR: "gnocchi",
-          RATEMESH_FETCHER_SOURCE__SOURCES: "x",
-          RATEMESH_COLLECTOR_GNOCCHI__AUTH_URL: ks.authUrl,
-          RATEMESH_COLLECTOR_GNOCCHI__USERNAME: "admin",
-          RATEMESH_COLLECTOR_GNOCCHI__PASSWORD: ks.adminPassword,
-          RATEMESH_COLLECTOR_GNOCCHI__USER_DOMAIN_NAME: "Default",
-          RATEMESH_COLLECTOR_GNOCCHI__PROJECT_NAME: "admin",
-          RATEMESH_COLLECTOR_GNOCCHI__PROJECT_DOMAIN_NAME: "Default",
-          RATEMESH_COLLECTOR_GNOCCHI__REGION_NAME: "Elsewhere",
-        },
-      }),
-    ) as GnocchiCollector;
+    const elsewhere = keystoneCollector({ region_name: "Elsewhere" });
     t.after(() => elsewhere.close());
     await assert.rejects(
       elsewhere.collect({ metric: VOLUME, scopeId: project, begin: new Date(T0), end: new Date(T0 + HOUR) }),

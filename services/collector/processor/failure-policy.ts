@@ -1,0 +1,80 @@
+/**
+ * What a failure on a scope does: it is recorded on the scope (here, for
+ * GetStatus, and in storage), the scope is left alone for a backoff (1 s,
+ * doubling, up to 5 min), and after STEP_BACK_AFTER failures in a row this
+ * process steps back so that the next member in rendezvous order may try.
+ * Backoff is counted on the injected clock.
+ */
+import type { Ownership } from "../../../libs/coordination/coordinator.js";
+import { DeadlineExceededError, errorMessage } from "../../../libs/errors/errors.js";
+import type { ProcessorDeps } from "./options.js";
+import type { ProgressBoard } from "./progress.js";
+
+const MAX_BACKOFF_MS = 5 * 60 * 1000;
+/** Consecutive failures after which this process steps back from a scope. */
+export const STEP_BACK_AFTER = 3;
+/** How long a scope whose commit was refused waits before it is read again. */
+const AFTER_REFUSAL_MS = 1000;
+
+interface Backoff {
+  failures: number;
+  /** Epoch ms, on the injected clock. */
+  until: number;
+}
+
+export type FailureDeps = Pick<ProcessorDeps, "scopes" | "coordinator" | "clock" | "logger">;
+
+export class FailurePolicy {
+  private readonly backoff = new Map<string, Backoff>();
+
+  constructor(
+    private readonly deps: FailureDeps,
+    private readonly board: ProgressBoard,
+  ) {}
+
+  /** Whether the scope is still waiting out a backoff at `now` (default: the clock's now). */
+  waiting(scopeId: string, now: Date = this.deps.clock.now()): boolean {
+    return (this.backoff.get(scopeId)?.until ?? 0) > now.getTime();
+  }
+
+  /** Records a failure on each scope (here and in storage) and backs off; steps back after repeated ones. */
+  fail(ownerships: Ownership[], err: unknown, periodBegin: Date | undefined): void {
+    const message = errorMessage(err);
+    const now = this.deps.clock.now();
+    for (const o of ownerships) {
+      if (o.signal.aborted && !(err instanceof DeadlineExceededError)) continue;
+      const p = this.board.of(o.scopeId);
+      const failures = (this.backoff.get(o.scopeId)?.failures ?? 0) + 1;
+      const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (failures - 1));
+      const until = now.getTime() + delay;
+      this.backoff.set(o.scopeId, { failures, until });
+      p.lastError = message;
+      p.lastErrorAt = now;
+      this.deps.logger.error(
+        { scope_id: o.scopeId, period: periodBegin?.toISOString(), err: message, failures, retry_in_ms: delay },
+        "processing failed; will retry",
+      );
+      this.deps.scopes
+        .recordScopeError({ scopeId: o.scopeId, message, periodBegin, fencingToken: o.token.toString() })
+        .catch((recordErr: unknown) =>
+          this.deps.logger.warn({ scope_id: o.scopeId, err: errorMessage(recordErr) }, "could not record the error on the scope"),
+        );
+      if (failures >= STEP_BACK_AFTER) {
+        void this.deps.coordinator.stepBack(o.scopeId, new Date(until));
+      }
+    }
+  }
+
+  /** A commit was refused (the state moved): no failure, but a short wait before the scope is read again. */
+  refused(scopeId: string): void {
+    this.backoff.set(scopeId, { failures: 0, until: this.deps.clock.now().getTime() + AFTER_REFUSAL_MS });
+  }
+
+  /** A period was committed: the scope's error and backoff are cleared. */
+  succeeded(scopeId: string): void {
+    const p = this.board.of(scopeId);
+    p.lastError = undefined;
+    p.lastErrorAt = undefined;
+    this.backoff.delete(scopeId);
+  }
+}
