@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { DataFrame, DataPoint } from "../../../libs/gen/ratemesh/v1/common.js";
 import { RateRequest, RateResponse } from "../../../libs/gen/ratemesh/v1/rating.js";
+import { formatFixed } from "../../../libs/money/fixed.js";
 import { seededRandom } from "../../../test/support/random.js";
-import { formatFixed } from "../modules/hashmap/fixed.js";
 import { ByteSlots, KeyTable } from "./byte-slots.js";
 import { decodeFrames, encodeFrames, WireFormatError } from "./frames.js";
 

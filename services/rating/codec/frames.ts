@@ -16,8 +16,8 @@
  *   DataPoint: 1 type, 2 unit, 3 qty, 4 price, 5 groupby, 6 metadata
  *   map entry: 1 key, 2 value; Timestamp: 1 seconds, 2 nanos
  */
+import { fixedLength, formatFixed, writeFixedAscii } from "../../../libs/money/fixed.js";
 import type { RatingFrame, RatingPoint } from "../domain.js";
-import { formatFixed, POW10 } from "../modules/hashmap/fixed.js";
 import type { ByteSlots, KeyTable } from "./byte-slots.js";
 
 /** Per-call scratch of attrSlots (a service has few key fields; grown if needed). */
@@ -597,49 +597,17 @@ function writePrice(price: string, n: number): void {
   }
 }
 
-/** Number of decimal digits of a non-negative integer below 2^53. */
-function digitCount(a: number): number {
-  let n = 1;
-  while (n < 16 && a >= (POW10[n] as number)) n++;
-  return a >= (POW10[16] as number) ? 17 : n;
-}
-
-/** Bytes of m / 10^s in plain notation, as formatFixed prints it. */
-function fixedBytes(m: number, s: number): number {
-  const a = m < 0 ? -m : m;
-  const d = digitCount(a);
-  const body = s === 0 ? d : Math.max(d, s + 1) + 1;
-  return m < 0 ? body + 1 : body;
-}
-
 /** Writes the price field with m / 10^s: its digits go straight into the output. */
 function writeFixedPrice(m: number, s: number, n: number): void {
   out[at++] = 0x22;
   writeVarint(n);
-  const end = at + n;
-  let a = m < 0 ? -m : m;
-  // Digits from the last one backwards: s of them after the point, then the integer part.
-  let i = end - 1;
-  if (s > 0) {
-    for (let k = 0; k < s; k++) {
-      const q = Math.floor(a / 10);
-      out[i--] = 48 + (a - q * 10);
-      a = q;
-    }
-    out[i--] = 46;
-  }
-  do {
-    const q = Math.floor(a / 10);
-    out[i--] = 48 + (a - q * 10);
-    a = q;
-  } while (a > 0);
-  if (m < 0) out[i--] = 45;
-  at = end;
+  at += n;
+  writeFixedAscii(out, at, m, s);
 }
 
 function priceFieldSize(p: WirePoint): number {
   if (p.fixedS >= 0) {
-    const n = fixedBytes(p.fixedM, p.fixedS);
+    const n = fixedLength(p.fixedM, p.fixedS);
     return 1 + varintSize(n) + n;
   }
   const price = p.price;
@@ -650,7 +618,7 @@ function priceFieldSize(p: WirePoint): number {
 
 function writePriceField(p: WirePoint): void {
   if (p.fixedS >= 0) {
-    writeFixedPrice(p.fixedM, p.fixedS, fixedBytes(p.fixedM, p.fixedS));
+    writeFixedPrice(p.fixedM, p.fixedS, fixedLength(p.fixedM, p.fixedS));
     return;
   }
   const price = p.price;

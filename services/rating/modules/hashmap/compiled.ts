@@ -10,15 +10,15 @@
  * collapses into one "other" branch, so the trie stays as small as the price
  * list. Per point there remains: walk the trie, pick each group's service
  * threshold from the quantity, and do `unit × qty (+|× threshold)` and the
- * sum in fixed point (fixed.ts), with the reference path as the fallback
+ * sum in fixed point (libs/money/fixed.ts), with the reference path as the fallback
  * whenever fixed point could not be exact.
  */
 import { PYTHON_CONTEXT as ctx, Decimal } from "../../../../libs/money/decimal.js";
+import { type Fixed, formatFixed, LIMIT, POW10, parseFixedInto, reg, toFixed } from "../../../../libs/money/fixed.js";
 import { ByteSlots, KeyTable } from "../../codec/byte-slots.js";
 import { reserveKeys } from "../../codec/frames.js";
 import { descValue, type RatingPoint } from "../../domain.js";
 import type { LevelRule, ServiceEntries } from "./entries.js";
-import { type Fixed, formatFixed, LIMIT, POW10, parseFixedInto, reg, toFixed } from "./fixed.js";
 import { fieldReaches } from "./pydecimal.js";
 import { fieldNumber, priceReference } from "./reference.js";
 

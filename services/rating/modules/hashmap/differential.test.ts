@@ -8,11 +8,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RateRequest, RateResponse } from "../../../../libs/gen/ratemesh/v1/rating.js";
-import { Decimal } from "../../../../libs/money/decimal.js";
 import { seededRandom } from "../../../../test/support/random.js";
 import { decodeFrames, encodeFrames } from "../../codec/frames.js";
 import { PointError, type RatingPoint } from "../../domain.js";
-import { formatFixed, parseFixedInto, reg } from "./fixed.js";
 import { HashmapIndex } from "./index.js";
 import type { HashmapData, MappingRow, MapType, ThresholdRow } from "./model.js";
 import { HashmapModule } from "./module.js";
@@ -314,42 +312,6 @@ describe("hashmap differential", () => {
         ok.map((p) => p.price),
         one.filter((x) => x !== "error"),
       );
-    }
-  });
-});
-
-describe("fixed point", () => {
-  it("prints like the exact decimal at every scale, tiny and huge coefficients included", () => {
-    const r = seededRandom(11);
-    const coefs = [0, 1, 5, 9, 10, 99999999, 100000000, 123456789012345, 2 ** 53 - 1];
-    for (let i = 0; i < 2000; i++) coefs.push(Math.floor(r() * 2 ** 53));
-    for (const m of coefs) {
-      for (let s = 0; s <= 40; s++) {
-        for (const sign of [1, -1]) {
-          const v = sign * m;
-          assert.equal(formatFixed(v, s), Decimal.of(BigInt(v), -s).toString(), `${v} / 10^${s}`);
-        }
-      }
-    }
-  });
-
-  it("parses and prints every plain decimal that fits a double exactly, and refuses the others", () => {
-    const r = seededRandom(7);
-    for (let i = 0; i < 20_000; i++) {
-      const intDigits = Math.floor(r() * 18);
-      const fracDigits = Math.floor(r() * 20);
-      let s = r() < 0.3 ? "-" : "";
-      s +=
-        intDigits === 0
-          ? "0"
-          : String(1 + Math.floor(r() * 9)) + Array.from({ length: intDigits - 1 }, () => Math.floor(r() * 10)).join("");
-      if (fracDigits > 0) s += `.${Array.from({ length: fracDigits }, () => Math.floor(r() * 10)).join("")}`;
-      const coef = BigInt(s.replace(".", "").replace("-", ""));
-      const fits = coef < 2n ** 53n;
-      assert.equal(parseFixedInto(s), fits, s);
-      if (fits) {
-        assert.equal(formatFixed(reg.m, reg.s), s === "-0" || /^-0(\.0+)?$/.test(s) ? s.slice(1) : s, s);
-      }
     }
   });
 });
