@@ -12,7 +12,8 @@ import { RateRequest, RateResponse } from "../../../libs/gen/ratemesh/v1/rating.
 import { formatFixed } from "../../../libs/money/fixed.js";
 import { seededRandom } from "../../../test/support/random.js";
 import { ByteSlots, KeyTable } from "./byte-slots.js";
-import { decodeFrames, encodeFrames, WireFormatError } from "./frames.js";
+import { decodeFrames, WireFormatError } from "./decode-frames.js";
+import { encodeFrames } from "./encode-frames.js";
 
 const WORDS = [
   "",

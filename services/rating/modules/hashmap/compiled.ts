@@ -16,7 +16,7 @@
 import { PYTHON_CONTEXT as ctx, Decimal } from "../../../../libs/money/decimal.js";
 import { type Fixed, formatFixed, LIMIT, POW10, parseFixedInto, reg, toFixed } from "../../../../libs/money/fixed.js";
 import { ByteSlots, KeyTable } from "../../codec/byte-slots.js";
-import { reserveKeys } from "../../codec/frames.js";
+import { reserveKeys } from "../../codec/wire-frames.js";
 import { descValue, type RatingPoint } from "../../domain.js";
 import type { LevelRule, ServiceEntries } from "./entries.js";
 import { fieldReaches } from "./pydecimal.js";
