@@ -12,7 +12,7 @@ import { seededRandom } from "../../../../test/support/random.js";
 import { decodeFrames } from "../../codec/decode-frames.js";
 import { encodeFrames } from "../../codec/encode-frames.js";
 import { PointError, type RatingPoint } from "../../domain.js";
-import { HashmapIndex } from "./index.js";
+import { HashmapIndex } from "./hashmap-index.js";
 import type { HashmapData, MappingRow, MapType, ThresholdRow } from "./model.js";
 import { HashmapModule } from "./module.js";
 import { priceReference } from "./reference.js";

@@ -6,10 +6,11 @@
  * field (api.ts); this layer checks them against the stored state.
  */
 import { randomUUID } from "node:crypto";
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../../../libs/errors/errors.js";
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from "../../../../libs/errors/errors.js";
 import { Decimal } from "../../../../libs/money/decimal.js";
 import type { Clock } from "../../../../libs/time/period.js";
 import { isUniqueViolation, type SqlDatabase, type SqlExecutor } from "../../store/sql.js";
+import { isoTime as iso, overlaps, ValidityRules } from "../../validity.js";
 import { levelKey } from "./entries.js";
 import type { FieldRow, GroupRow, MappingRow, MapType, ServiceRow, ThresholdRow } from "./model.js";
 import * as repo from "./repository.js";
@@ -65,14 +66,8 @@ export interface UpdateThresholdInput {
 /** Called with the new version after every committed change, so this replica sees it at once. */
 export type OnChange = (version: number) => Promise<void>;
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-/** [aStart, aEnd) and [bStart, bEnd) share an instant (null end: open). */
-function overlaps(aStart: number, aEnd: number | null, bStart: number, bEnd: number | null): boolean {
-  return aStart < (bEnd ?? Number.POSITIVE_INFINITY) && bStart < (aEnd ?? Number.POSITIVE_INFINITY);
-}
+/** A mapping's validity window follows the rules of validity.ts. */
+const WINDOW = new ValidityRules("mapping");
 
 export class HashmapManager {
   constructor(
@@ -224,15 +219,7 @@ export class HashmapManager {
       await mustParent(tx, input);
       if (input.groupId !== null) await mustGroup(tx, input.groupId, "group_id");
       const now = this.clock.now().getTime();
-      const start = input.start?.getTime() ?? now;
-      if (!input.force && start < now) {
-        throw new InvalidArgumentError(
-          "start",
-          `${iso(start)} is in the past (now ${iso(now)}): it would change the price of periods that may already be rated; set force to do it anyway`,
-        );
-      }
-      const end = input.end?.getTime() ?? null;
-      checkWindow(start, end);
+      const { start, end } = WINDOW.created(input.start, input.end, input.force, now);
       const row: Omit<MappingRow, "seq"> = {
         mappingId: randomUUID(),
         serviceId: input.serviceId,
@@ -263,71 +250,44 @@ export class HashmapManager {
   }
 
   /**
-   * CloudKitty's rule: a mapping that has started (start <= now) may only
-   * get an end, in the future, and only if it has none yet; to change a
-   * price, end-date the mapping and create a new one. A mapping not started
-   * yet may change anything but its parent and project.
+   * The window rules (validity.ts): a mapping that has started may only get
+   * an end. A mapping not started yet may change anything but its parent
+   * and project.
    */
   updateMapping(input: UpdateMappingInput): Promise<MappingRow> {
     return this.write(async (tx) => {
       const current = await mustMapping(tx, input.mappingId, "mapping_id");
-      if (current.deletedAt !== null) {
-        throw new FailedPreconditionError(`mapping ${current.mappingId} was deleted at ${iso(current.deletedAt)} and cannot change`);
-      }
-      const now = this.clock.now().getTime();
-      const changed = changedFields(current, input);
-      if (current.start <= now) {
-        const other = changed.find((f) => f !== "end");
-        if (other !== undefined) {
-          throw new InvalidArgumentError(
-            other,
-            `cannot change: the mapping has been in force since ${iso(current.start)}; only its end can be set (end-date it and create a new mapping)`,
-          );
-        }
-        if (!changed.includes("end")) return current;
-        if (current.end !== null) {
-          throw new InvalidArgumentError("end", `cannot change: the mapping has started and already ends at ${iso(current.end)}`);
-        }
-        const end = (input.end as Date).getTime();
-        if (end < now) throw new InvalidArgumentError("end", `${iso(end)} is in the past (now ${iso(now)}): an end must be in the future`);
-        const next = { ...current, end };
-        await repo.updateMapping(tx, next);
-        return next;
-      }
-      if (changed.length === 0) return current;
-      const next: MappingRow = {
-        ...current,
-        value: input.value ?? current.value,
-        type: input.type ?? current.type,
-        cost: input.cost ?? current.cost,
-        groupId: input.groupId === undefined ? current.groupId : input.groupId,
-        start: input.start?.getTime() ?? current.start,
-        end: input.end === undefined ? current.end : input.end.getTime(),
-        name: input.name === undefined ? current.name : input.name,
-        description: input.description ?? current.description,
-      };
-      if (next.fieldId !== null && (next.value === null || next.value === ""))
-        throw new InvalidArgumentError("value", "is required for a field mapping");
-      if (next.serviceId !== null && next.value !== null) throw new InvalidArgumentError("value", "a service mapping has no value");
-      if (next.groupId !== null && next.groupId !== current.groupId) await mustGroup(tx, next.groupId, "group_id");
-      if (next.start < now) {
-        throw new InvalidArgumentError(
-          "start",
-          `${iso(next.start)} is in the past (now ${iso(now)}): a mapping's start cannot move into the past`,
-        );
-      }
-      checkWindow(next.start, next.end);
-      await checkUniqueMapping(tx, next);
-      await repo.updateMapping(tx, next);
-      return next;
+      return WINDOW.updated(current, current.mappingId, this.clock.now().getTime(), {
+        changed: changedFields(current, input),
+        end: input.end,
+        next: async () => {
+          const next: MappingRow = {
+            ...current,
+            value: input.value ?? current.value,
+            type: input.type ?? current.type,
+            cost: input.cost ?? current.cost,
+            groupId: input.groupId === undefined ? current.groupId : input.groupId,
+            start: input.start?.getTime() ?? current.start,
+            end: input.end === undefined ? current.end : input.end.getTime(),
+            name: input.name === undefined ? current.name : input.name,
+            description: input.description ?? current.description,
+          };
+          if (next.fieldId !== null && (next.value === null || next.value === ""))
+            throw new InvalidArgumentError("value", "is required for a field mapping");
+          if (next.serviceId !== null && next.value !== null) throw new InvalidArgumentError("value", "a service mapping has no value");
+          if (next.groupId !== null && next.groupId !== current.groupId) await mustGroup(tx, next.groupId, "group_id");
+          return next;
+        },
+        check: (next) => checkUniqueMapping(tx, next),
+        save: (next) => repo.updateMapping(tx, next),
+      });
     });
   }
 
   deleteMapping(id: string): Promise<void> {
     return this.write(async (tx) => {
       const current = await mustMapping(tx, id, "mapping_id");
-      if (current.deletedAt !== null) throw new FailedPreconditionError(`mapping ${id} was already deleted at ${iso(current.deletedAt)}`);
-      await repo.updateMapping(tx, { ...current, deletedAt: this.clock.now().getTime() });
+      await repo.updateMapping(tx, WINDOW.deleted(current, id, this.clock.now().getTime()));
     });
   }
 
@@ -395,12 +355,6 @@ export class HashmapManager {
 /** Levels are stored validated: re-parsing one cannot fail. */
 function parseLevel(text: string): Decimal {
   return Decimal.parse(text);
-}
-
-function checkWindow(start: number, end: number | null): void {
-  if (end !== null && end <= start) {
-    throw new InvalidArgumentError("end", `${iso(end)} is not after start ${iso(start)}: the mapping would never apply`);
-  }
 }
 
 /** The fields of an update that differ from the stored mapping (same value given again is no change, as upstream). */

@@ -4,6 +4,7 @@
  * be written.
  */
 import { num, numOrNull, type SqlExecutor, type SqlValue, strOrNull } from "../../store/sql.js";
+import { IN_FORCE_AT_SQL } from "../../validity.js";
 import type { FieldRow, GroupRow, HashmapData, MappingRow, MapType, ServiceRow, ThresholdRow } from "./model.js";
 
 type R = Record<string, unknown>;
@@ -273,7 +274,7 @@ export async function listMappings(tx: SqlExecutor, f: MappingFilter, page: Page
   if (f.noGroup) where.push("group_id IS NULL");
   if (!f.includeDeleted) where.push("deleted_ms IS NULL");
   if (f.activeAt !== undefined) {
-    where.push("deleted_ms IS NULL AND start_ms <= ? AND (end_ms IS NULL OR end_ms > ?)");
+    where.push(IN_FORCE_AT_SQL);
     params.push(f.activeAt, f.activeAt);
   }
   params.push(page.limit);

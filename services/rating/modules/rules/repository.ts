@@ -1,5 +1,6 @@
 /** SQL on the price_rules table, the same for SQLite and PostgreSQL. */
 import { num, numOrNull, type SqlExecutor, type SqlValue, strOrNull } from "../../store/sql.js";
+import { IN_FORCE_AT_SQL } from "../../validity.js";
 
 export interface RuleRow {
   ruleId: string;
@@ -81,7 +82,7 @@ export async function listRules(tx: SqlExecutor, f: RuleFilter, page: { afterSeq
   }
   if (!f.includeDeleted) where.push("deleted_ms IS NULL");
   if (f.activeAt !== undefined) {
-    where.push("deleted_ms IS NULL AND start_ms <= ? AND (end_ms IS NULL OR end_ms > ?)");
+    where.push(IN_FORCE_AT_SQL);
     params.push(f.activeAt, f.activeAt);
   }
   params.push(page.limit);
