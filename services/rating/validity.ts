@@ -14,6 +14,7 @@
  * - deleting is a soft delete, once; a deleted rule cannot change.
  */
 import { FailedPreconditionError, InvalidArgumentError } from "../../libs/errors/errors.js";
+import type { PagedSelect } from "./store/sql.js";
 
 export interface Windowed {
   /** Epoch milliseconds. */
@@ -31,8 +32,20 @@ export function inForce(w: Windowed, at: number): boolean {
   return w.deletedAt === null && w.start <= at && (w.end === null || at < w.end);
 }
 
-/** The same predicate in SQL, on columns deleted_ms, start_ms and end_ms; its two parameters are the instant. */
-export const IN_FORCE_AT_SQL = "deleted_ms IS NULL AND start_ms <= ? AND (end_ms IS NULL OR end_ms > ?)";
+/** What a listing of windowed rules may ask for. */
+export interface WindowFilter {
+  includeDeleted: boolean;
+  /** Only the rules in force at this instant. */
+  activeAt: number | undefined;
+}
+
+/** Narrows a listing of windowed rows (columns deleted_ms, start_ms, end_ms) by the filter. */
+export function windowFilter(q: PagedSelect, f: WindowFilter): PagedSelect {
+  if (!f.includeDeleted) q.where("deleted_ms IS NULL");
+  // inForce in SQL.
+  if (f.activeAt !== undefined) q.where("deleted_ms IS NULL AND start_ms <= ? AND (end_ms IS NULL OR end_ms > ?)", f.activeAt, f.activeAt);
+  return q;
+}
 
 /** [aStart, aEnd) and [bStart, bEnd) share an instant (null end: open). */
 export function overlaps(aStart: number, aEnd: number | null, bStart: number, bEnd: number | null): boolean {

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from "../../../../libs/errors/errors.js";
 import { Decimal } from "../../../../libs/money/decimal.js";
 import type { Clock } from "../../../../libs/time/period.js";
-import { isUniqueViolation, type SqlDatabase, type SqlExecutor } from "../../store/sql.js";
+import { isUniqueViolation, type Page, type SqlDatabase, type SqlExecutor } from "../../store/sql.js";
 import { isoTime as iso, overlaps, ValidityRules } from "../../validity.js";
 import { levelKey } from "./entries.js";
 import type { FieldRow, GroupRow, MappingRow, MapType, ServiceRow, ThresholdRow } from "./model.js";
@@ -104,7 +104,7 @@ export class HashmapManager {
     return this.db.read((tx) => mustService(tx, id, "service_id"));
   }
 
-  listServices(name: string, page: repo.Page): Promise<ServiceRow[]> {
+  listServices(name: string, page: Page): Promise<ServiceRow[]> {
     return this.db.read((tx) => repo.listServices(tx, name, page));
   }
 
@@ -143,7 +143,7 @@ export class HashmapManager {
     return this.db.read((tx) => mustField(tx, id, "field_id"));
   }
 
-  listFields(serviceId: string, page: repo.Page): Promise<FieldRow[]> {
+  listFields(serviceId: string, page: Page): Promise<FieldRow[]> {
     return this.db.read((tx) => repo.listFields(tx, serviceId, page));
   }
 
@@ -190,7 +190,7 @@ export class HashmapManager {
     });
   }
 
-  listGroups(page: repo.Page): Promise<GroupRow[]> {
+  listGroups(page: Page): Promise<GroupRow[]> {
     return this.db.read((tx) => repo.listGroups(tx, page));
   }
 
@@ -245,7 +245,7 @@ export class HashmapManager {
     return this.db.read((tx) => mustMapping(tx, id, "mapping_id"));
   }
 
-  listMappings(filter: repo.MappingFilter, page: repo.Page): Promise<MappingRow[]> {
+  listMappings(filter: repo.MappingFilter, page: Page): Promise<MappingRow[]> {
     return this.db.read((tx) => repo.listMappings(tx, filter, page));
   }
 
@@ -320,7 +320,7 @@ export class HashmapManager {
     return this.db.read((tx) => mustThreshold(tx, id, "threshold_id"));
   }
 
-  listThresholds(filter: repo.ThresholdFilter, page: repo.Page): Promise<ThresholdRow[]> {
+  listThresholds(filter: repo.ThresholdFilter, page: Page): Promise<ThresholdRow[]> {
     return this.db.read((tx) => repo.listThresholds(tx, filter, page));
   }
 

@@ -3,8 +3,8 @@
  * validation here: manage.ts decides, inside one write transaction, what may
  * be written.
  */
-import { num, numOrNull, type SqlExecutor, type SqlValue, strOrNull } from "../../store/sql.js";
-import { IN_FORCE_AT_SQL } from "../../validity.js";
+import { num, numOrNull, type Page, PagedSelect, type SqlExecutor, strOrNull } from "../../store/sql.js";
+import { type WindowFilter, windowFilter } from "../../validity.js";
 import type { FieldRow, GroupRow, HashmapData, MappingRow, MapType, ServiceRow, ThresholdRow } from "./model.js";
 
 type R = Record<string, unknown>;
@@ -62,11 +62,6 @@ function threshold(r: R): ThresholdRow {
   };
 }
 
-export interface Page {
-  afterSeq: number;
-  limit: number;
-}
-
 /** Every row pricing can use (deleted mappings left out), for the in-memory index. */
 export async function loadHashmap(tx: SqlExecutor): Promise<HashmapData> {
   return {
@@ -103,16 +98,7 @@ export async function deleteService(tx: SqlExecutor, id: string): Promise<void> 
 }
 
 export async function listServices(tx: SqlExecutor, name: string, page: Page): Promise<ServiceRow[]> {
-  const where = ["seq > ?"];
-  const params: SqlValue[] = [page.afterSeq];
-  if (name !== "") {
-    where.push("name = ?");
-    params.push(name);
-  }
-  params.push(page.limit);
-  return (await tx.all<R>(`SELECT ${SERVICE_COLS} FROM hashmap_services WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, params)).map(
-    service,
-  );
+  return (await new PagedSelect(`SELECT ${SERVICE_COLS} FROM hashmap_services`, page).eq("name", name).all(tx)).map(service);
 }
 
 // Fields.
@@ -146,14 +132,7 @@ export async function deleteField(tx: SqlExecutor, id: string): Promise<void> {
 }
 
 export async function listFields(tx: SqlExecutor, serviceId: string, page: Page): Promise<FieldRow[]> {
-  const where = ["seq > ?"];
-  const params: SqlValue[] = [page.afterSeq];
-  if (serviceId !== "") {
-    where.push("service_id = ?");
-    params.push(serviceId);
-  }
-  params.push(page.limit);
-  return (await tx.all<R>(`SELECT ${FIELD_COLS} FROM hashmap_fields WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, params)).map(field);
+  return (await new PagedSelect(`SELECT ${FIELD_COLS} FROM hashmap_fields`, page).eq("service_id", serviceId).all(tx)).map(field);
 }
 
 // Groups.
@@ -188,9 +167,7 @@ export async function deleteGroup(tx: SqlExecutor, id: string, recursive: boolea
 }
 
 export async function listGroups(tx: SqlExecutor, page: Page): Promise<GroupRow[]> {
-  return (await tx.all<R>(`SELECT ${GROUP_COLS} FROM hashmap_groups WHERE seq > ? ORDER BY seq LIMIT ?`, [page.afterSeq, page.limit])).map(
-    group,
-  );
+  return (await new PagedSelect(`SELECT ${GROUP_COLS} FROM hashmap_groups`, page).all(tx)).map(group);
 }
 
 // Mappings.
@@ -249,38 +226,10 @@ export async function liveMappingNamed(tx: SqlExecutor, name: string): Promise<M
   return (await tx.all<R>(`SELECT ${MAPPING_COLS} FROM hashmap_mappings WHERE name = ? AND deleted_ms IS NULL`, [name])).map(mapping)[0];
 }
 
-export interface MappingFilter {
-  serviceId: string;
-  fieldId: string;
-  groupId: string;
-  noGroup: boolean;
-  tenantId: string;
-  includeDeleted: boolean;
-  activeAt: number | undefined;
-}
+export interface MappingFilter extends ThresholdFilter, WindowFilter {}
 
 export async function listMappings(tx: SqlExecutor, f: MappingFilter, page: Page): Promise<MappingRow[]> {
-  const where = ["seq > ?"];
-  const params: SqlValue[] = [page.afterSeq];
-  const eq = (col: string, v: string) => {
-    if (v === "") return;
-    where.push(`${col} = ?`);
-    params.push(v);
-  };
-  eq("service_id", f.serviceId);
-  eq("field_id", f.fieldId);
-  eq("group_id", f.groupId);
-  eq("tenant_id", f.tenantId);
-  if (f.noGroup) where.push("group_id IS NULL");
-  if (!f.includeDeleted) where.push("deleted_ms IS NULL");
-  if (f.activeAt !== undefined) {
-    where.push(IN_FORCE_AT_SQL);
-    params.push(f.activeAt, f.activeAt);
-  }
-  params.push(page.limit);
-  return (await tx.all<R>(`SELECT ${MAPPING_COLS} FROM hashmap_mappings WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, params)).map(
-    mapping,
-  );
+  return (await windowFilter(byParent(`SELECT ${MAPPING_COLS} FROM hashmap_mappings`, f, page), f).all(tx)).map(mapping);
 }
 
 // Thresholds.
@@ -336,20 +285,15 @@ export interface ThresholdFilter {
 }
 
 export async function listThresholds(tx: SqlExecutor, f: ThresholdFilter, page: Page): Promise<ThresholdRow[]> {
-  const where = ["seq > ?"];
-  const params: SqlValue[] = [page.afterSeq];
-  const eq = (col: string, v: string) => {
-    if (v === "") return;
-    where.push(`${col} = ?`);
-    params.push(v);
-  };
-  eq("service_id", f.serviceId);
-  eq("field_id", f.fieldId);
-  eq("group_id", f.groupId);
-  eq("tenant_id", f.tenantId);
-  if (f.noGroup) where.push("group_id IS NULL");
-  params.push(page.limit);
-  return (
-    await tx.all<R>(`SELECT ${THRESHOLD_COLS} FROM hashmap_thresholds WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, params)
-  ).map(threshold);
+  return (await byParent(`SELECT ${THRESHOLD_COLS} FROM hashmap_thresholds`, f, page).all(tx)).map(threshold);
+}
+
+/** The filters of mappings and thresholds alike. */
+function byParent(select: string, f: ThresholdFilter, page: Page): PagedSelect {
+  const q = new PagedSelect(select, page)
+    .eq("service_id", f.serviceId)
+    .eq("field_id", f.fieldId)
+    .eq("group_id", f.groupId)
+    .eq("tenant_id", f.tenantId);
+  return f.noGroup ? q.where("group_id IS NULL") : q;
 }

@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from "../../../../libs/errors/errors.js";
 import type { Clock } from "../../../../libs/time/period.js";
-import { isUniqueViolation, type SqlDatabase, type SqlExecutor } from "../../store/sql.js";
+import { isUniqueViolation, type Page, type SqlDatabase, type SqlExecutor } from "../../store/sql.js";
 import { ValidityRules } from "../../validity.js";
 import { CelCompileError, compileCel } from "./cel.js";
 import type { RuleRow } from "./repository.js";
@@ -96,7 +96,7 @@ export class RulesManager {
     return this.db.read((tx) => mustRule(tx, id));
   }
 
-  listRules(filter: repo.RuleFilter, page: { afterSeq: number; limit: number }): Promise<RuleRow[]> {
+  listRules(filter: repo.RuleFilter, page: Page): Promise<RuleRow[]> {
     return this.db.read((tx) => repo.listRules(tx, filter, page));
   }
 

@@ -1,6 +1,6 @@
 /** SQL on the price_rules table, the same for SQLite and PostgreSQL. */
-import { num, numOrNull, type SqlExecutor, type SqlValue, strOrNull } from "../../store/sql.js";
-import { IN_FORCE_AT_SQL } from "../../validity.js";
+import { num, numOrNull, type Page, PagedSelect, type SqlExecutor, strOrNull } from "../../store/sql.js";
+import { type WindowFilter, windowFilter } from "../../validity.js";
 
 export interface RuleRow {
   ruleId: string;
@@ -67,24 +67,11 @@ export async function updateRule(tx: SqlExecutor, r: RuleRow): Promise<void> {
   );
 }
 
-export interface RuleFilter {
+export interface RuleFilter extends WindowFilter {
   tenantId: string;
-  includeDeleted: boolean;
-  activeAt: number | undefined;
 }
 
-export async function listRules(tx: SqlExecutor, f: RuleFilter, page: { afterSeq: number; limit: number }): Promise<RuleRow[]> {
-  const where = ["seq > ?"];
-  const params: SqlValue[] = [page.afterSeq];
-  if (f.tenantId !== "") {
-    where.push("tenant_id = ?");
-    params.push(f.tenantId);
-  }
-  if (!f.includeDeleted) where.push("deleted_ms IS NULL");
-  if (f.activeAt !== undefined) {
-    where.push(IN_FORCE_AT_SQL);
-    params.push(f.activeAt, f.activeAt);
-  }
-  params.push(page.limit);
-  return (await tx.all<R>(`SELECT ${COLS} FROM price_rules WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, params)).map(rule);
+export async function listRules(tx: SqlExecutor, f: RuleFilter, page: Page): Promise<RuleRow[]> {
+  const q = new PagedSelect(`SELECT ${COLS} FROM price_rules`, page).eq("tenant_id", f.tenantId);
+  return (await windowFilter(q, f).all(tx)).map(rule);
 }
