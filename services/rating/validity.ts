@@ -14,7 +14,8 @@
  * - deleting is a soft delete, once; a deleted rule cannot change.
  */
 import { FailedPreconditionError, InvalidArgumentError } from "../../libs/errors/errors.js";
-import type { PagedSelect } from "./store/sql.js";
+import { num, numOrNull, type Row } from "./store/sql.js";
+import type { PagedSelect } from "./store/table.js";
 
 export interface Windowed {
   /** Epoch milliseconds. */
@@ -32,6 +33,23 @@ export function inForce(w: Windowed, at: number): boolean {
   return w.deletedAt === null && w.start <= at && (w.end === null || at < w.end);
 }
 
+/** What a windowed rule's row keeps, in the same columns for mappings and CEL rules. */
+export interface StoredWindow extends Windowed {
+  description: string;
+  createdAt: number;
+}
+
+/** The columns start_ms, end_ms, description, created_ms and deleted_ms of a row. */
+export function readWindow(r: Row): StoredWindow {
+  return {
+    start: num(r.start_ms),
+    end: numOrNull(r.end_ms),
+    description: String(r.description ?? ""),
+    createdAt: num(r.created_ms),
+    deletedAt: numOrNull(r.deleted_ms),
+  };
+}
+
 /** What a listing of windowed rules may ask for. */
 export interface WindowFilter {
   includeDeleted: boolean;
@@ -40,7 +58,7 @@ export interface WindowFilter {
 }
 
 /** Narrows a listing of windowed rows (columns deleted_ms, start_ms, end_ms) by the filter. */
-export function windowFilter(q: PagedSelect, f: WindowFilter): PagedSelect {
+export function windowFilter<T>(q: PagedSelect<T>, f: WindowFilter): PagedSelect<T> {
   if (!f.includeDeleted) q.where("deleted_ms IS NULL");
   // inForce in SQL.
   if (f.activeAt !== undefined) q.where("deleted_ms IS NULL AND start_ms <= ? AND (end_ms IS NULL OR end_ms > ?)", f.activeAt, f.activeAt);

@@ -51,38 +51,3 @@ export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: unknown };
   return e.code === "23505" || e.code === "SQLITE_CONSTRAINT_UNIQUE" || e.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
 }
-
-/** One page of a listing in creation order: the rows after seq `afterSeq`, at most `limit` of them. */
-export interface Page {
-  afterSeq: number;
-  limit: number;
-}
-
-/** A listing in creation order (`SELECT ... FROM table`), one page of it, with filters added one by one. */
-export class PagedSelect {
-  private readonly conditions = ["seq > ?"];
-  private readonly params: SqlValue[];
-
-  constructor(
-    private readonly select: string,
-    private readonly page: Page,
-  ) {
-    this.params = [page.afterSeq];
-  }
-
-  /** `column = value`; an empty value does not filter. */
-  eq(column: string, value: string): this {
-    if (value !== "") this.where(`${column} = ?`, value);
-    return this;
-  }
-
-  where(condition: string, ...params: SqlValue[]): this {
-    this.conditions.push(condition);
-    this.params.push(...params);
-    return this;
-  }
-
-  all(tx: SqlExecutor): Promise<Row[]> {
-    return tx.all(`${this.select} WHERE ${this.conditions.join(" AND ")} ORDER BY seq LIMIT ?`, [...this.params, this.page.limit]);
-  }
-}

@@ -6,9 +6,10 @@
  * that has started may only get an end.
  */
 import { randomUUID } from "node:crypto";
-import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from "../../../../libs/errors/errors.js";
+import { AlreadyExistsError, InvalidArgumentError } from "../../../../libs/errors/errors.js";
 import type { Clock } from "../../../../libs/time/period.js";
-import { isUniqueViolation, type Page, type SqlDatabase, type SqlExecutor } from "../../store/sql.js";
+import { isUniqueViolation, type SqlDatabase, type SqlExecutor } from "../../store/sql.js";
+import type { Page } from "../../store/table.js";
 import { ValidityRules } from "../../validity.js";
 import { CelCompileError, compileCel } from "./cel.js";
 import type { RuleRow } from "./repository.js";
@@ -93,7 +94,7 @@ export class RulesManager {
   }
 
   getRule(id: string): Promise<RuleRow> {
-    return this.db.read((tx) => mustRule(tx, id));
+    return this.db.read((tx) => repo.rules.must(tx, id));
   }
 
   listRules(filter: repo.RuleFilter, page: Page): Promise<RuleRow[]> {
@@ -104,7 +105,7 @@ export class RulesManager {
     if (input.condition !== undefined && input.condition !== "") checkCel(input.condition, "condition");
     if (input.expression !== undefined) checkCel(input.expression, "expression");
     return this.write(async (tx) => {
-      const current = await mustRule(tx, input.ruleId);
+      const current = await repo.rules.must(tx, input.ruleId);
       const changed: string[] = [];
       if (input.condition !== undefined && input.condition !== current.condition) changed.push("condition");
       if (input.expression !== undefined && input.expression !== current.expression) changed.push("expression");
@@ -131,14 +132,8 @@ export class RulesManager {
 
   deleteRule(id: string): Promise<void> {
     return this.write(async (tx) => {
-      const current = await mustRule(tx, id);
+      const current = await repo.rules.must(tx, id);
       await repo.updateRule(tx, WINDOW.deleted(current, id, this.clock.now().getTime()));
     });
   }
-}
-
-async function mustRule(tx: SqlExecutor, id: string): Promise<RuleRow> {
-  const r = await repo.getRule(tx, id);
-  if (r === undefined) throw new NotFoundError("rule_id: rule", id);
-  return r;
 }
