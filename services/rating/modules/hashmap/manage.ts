@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { AlreadyExistsError, InvalidArgumentError } from "../../../../libs/errors/errors.js";
 import { Decimal } from "../../../../libs/money/decimal.js";
 import type { Clock } from "../../../../libs/time/period.js";
-import { isUniqueViolation, type SqlDatabase, type SqlExecutor } from "../../store/sql.js";
+import { type OnChange, type SqlDatabase, type SqlExecutor, writeChange } from "../../store/sql.js";
 import type { Page, Table } from "../../store/table.js";
 import { isoTime as iso, overlaps, ValidityRules } from "../../validity.js";
 import { levelKey } from "./entries.js";
@@ -64,9 +64,6 @@ export interface UpdateThresholdInput {
   groupId?: string | null | undefined;
 }
 
-/** Called with the new version after every committed change, so this replica sees it at once. */
-export type OnChange = (version: number) => Promise<void>;
-
 /** A mapping's validity window follows the rules of validity.ts. */
 const WINDOW = new ValidityRules("mapping");
 
@@ -115,17 +112,8 @@ export class HashmapManager {
     private readonly onChange: OnChange,
   ) {}
 
-  private async write<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    let out: { result: T; version: number };
-    try {
-      out = await this.db.write(fn);
-    } catch (err) {
-      // The checks run first; this only happens when a replica slipped in between.
-      if (isUniqueViolation(err)) throw new AlreadyExistsError("an equal rule was created at the same time; list the rules and retry");
-      throw err;
-    }
-    await this.onChange(out.version);
-    return out.result;
+  private write<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return writeChange(this.db, this.onChange, "an equal rule was created at the same time; list the rules and retry", fn);
   }
 
   /** The row with this id, or NOT_FOUND naming the id field. */

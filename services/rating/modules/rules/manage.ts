@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { AlreadyExistsError, InvalidArgumentError } from "../../../../libs/errors/errors.js";
 import type { Clock } from "../../../../libs/time/period.js";
-import { isUniqueViolation, type SqlDatabase, type SqlExecutor } from "../../store/sql.js";
+import { type OnChange, type SqlDatabase, type SqlExecutor, writeChange } from "../../store/sql.js";
 import type { Page } from "../../store/table.js";
 import { ValidityRules } from "../../validity.js";
 import { CelCompileError, compileCel } from "./cel.js";
@@ -53,20 +53,11 @@ export class RulesManager {
   constructor(
     private readonly db: SqlDatabase,
     private readonly clock: Clock,
-    private readonly onChange: (version: number) => Promise<void>,
+    private readonly onChange: OnChange,
   ) {}
 
-  private async write<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    let out: { result: T; version: number };
-    try {
-      out = await this.db.write(fn);
-    } catch (err) {
-      if (isUniqueViolation(err))
-        throw new AlreadyExistsError("a rule with this name was created at the same time; list the rules and retry");
-      throw err;
-    }
-    await this.onChange(out.version);
-    return out.result;
+  private write<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return writeChange(this.db, this.onChange, "a rule with this name was created at the same time; list the rules and retry", fn);
   }
 
   createRule(input: CreateRuleInput): Promise<RuleRow> {
