@@ -10,7 +10,6 @@
  * replica that its in-memory index is stale. A refused request throws, the
  * transaction rolls back, and neither the data nor the version moves.
  */
-import { AlreadyExistsError } from "../../../libs/errors/errors.js";
 
 export type SqlValue = string | number | null;
 export type Row = Record<string, unknown>;
@@ -51,30 +50,4 @@ export function strOrNull(v: unknown): string | null {
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: unknown };
   return e.code === "23505" || e.code === "SQLITE_CONSTRAINT_UNIQUE" || e.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
-}
-
-/** Called with the new version after every committed change, so that this replica sees it at once. */
-export type OnChange = (version: number) => Promise<void>;
-
-/**
- * A change by a manager: its checks and writes in one write transaction;
- * if a unique constraint still refuses a row (a replica slipped in between
- * the checks and the write), ALREADY_EXISTS with `conflict`; after the
- * commit, onChange gets the new version.
- */
-export async function writeChange<T>(
-  db: SqlDatabase,
-  onChange: OnChange,
-  conflict: string,
-  fn: (tx: SqlExecutor) => Promise<T>,
-): Promise<T> {
-  let out: { result: T; version: number };
-  try {
-    out = await db.write(fn);
-  } catch (err) {
-    if (isUniqueViolation(err)) throw new AlreadyExistsError(conflict);
-    throw err;
-  }
-  await onChange(out.version);
-  return out.result;
 }

@@ -8,8 +8,8 @@
 import { randomUUID } from "node:crypto";
 import { AlreadyExistsError, InvalidArgumentError } from "../../../../libs/errors/errors.js";
 import { Decimal } from "../../../../libs/money/decimal.js";
-import type { Clock } from "../../../../libs/time/period.js";
-import { type OnChange, type SqlDatabase, type SqlExecutor, writeChange } from "../../store/sql.js";
+import { PriceListManager } from "../../price-list-manager.js";
+import type { SqlExecutor } from "../../store/sql.js";
 import type { Page, Table } from "../../store/table.js";
 import { isoTime as iso, overlaps, ValidityRules } from "../../validity.js";
 import { levelKey } from "./entries.js";
@@ -105,16 +105,8 @@ const GROUPS: NamedKind<GroupRow> = {
   taken: (name, _, clash) => `group ${JSON.stringify(name)} already exists (${clash.groupId})`,
 };
 
-export class HashmapManager {
-  constructor(
-    private readonly db: SqlDatabase,
-    private readonly clock: Clock,
-    private readonly onChange: OnChange,
-  ) {}
-
-  private write<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return writeChange(this.db, this.onChange, "an equal rule was created at the same time; list the rules and retry", fn);
-  }
+export class HashmapManager extends PriceListManager {
+  protected readonly conflict = "an equal rule was created at the same time; list the rules and retry";
 
   /** The row with this id, or NOT_FOUND naming the id field. */
   private get<T>(table: Table<T>, id: string): Promise<T> {

@@ -7,8 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { AlreadyExistsError, InvalidArgumentError } from "../../../../libs/errors/errors.js";
-import type { Clock } from "../../../../libs/time/period.js";
-import { type OnChange, type SqlDatabase, type SqlExecutor, writeChange } from "../../store/sql.js";
+import { PriceListManager } from "../../price-list-manager.js";
 import type { Page } from "../../store/table.js";
 import { ValidityRules } from "../../validity.js";
 import { CelCompileError, compileCel } from "./cel.js";
@@ -49,16 +48,8 @@ export function checkCel(source: string, field: string): void {
   }
 }
 
-export class RulesManager {
-  constructor(
-    private readonly db: SqlDatabase,
-    private readonly clock: Clock,
-    private readonly onChange: OnChange,
-  ) {}
-
-  private write<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return writeChange(this.db, this.onChange, "a rule with this name was created at the same time; list the rules and retry", fn);
-  }
+export class RulesManager extends PriceListManager {
+  protected readonly conflict = "a rule with this name was created at the same time; list the rules and retry";
 
   createRule(input: CreateRuleInput): Promise<RuleRow> {
     if (input.condition !== "") checkCel(input.condition, "condition");
