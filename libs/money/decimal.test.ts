@@ -71,7 +71,7 @@ describe("Decimal", () => {
     assert.equal(d("999.96").roundSignificant(4).toString(), "1000");
     assert.equal(d("-1.25").roundSignificant(2, "half_up").toString(), "-1.3");
     assert.equal(PYTHON_CONTEXT.plus(d("1234567890123")).toString(), "1234567890123");
-    // CloudKitty's Prometheus collector: precision 9, ROUND_HALF_UP.
+    // A context of precision 9, ROUND_HALF_UP.
     assert.equal(new DecimalContext(9, "half_up").plus(d("1234567890123")).toString(), "1234567890000");
   });
 

@@ -2,7 +2,7 @@
  * RatingService handlers: validated conversion of frames and points to the
  * domain, the pipeline, and back.
  *
- * Rate takes the hand-written codec (codec/frames.ts): the request arrives
+ * Rate takes the hand-written codec (codec/wire-frames.ts): the request arrives
  * as decoded frames that still know where their bytes are, is validated
  * here field by field, priced in place, and re-encoded with the new prices.
  */
@@ -13,7 +13,9 @@ import type { Handlers } from "../../libs/grpc/server.js";
 import { Decimal } from "../../libs/money/decimal.js";
 import type { Clock } from "../../libs/time/period.js";
 import { optionalDate, requireText } from "../../libs/validation/fields.js";
-import { decodeFrames, encodeFrames, type FramesMessage } from "./codec/frames.js";
+import { decodeFrames } from "./codec/decode-frames.js";
+import { encodeFrames } from "./codec/encode-frames.js";
+import type { FramesMessage } from "./codec/wire-frames.js";
 import { isPlainDecimal, PointError, type RatingFrame, type RatingPoint } from "./domain.js";
 import type { ModuleInfo, Pipeline } from "./pipeline.js";
 

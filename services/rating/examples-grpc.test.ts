@@ -7,9 +7,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
-import { CreateMappingRequest, CreateThresholdRequest, ListMappingsRequest, MappingType } from "../../libs/gen/ratemesh/v1/rating.js";
+import { ListMappingsRequest } from "../../libs/gen/ratemesh/v1/rating.js";
 import { rejectsWith, startRating } from "../../test/support/rating.js";
 import { readmeExamples } from "./modules/hashmap/examples.js";
+import { uploadPriceList } from "./modules/hashmap/price-list-upload.js";
 
 describe("hashmap README examples over gRPC", () => {
   it("price every example's points as the README says", async (t) => {
@@ -26,49 +27,7 @@ describe("hashmap README examples over gRPC", () => {
         await h.deleteGroup({ groupId: g.groupId, recursive: true });
       assert.equal((await h.listMappings(ListMappingsRequest.fromPartial({}))).mappings.length, 0);
 
-      const ids = new Map<string, string>();
-      for (const s of ex.data.services) ids.set(s.serviceId, (await h.createService({ name: s.name })).service?.serviceId ?? "");
-      for (const f of ex.data.fields) {
-        ids.set(f.fieldId, (await h.createField({ serviceId: ids.get(f.serviceId) ?? "", name: f.name })).field?.fieldId ?? "");
-      }
-      for (const g of ex.data.groups) ids.set(g.groupId, (await h.createGroup({ name: g.name })).group?.groupId ?? "");
-      const id = (x: string | null) => (x === null ? "" : (ids.get(x) ?? ""));
-      const type = (x: string) => (x === "rate" ? MappingType.MAPPING_TYPE_RATE : MappingType.MAPPING_TYPE_FLAT);
-      const rows = [...ex.data.mappings.map((m) => ({ m, seq: m.seq })), ...ex.data.thresholds.map((th) => ({ th, seq: th.seq }))].sort(
-        (a, b) => a.seq - b.seq,
-      );
-      for (const row of rows) {
-        if ("m" in row) {
-          const m = row.m;
-          await h.createMapping(
-            CreateMappingRequest.fromPartial({
-              serviceId: id(m.serviceId),
-              fieldId: id(m.fieldId),
-              value: m.value ?? "",
-              type: type(m.type),
-              cost: m.cost,
-              groupId: id(m.groupId),
-              tenantId: m.tenantId ?? "",
-              start: new Date(m.start),
-              force: true,
-              ...(m.end === null ? {} : { end: new Date(m.end) }),
-            }),
-          );
-        } else {
-          const th = row.th;
-          await h.createThreshold(
-            CreateThresholdRequest.fromPartial({
-              serviceId: id(th.serviceId),
-              fieldId: id(th.fieldId),
-              level: th.level,
-              type: type(th.type),
-              cost: th.cost,
-              groupId: id(th.groupId),
-              tenantId: th.tenantId ?? "",
-            }),
-          );
-        }
-      }
+      await uploadPriceList(h, ex.data);
       for (const p of ex.points) {
         const call = rating.quote({ points: [p.point], scopeId: p.scope, at: p.at });
         if (p.price === "error") {

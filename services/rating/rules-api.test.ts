@@ -6,16 +6,31 @@
  * request naming the point; a frame that spends too long in rules stops.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { status } from "@grpc/grpc-js";
 import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
 import { CreateMappingRequest, CreateRuleRequest, ListRulesRequest, UpdateRuleRequest } from "../../libs/gen/ratemesh/v1/rating.js";
-import { BACKENDS, rejectsWith, startRating } from "../../test/support/rating.js";
+import type { IniSections } from "../../test/support/mesh.js";
+import { BACKENDS, type Backend, type RatingClients, rejectsWith, startRating } from "../../test/support/rating.js";
 
 const HOUR = 3600_000;
 
 function point(flavor: string, qty = "1"): DataPoint {
   return { type: "instance", unit: "", qty, price: "0", groupby: { flavor }, metadata: {} };
+}
+
+/** A rating process with the rules module enabled and one rule, in force since an hour ago. */
+async function withRule(
+  t: TestContext,
+  backend: Backend,
+  rule: { name: string; condition: string; expression: string },
+  opts: { sections?: IniSections } = {},
+): Promise<RatingClients> {
+  const [r] = await startRating(t, backend, opts);
+  assert.ok(r !== undefined);
+  await r.clients.rating.updateModule({ name: "rules", enabled: true, priority: undefined });
+  await r.clients.rules.createRule(CreateRuleRequest.fromPartial({ ...rule, start: new Date(Date.now() - HOUR), force: true }));
+  return r.clients;
 }
 
 for (const backend of BACKENDS) {
@@ -123,19 +138,7 @@ for (const backend of BACKENDS) {
     });
 
     it("fails a request whose point makes a rule fail, naming the point and the rule", async (t) => {
-      const [r] = await startRating(t, backend);
-      assert.ok(r !== undefined);
-      const { rules, rating } = r.clients;
-      await rating.updateModule({ name: "rules", enabled: true, priority: undefined });
-      await rules.createRule(
-        CreateRuleRequest.fromPartial({
-          name: "by-zone",
-          condition: "groupby.zone == 'eu'",
-          expression: "'5'",
-          start: new Date(Date.now() - HOUR),
-          force: true,
-        }),
-      );
+      const { rating } = await withRule(t, backend, { name: "by-zone", condition: "groupby.zone == 'eu'", expression: "'5'" });
       const ok: DataPoint = { type: "x", unit: "", qty: "1", price: "0", groupby: { zone: "eu" }, metadata: {} };
       const missing: DataPoint = { ...ok, groupby: {} };
       assert.equal((await rating.quote({ points: [ok], scopeId: "", at: undefined })).total, "5");
@@ -155,19 +158,12 @@ for (const backend of BACKENDS) {
 
 describe("rules time bound", () => {
   it("stops a frame that spends more than [rating] rules_frame_timeout in rules, with DEADLINE_EXCEEDED", async (t) => {
-    const [r] = await startRating(t, "sqlite", { sections: { rating: { rules_frame_timeout: "0.05s" } } });
-    assert.ok(r !== undefined);
-    const { rules, rating } = r.clients;
-    await rating.updateModule({ name: "rules", enabled: true, priority: undefined });
     // Each evaluation compiles a regular expression per attribute: slow on purpose.
-    await rules.createRule(
-      CreateRuleRequest.fromPartial({
-        name: "slow",
-        condition: "groupby.all(k, k.matches('^k[0-9]+$') && groupby[k].matches('^v.*$'))",
-        expression: "'1'",
-        start: new Date(Date.now() - HOUR),
-        force: true,
-      }),
+    const { rating } = await withRule(
+      t,
+      "sqlite",
+      { name: "slow", condition: "groupby.all(k, k.matches('^k[0-9]+$') && groupby[k].matches('^v.*$'))", expression: "'1'" },
+      { sections: { rating: { rules_frame_timeout: "0.05s" } } },
     );
     const groupby: Record<string, string> = {};
     for (let i = 0; i < 100; i++) groupby[`k${i}`] = `v${i}`;

@@ -15,10 +15,10 @@
  */
 import type { Logger } from "../../libs/logging/logger.js";
 import type { ModuleState } from "./domain.js";
-import { HashmapIndex } from "./modules/hashmap/index.js";
+import { HashmapIndex } from "./modules/hashmap/hashmap-index.js";
 import { loadHashmap } from "./modules/hashmap/repository.js";
-import { RulesIndex } from "./modules/rules/module.js";
 import { loadRules } from "./modules/rules/repository.js";
+import { RulesIndex } from "./modules/rules/rules-index.js";
 import { num, READ_VERSION, type SqlDatabase, type SqlExecutor } from "./store/sql.js";
 
 export interface Snapshot {

@@ -17,9 +17,10 @@
  *   node dist/services/rating/bench/hashmap.bench.js [points] [runs]
  */
 import { RateRequest } from "../../../libs/gen/ratemesh/v1/rating.js";
-import { decodeFrames, type WireFrame } from "../codec/frames.js";
+import { decodeFrames } from "../codec/decode-frames.js";
+import type { WireFrame } from "../codec/wire-frames.js";
 import type { RatingFrame } from "../domain.js";
-import { HashmapIndex } from "../modules/hashmap/index.js";
+import { HashmapIndex } from "../modules/hashmap/hashmap-index.js";
 import { HashmapModule } from "../modules/hashmap/module.js";
 import { priceReference } from "../modules/hashmap/reference.js";
 import { benchFrames, benchPriceList, toDataPoints } from "./pricelist.js";

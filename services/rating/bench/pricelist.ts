@@ -7,7 +7,8 @@
 import type { DataPoint } from "../../../libs/gen/ratemesh/v1/common.js";
 import { seededRandom } from "../../../test/support/random.js";
 import type { RatingPoint } from "../domain.js";
-import type { HashmapData, MappingRow, MapType, ThresholdRow } from "../modules/hashmap/model.js";
+import type { HashmapData, MapType } from "../modules/hashmap/model.js";
+import { PriceListBuilder } from "../modules/hashmap/price-list-builder.js";
 
 export const FLAVORS = [
   "m1.nano",
@@ -42,66 +43,24 @@ export const PROJECTS = Array.from({ length: 50 }, (_, i) => `project-${String(i
 /** The first 20 projects have rules of their own. */
 const OVERRIDDEN = PROJECTS.slice(0, 20);
 
+type Parent = { serviceId?: string; fieldId?: string };
+
 export function benchPriceList(): HashmapData {
-  const data: HashmapData = { services: [], fields: [], groups: [], mappings: [], thresholds: [] };
-  let seq = 0;
-  let id = 0;
-  for (const [i, name] of SERVICES.entries()) data.services.push({ serviceId: `s${i}`, name, seq: ++seq });
-  const groups = ["instance_uptime", "licenses", "volume_discount"];
-  for (const [i, name] of groups.entries()) data.groups.push({ groupId: `g${i}`, name, seq: ++seq });
-  const field = (serviceId: string, name: string) => {
-    const fieldId = `${serviceId}-${name}`;
-    data.fields.push({ fieldId, serviceId, name, seq: ++seq });
-    return fieldId;
-  };
+  const b = new PriceListBuilder();
+  for (const [i, name] of SERVICES.entries()) b.service(`s${i}`, name);
+  for (const [i, name] of ["instance_uptime", "licenses", "volume_discount"].entries()) b.group(`g${i}`, name);
+  const field = (serviceId: string, name: string) => b.field(serviceId, name).fieldId;
+  const start = Date.UTC(2025, 0, 1);
   const mapping = (
-    parent: { serviceId?: string; fieldId?: string },
+    parent: Parent,
     value: string | null,
     type: MapType,
     cost: string,
     groupId: string | null,
     tenantId: string | null = null,
-  ) => {
-    const m: MappingRow = {
-      mappingId: `m${++id}`,
-      serviceId: parent.serviceId ?? null,
-      fieldId: parent.fieldId ?? null,
-      value,
-      type,
-      cost,
-      groupId,
-      tenantId,
-      start: Date.UTC(2025, 0, 1),
-      end: null,
-      name: null,
-      description: "",
-      createdAt: 0,
-      deletedAt: null,
-      seq: ++seq,
-    };
-    data.mappings.push(m);
-  };
-  const threshold = (
-    parent: { serviceId?: string; fieldId?: string },
-    level: string,
-    type: MapType,
-    cost: string,
-    groupId: string | null,
-    tenantId: string | null = null,
-  ) => {
-    const t: ThresholdRow = {
-      thresholdId: `t${++id}`,
-      serviceId: parent.serviceId ?? null,
-      fieldId: parent.fieldId ?? null,
-      level,
-      type,
-      cost,
-      groupId,
-      tenantId,
-      seq: ++seq,
-    };
-    data.thresholds.push(t);
-  };
+  ) => b.mapping({ ...parent, value, type, cost, groupId, tenantId, start });
+  const threshold = (parent: Parent, level: string, type: MapType, cost: string, groupId: string | null, tenantId: string | null = null) =>
+    b.threshold({ ...parent, level, type, cost, groupId, tenantId });
 
   // instance: a price per flavor (uptime group), a license per OS, a regional rate.
   const flavor = field("s0", "flavor");
@@ -160,7 +119,7 @@ export function benchPriceList(): HashmapData {
     if (i % 2 === 0) mapping({ fieldId: vtype }, "SSD_gold", "flat", "0.00025", "g2", p);
     if (i % 4 === 0) threshold({ serviceId: "s1" }, "500", "rate", "0.95", "g2", p);
   }
-  return data;
+  return b.data;
 }
 
 const HEX = "0123456789abcdef";

@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { RateRequest, RateResponse } from "../../../libs/gen/ratemesh/v1/rating.js";
 import { ServiceProcess } from "../../../test/support/service-process.js";
-import { loadPriceList } from "./load.js";
+import { loadPriceList } from "./load-price-list.js";
 import { benchFrames, toDataPoints } from "./pricelist.js";
 
 const TOTAL = Number(process.argv[2] ?? 1_000_000);

@@ -39,16 +39,7 @@ export class ByteSlots {
     const len = end - start;
     for (let k = 0; k < bucket.length; k++) {
       const e = bucket[k] as { bytes: Uint8Array; slot: number };
-      const x = e.bytes;
-      if (x.length !== len) continue;
-      let same = true;
-      for (let i = 0; i < len; i++) {
-        if (x[i] !== b[start + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return e.slot;
+      if (sameBytes(e.bytes, b, start, len)) return e.slot;
     }
     return -1;
   }
@@ -96,7 +87,8 @@ export class KeyTable {
   }
 }
 
-function sameBytes(k: Uint8Array, b: Uint8Array, start: number, len: number): boolean {
+/** k equals the len bytes of b from start. */
+export function sameBytes(k: Uint8Array, b: Uint8Array, start: number, len: number): boolean {
   if (k.length !== len) return false;
   for (let j = 0; j < len; j++) if (k[j] !== b[start + j]) return false;
   return true;

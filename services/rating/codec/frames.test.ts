@@ -9,10 +9,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { DataFrame, DataPoint } from "../../../libs/gen/ratemesh/v1/common.js";
 import { RateRequest, RateResponse } from "../../../libs/gen/ratemesh/v1/rating.js";
+import { formatFixed } from "../../../libs/money/fixed.js";
 import { seededRandom } from "../../../test/support/random.js";
-import { formatFixed } from "../modules/hashmap/fixed.js";
 import { ByteSlots, KeyTable } from "./byte-slots.js";
-import { decodeFrames, encodeFrames, WireFormatError } from "./frames.js";
+import { decodeFrames, WireFormatError } from "./decode-frames.js";
+import { encodeFrames } from "./encode-frames.js";
+import type { WirePoint } from "./wire-frames.js";
 
 const WORDS = [
   "",
@@ -56,6 +58,20 @@ function randomFrames(r: () => number): DataFrame[] {
     end: r() < 0.5 ? new Date(Date.UTC(2027, 0, 1) - i * 1000) : undefined,
     points: Array.from({ length: Math.floor(r() * 6) }, () => randomPoint(r)),
   }));
+}
+
+/**
+ * Random frames through the codec: decoded, each point handed to change()
+ * with its twin among the generated frames (to be changed alike), then
+ * encoded by the codec (mine) and by the generated encoder (theirs).
+ */
+function reencode(r: () => number, change: (p: WirePoint, twin: DataPoint) => void) {
+  const frames = randomFrames(r);
+  const msg = decodeFrames(Buffer.from(RateRequest.encode({ frames }).finish()));
+  for (const [fi, f] of msg.frames.entries()) {
+    for (const [pi, p] of f.points.entries()) change(p, frames[fi]?.points[pi] as DataPoint);
+  }
+  return { frames, msg, mine: encodeFrames(msg), theirs: Buffer.from(RateResponse.encode({ frames }).finish()) };
 }
 
 const NEW_PRICES = ["", "0", "2.84", "34.40", "-0.000001", "123456789012345678901234567890.1234567890123456789012345678"];
@@ -111,20 +127,13 @@ describe("Rate codec", () => {
     const r = seededRandom(2);
     let changed = 0;
     for (let i = 0; i < 500; i++) {
-      const frames = randomFrames(r);
-      const bytes = Buffer.from(RateRequest.encode({ frames }).finish());
-      const msg = decodeFrames(bytes);
-      for (const [fi, f] of msg.frames.entries()) {
-        for (const [pi, p] of f.points.entries()) {
-          if (r() < 0.7) {
-            p.price = pick(r, NEW_PRICES);
-            (frames[fi]?.points[pi] as DataPoint).price = p.price;
-            changed++;
-          }
+      const { mine, theirs } = reencode(r, (p, twin) => {
+        if (r() < 0.7) {
+          p.price = pick(r, NEW_PRICES);
+          twin.price = p.price;
+          changed++;
         }
-      }
-      const mine = encodeFrames(msg);
-      const theirs = Buffer.from(RateResponse.encode({ frames }).finish());
+      });
       assert.ok(mine.equals(theirs), `case ${i}: ${mine.toString("hex")} != ${theirs.toString("hex")}`);
       assert.deepEqual(RateResponse.decode(mine), RateResponse.decode(theirs));
     }
@@ -134,20 +143,13 @@ describe("Rate codec", () => {
   it("writes fixed-point prices digit by digit, as their decimal strings encode", () => {
     const r = seededRandom(5);
     for (let i = 0; i < 300; i++) {
-      const frames = randomFrames(r);
-      const bytes = Buffer.from(RateRequest.encode({ frames }).finish());
-      const msg = decodeFrames(bytes);
-      for (const [fi, f] of msg.frames.entries()) {
-        for (const [pi, p] of f.points.entries()) {
-          if (r() < 0.2) continue;
-          const m = Math.floor(r() * 2 ** (1 + Math.floor(r() * 52))) * (r() < 0.2 ? -1 : 1);
-          const sc = Math.floor(r() * 30);
-          p.setFixedPrice(m, sc);
-          (frames[fi]?.points[pi] as DataPoint).price = formatFixed(m, sc);
-        }
-      }
-      const mine = encodeFrames(msg);
-      const theirs = Buffer.from(RateResponse.encode({ frames }).finish());
+      const { frames, msg, mine, theirs } = reencode(r, (p, twin) => {
+        if (r() < 0.2) return;
+        const m = Math.floor(r() * 2 ** (1 + Math.floor(r() * 52))) * (r() < 0.2 ? -1 : 1);
+        const sc = Math.floor(r() * 30);
+        p.setFixedPrice(m, sc);
+        twin.price = formatFixed(m, sc);
+      });
       assert.ok(mine.equals(theirs), `case ${i}`);
       // Reading the price afterwards gives the same string.
       for (const [fi, f] of msg.frames.entries())

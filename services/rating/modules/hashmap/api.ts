@@ -8,13 +8,12 @@ import { InvalidArgumentError } from "../../../../libs/errors/errors.js";
 import { type HashMapping, type HashmapServiceService, type HashThreshold, MappingType } from "../../../../libs/gen/ratemesh/v1/rating.js";
 import type { Handlers } from "../../../../libs/grpc/server.js";
 import { Decimal } from "../../../../libs/money/decimal.js";
-import { decodePageToken, encodePageToken, optionalDate, pageSize, requireText } from "../../../../libs/validation/fields.js";
+import { optionalDate, requireText } from "../../../../libs/validation/fields.js";
 import { isPlainDecimal } from "../../domain.js";
+import { pageOf, requestedPage } from "../../paging.js";
 import type { HashmapManager, Parent } from "./manage.js";
 import type { FieldRow, GroupRow, MappingRow, MapType, ServiceRow, ThresholdRow } from "./model.js";
 
-const DEFAULT_PAGE = 100;
-const MAX_PAGE = 1000;
 const MAX_NAME = 255;
 
 function text(value: string, field: string, max = MAX_NAME): string {
@@ -82,26 +81,6 @@ function parent(serviceId: string, fieldId: string, what: string): Parent {
   return { serviceId: serviceId === "" ? null : serviceId, fieldId: fieldId === "" ? null : fieldId };
 }
 
-interface SeqToken {
-  s: number;
-}
-
-function isSeqToken(v: unknown): v is SeqToken {
-  return typeof v === "object" && v !== null && Number.isSafeInteger((v as SeqToken).s);
-}
-
-function page(token: string, size: number): { afterSeq: number; limit: number } {
-  const t = decodePageToken(token, "page_token", isSeqToken);
-  // One more than asked: tells whether there is a next page.
-  return { afterSeq: t?.s ?? 0, limit: pageSize(size, "page_size", DEFAULT_PAGE, MAX_PAGE) + 1 };
-}
-
-function paged<T extends { seq: number }>(rows: T[], limit: number): { items: T[]; next: string } {
-  if (rows.length < limit) return { items: rows, next: "" };
-  const items = rows.slice(0, limit - 1);
-  return { items, next: encodePageToken({ s: (items[items.length - 1] as T).seq }) };
-}
-
 function date(ms: number | null): Date | undefined {
   return ms === null ? undefined : new Date(ms);
 }
@@ -159,8 +138,8 @@ export function hashmapHandlers(manager: HashmapManager): Handlers<typeof Hashma
       return { service: toServiceMessage(await manager.getService(requireText(req.serviceId, "service_id"))) };
     },
     async listServices(req) {
-      const p = page(req.pageToken, req.pageSize);
-      const { items, next } = paged(await manager.listServices(req.name, p), p.limit);
+      const p = requestedPage(req.pageToken, req.pageSize);
+      const { items, next } = pageOf(await manager.listServices(req.name, p), p);
       return { services: items.map(toServiceMessage), nextPageToken: next };
     },
     async updateService(req) {
@@ -181,8 +160,8 @@ export function hashmapHandlers(manager: HashmapManager): Handlers<typeof Hashma
       return { field: toFieldMessage(await manager.getField(requireText(req.fieldId, "field_id"))) };
     },
     async listFields(req) {
-      const p = page(req.pageToken, req.pageSize);
-      const { items, next } = paged(await manager.listFields(req.serviceId, p), p.limit);
+      const p = requestedPage(req.pageToken, req.pageSize);
+      const { items, next } = pageOf(await manager.listFields(req.serviceId, p), p);
       return { fields: items.map(toFieldMessage), nextPageToken: next };
     },
     async updateField(req) {
@@ -226,7 +205,7 @@ export function hashmapHandlers(manager: HashmapManager): Handlers<typeof Hashma
     },
     async listMappings(req) {
       if (req.groupId !== "" && req.noGroup) throw new InvalidArgumentError("no_group", "cannot be combined with group_id");
-      const p = page(req.pageToken, req.pageSize);
+      const p = requestedPage(req.pageToken, req.pageSize);
       const activeAt = optionalDate(req.activeAt, "active_at")?.getTime();
       const rows = await manager.listMappings(
         {
@@ -240,7 +219,7 @@ export function hashmapHandlers(manager: HashmapManager): Handlers<typeof Hashma
         },
         p,
       );
-      const { items, next } = paged(rows, p.limit);
+      const { items, next } = pageOf(rows, p);
       return { mappings: items.map(toMappingMessage), nextPageToken: next };
     },
     async updateMapping(req) {
@@ -285,12 +264,12 @@ export function hashmapHandlers(manager: HashmapManager): Handlers<typeof Hashma
     },
     async listThresholds(req) {
       if (req.groupId !== "" && req.noGroup) throw new InvalidArgumentError("no_group", "cannot be combined with group_id");
-      const p = page(req.pageToken, req.pageSize);
+      const p = requestedPage(req.pageToken, req.pageSize);
       const rows = await manager.listThresholds(
         { serviceId: req.serviceId, fieldId: req.fieldId, groupId: req.groupId, noGroup: req.noGroup, tenantId: req.tenantId },
         p,
       );
-      const { items, next } = paged(rows, p.limit);
+      const { items, next } = pageOf(rows, p);
       return { thresholds: items.map(toThresholdMessage), nextPageToken: next };
     },
     async updateThreshold(req) {
@@ -317,8 +296,8 @@ export function hashmapHandlers(manager: HashmapManager): Handlers<typeof Hashma
       return { group: toGroupMessage(group), mappings: mappings.map(toMappingMessage), thresholds: thresholds.map(toThresholdMessage) };
     },
     async listGroups(req) {
-      const p = page(req.pageToken, req.pageSize);
-      const { items, next } = paged(await manager.listGroups(p), p.limit);
+      const p = requestedPage(req.pageToken, req.pageSize);
+      const { items, next } = pageOf(await manager.listGroups(p), p);
       return { groups: items.map(toGroupMessage), nextPageToken: next };
     },
     async updateGroup(req) {

@@ -10,15 +10,15 @@
  * collapses into one "other" branch, so the trie stays as small as the price
  * list. Per point there remains: walk the trie, pick each group's service
  * threshold from the quantity, and do `unit × qty (+|× threshold)` and the
- * sum in fixed point (fixed.ts), with the reference path as the fallback
+ * sum in fixed point (libs/money/fixed.ts), with the reference path as the fallback
  * whenever fixed point could not be exact.
  */
 import { PYTHON_CONTEXT as ctx, Decimal } from "../../../../libs/money/decimal.js";
+import { type Fixed, formatFixed, LIMIT, parseFixedInto, reg, timesPow10, toFixed } from "../../../../libs/money/fixed.js";
 import { ByteSlots, KeyTable } from "../../codec/byte-slots.js";
-import { reserveKeys } from "../../codec/frames.js";
+import { reserveKeys } from "../../codec/wire-frames.js";
 import { descValue, type RatingPoint } from "../../domain.js";
 import type { LevelRule, ServiceEntries } from "./entries.js";
-import { type Fixed, formatFixed, LIMIT, POW10, parseFixedInto, reg, toFixed } from "./fixed.js";
 import { fieldReaches } from "./pydecimal.js";
 import { fieldNumber, priceReference } from "./reference.js";
 
@@ -343,15 +343,11 @@ function serviceThreshold(t: LevelRule): ServiceThreshold {
 function gteFixed(am: number, as: number, b: Fixed): boolean | undefined {
   if (as === b.s) return am >= b.m;
   if (as > b.s) {
-    const k = as - b.s;
-    if (k >= POW10.length) return b.m === 0 ? am >= 0 : undefined;
-    const bm = b.m * (POW10[k] as number);
-    return Math.abs(bm) < LIMIT ? am >= bm : undefined;
+    const bm = timesPow10(b.m, as - b.s);
+    return Number.isNaN(bm) ? undefined : am >= bm;
   }
-  const k = b.s - as;
-  if (k >= POW10.length) return am === 0 ? 0 >= b.m : undefined;
-  const aa = am * (POW10[k] as number);
-  return Math.abs(aa) < LIMIT ? aa >= b.m : undefined;
+  const aa = timesPow10(am, b.s - as);
+  return Number.isNaN(aa) ? undefined : aa >= b.m;
 }
 
 // Accumulator registers for addFixed (no allocation per point).
@@ -363,23 +359,12 @@ function addFixed(m: number, s: number): boolean {
   let a = accM;
   let b = m;
   let scale = accS;
+  // Aligned on the larger scale; NaN (not exact) fails the bound check below.
   if (s > scale) {
-    const k = s - scale;
-    if (k >= POW10.length) {
-      if (a !== 0) return false;
-    } else {
-      a *= POW10[k] as number;
-      if (!(Math.abs(a) < LIMIT)) return false;
-    }
+    a = timesPow10(a, s - scale);
     scale = s;
   } else if (s < scale) {
-    const k = scale - s;
-    if (k >= POW10.length) {
-      if (b !== 0) return false;
-    } else {
-      b *= POW10[k] as number;
-      if (!(Math.abs(b) < LIMIT)) return false;
-    }
+    b = timesPow10(b, scale - s);
   }
   const sum = a + b;
   if (!(Math.abs(sum) < LIMIT)) return false;

@@ -6,7 +6,8 @@
  * multiplications and sums) are the same as upstream's.
  */
 import { Decimal } from "../../../../libs/money/decimal.js";
-import { DEFAULT_GROUP, type HashmapData, isActive, type MappingRow, type MapType, type ThresholdRow } from "./model.js";
+import { inForce } from "../../validity.js";
+import { DEFAULT_GROUP, type HashmapData, type MappingRow, type MapType, type ThresholdRow } from "./model.js";
 
 export interface RuleRef {
   type: MapType;
@@ -85,7 +86,7 @@ export function loadEntries(data: HashmapData, tenantId: string, at: number, par
 
   const mappingsOf = new Map<string, MappingRow[]>();
   for (const m of bySeq(data.mappings)) {
-    if (!isActive(m, at)) continue;
+    if (!inForce(m, at)) continue;
     const parent = (m.serviceId ?? m.fieldId) as string;
     bucket(mappingsOf, parent, () => []).push(m);
   }

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { PointError, type RatingPoint } from "../../domain.js";
 import { readmeExamples } from "./examples.js";
-import { HashmapIndex } from "./index.js";
+import { HashmapIndex } from "./hashmap-index.js";
 import { HashmapModule } from "./module.js";
 import { runOracle } from "./testdata/oracle.js";
 

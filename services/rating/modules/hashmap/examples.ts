@@ -13,7 +13,8 @@
  */
 import { readFileSync } from "node:fs";
 import type { RatingPoint } from "../../domain.js";
-import type { FieldRow, GroupRow, HashmapData, MappingRow, ServiceRow, ThresholdRow } from "./model.js";
+import type { FieldRow, GroupRow, HashmapData, ServiceRow } from "./model.js";
+import { PriceListBuilder } from "./price-list-builder.js";
 
 export interface ExamplePoint {
   label: string;
@@ -82,29 +83,14 @@ export function parseExamples(markdown: string): Example[] {
   return sections.map((section) => {
     const lines = section.split("\n");
     const title = (lines[0] as string).trim();
-    const data: HashmapData = { services: [], fields: [], groups: [], mappings: [], thresholds: [] };
-    let seq = 0;
-    const service = (name: string): ServiceRow => {
-      const found = data.services.find((x) => x.name === name);
-      if (found !== undefined) return found;
-      const s = { serviceId: `svc-${name}`, name, seq: ++seq };
-      data.services.push(s);
-      return s;
-    };
-    const field = (svc: ServiceRow, name: string): FieldRow => {
-      const found = data.fields.find((x) => x.serviceId === svc.serviceId && x.name === name);
-      if (found !== undefined) return found;
-      const f = { fieldId: `fld-${svc.name}-${name}`, serviceId: svc.serviceId, name, seq: ++seq };
-      data.fields.push(f);
-      return f;
-    };
+    const b = new PriceListBuilder();
+    const data = b.data;
+    const service = (name: string): ServiceRow => data.services.find((x) => x.name === name) ?? b.service(`svc-${name}`, name);
+    const field = (svc: ServiceRow, name: string): FieldRow =>
+      data.fields.find((x) => x.serviceId === svc.serviceId && x.name === name) ?? b.field(svc.serviceId, name, `fld-${svc.name}-${name}`);
     const group = (name: string): GroupRow | null => {
       if (blank(name) || name === "_DEFAULT_") return null;
-      const found = data.groups.find((x) => x.name === name);
-      if (found !== undefined) return found;
-      const g = { groupId: `grp-${name}`, name, seq: ++seq };
-      data.groups.push(g);
-      return g;
+      return data.groups.find((x) => x.name === name) ?? b.group(`grp-${name}`, name);
     };
     for (const r of tableAfter(lines, "Rules:")) {
       const [svcName, fieldName] = (r.on as string).split(" / ").map((s) => s.trim());
@@ -112,39 +98,24 @@ export function parseExamples(markdown: string): Example[] {
       const fld = fieldName === undefined ? undefined : field(svc, fieldName);
       const g = group(r.group ?? "");
       const match = r.match ?? "";
-      const type = r.type === "rate" ? "rate" : "flat";
-      const tenantId = blank(r.tenant) ? null : (r.tenant as string);
-      const parent = { serviceId: fld === undefined ? svc.serviceId : null, fieldId: fld?.fieldId ?? null };
+      const rule = {
+        id: r.id as string,
+        serviceId: fld === undefined ? svc.serviceId : null,
+        fieldId: fld?.fieldId ?? null,
+        type: r.type === "rate" ? ("rate" as const) : ("flat" as const),
+        cost: r.cost as string,
+        groupId: g?.groupId ?? null,
+        tenantId: blank(r.tenant) ? null : (r.tenant as string),
+      };
       if (match.startsWith("≥")) {
-        const t: ThresholdRow = {
-          thresholdId: r.id as string,
-          ...parent,
-          level: match.slice(1).trim(),
-          type,
-          cost: r.cost as string,
-          groupId: g?.groupId ?? null,
-          tenantId,
-          seq: ++seq,
-        };
-        data.thresholds.push(t);
+        b.threshold({ ...rule, level: match.slice(1).trim() });
       } else {
-        const m: MappingRow = {
-          mappingId: r.id as string,
-          ...parent,
+        b.mapping({
+          ...rule,
           value: blank(match) ? null : unquote(match),
-          type,
-          cost: r.cost as string,
-          groupId: g?.groupId ?? null,
-          tenantId,
           start: blank(r.start) ? 0 : Date.parse(r.start as string),
           end: blank(r.end) ? null : Date.parse(r.end as string),
-          name: null,
-          description: "",
-          createdAt: 0,
-          deletedAt: null,
-          seq: ++seq,
-        };
-        data.mappings.push(m);
+        });
       }
     }
     const points = tableAfter(lines, "Points:").map((p) => ({

@@ -6,10 +6,12 @@
  * field (api.ts); this layer checks them against the stored state.
  */
 import { randomUUID } from "node:crypto";
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../../../libs/errors/errors.js";
+import { AlreadyExistsError, InvalidArgumentError } from "../../../../libs/errors/errors.js";
 import { Decimal } from "../../../../libs/money/decimal.js";
-import type { Clock } from "../../../../libs/time/period.js";
-import { isUniqueViolation, type SqlDatabase, type SqlExecutor } from "../../store/sql.js";
+import { PriceListManager } from "../../price-list-manager.js";
+import type { SqlExecutor } from "../../store/sql.js";
+import type { Page, Table } from "../../store/table.js";
+import { isoTime as iso, overlaps, ValidityRules } from "../../validity.js";
 import { levelKey } from "./entries.js";
 import type { FieldRow, GroupRow, MappingRow, MapType, ServiceRow, ThresholdRow } from "./model.js";
 import * as repo from "./repository.js";
@@ -62,128 +64,143 @@ export interface UpdateThresholdInput {
   groupId?: string | null | undefined;
 }
 
-/** Called with the new version after every committed change, so this replica sees it at once. */
-export type OnChange = (version: number) => Promise<void>;
+/** A mapping's validity window follows the rules of validity.ts. */
+const WINDOW = new ValidityRules("mapping");
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
+interface Named {
+  name: string;
 }
 
-/** [aStart, aEnd) and [bStart, bEnd) share an instant (null end: open). */
-function overlaps(aStart: number, aEnd: number | null, bStart: number, bEnd: number | null): boolean {
-  return aStart < (bEnd ?? Number.POSITIVE_INFINITY) && bStart < (aEnd ?? Number.POSITIVE_INFINITY);
+/** Services, fields and groups: rows with a name that is unique in its scope (a field's service; the others have none: ""). */
+interface NamedKind<T extends Named> {
+  table: Table<T>;
+  /** The row named `name` in the scope, if any. */
+  named(tx: SqlExecutor, name: string, scope: string): Promise<T | undefined>;
+  scope(row: T): string;
+  /** The refusal when `name` is taken by `clash`. */
+  taken(name: string, scope: string, clash: T): string;
+  /** Where the scope is a row of another table (a field's service): that table, and the column that holds its id. */
+  parent?: { table: Table<unknown>; column: string };
 }
 
-export class HashmapManager {
-  constructor(
-    private readonly db: SqlDatabase,
-    private readonly clock: Clock,
-    private readonly onChange: OnChange,
-  ) {}
+const SERVICES: NamedKind<ServiceRow> = {
+  table: repo.services,
+  named: (tx, name) => repo.serviceNamed(tx, name),
+  scope: () => "",
+  taken: (name, _, clash) => `hashmap service ${JSON.stringify(name)} already exists (${clash.serviceId})`,
+};
 
-  private async write<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    let out: { result: T; version: number };
-    try {
-      out = await this.db.write(fn);
-    } catch (err) {
-      // The checks run first; this only happens when a replica slipped in between.
-      if (isUniqueViolation(err)) throw new AlreadyExistsError("an equal rule was created at the same time; list the rules and retry");
-      throw err;
-    }
-    await this.onChange(out.version);
-    return out.result;
+const FIELDS: NamedKind<FieldRow> = {
+  table: repo.fields,
+  named: (tx, name, serviceId) => repo.fieldNamed(tx, serviceId, name),
+  scope: (f) => f.serviceId,
+  taken: (name, serviceId, clash) => `field ${JSON.stringify(name)} of service ${serviceId} already exists (${clash.fieldId})`,
+  parent: { table: repo.services, column: "service_id" },
+};
+
+const GROUPS: NamedKind<GroupRow> = {
+  table: repo.groups,
+  named: (tx, name) => repo.groupNamed(tx, name),
+  scope: () => "",
+  taken: (name, _, clash) => `group ${JSON.stringify(name)} already exists (${clash.groupId})`,
+};
+
+export class HashmapManager extends PriceListManager {
+  protected readonly conflict = "an equal rule was created at the same time; list the rules and retry";
+
+  /** The row with this id, or NOT_FOUND naming the id field. */
+  private get<T>(table: Table<T>, id: string): Promise<T> {
+    return this.db.read((tx) => table.must(tx, id));
+  }
+
+  /** A new service, field or group, unless its name is taken in its scope (a field's service, which must exist). */
+  private create<T extends Named>(kind: NamedKind<T>, name: string, scope = ""): Promise<T> {
+    return this.write(async (tx) => {
+      const parent = kind.parent;
+      if (parent !== undefined) await parent.table.must(tx, scope);
+      const existing = await kind.named(tx, name, scope);
+      if (existing !== undefined) throw new AlreadyExistsError(kind.taken(name, scope, existing));
+      const id = randomUUID();
+      return kind.table.insert(
+        tx,
+        parent === undefined ? { [kind.table.idColumn]: id, name } : { [kind.table.idColumn]: id, [parent.column]: scope, name },
+      );
+    });
+  }
+
+  /** Renames a service, field or group, unless the new name is taken (in its scope); no name: unchanged. */
+  private rename<T extends Named>(kind: NamedKind<T>, id: string, name: string | undefined): Promise<T> {
+    return this.write(async (tx) => {
+      const row = await kind.table.must(tx, id);
+      if (name === undefined || name === row.name) return row;
+      const scope = kind.scope(row);
+      const clash = await kind.named(tx, name, scope);
+      if (clash !== undefined) throw new AlreadyExistsError(kind.taken(name, scope, clash));
+      await kind.table.update(tx, id, { name });
+      return { ...row, name };
+    });
+  }
+
+  private remove<T>(table: Table<T>, id: string): Promise<void> {
+    return this.write(async (tx) => {
+      await table.must(tx, id);
+      await table.delete(tx, id);
+    });
   }
 
   // Services.
 
   createService(name: string): Promise<ServiceRow> {
-    return this.write(async (tx) => {
-      const existing = await repo.findServiceByName(tx, name);
-      if (existing !== undefined)
-        throw new AlreadyExistsError(`hashmap service ${JSON.stringify(name)} already exists (${existing.serviceId})`);
-      return repo.insertService(tx, randomUUID(), name);
-    });
+    return this.create(SERVICES, name);
   }
 
   getService(id: string): Promise<ServiceRow> {
-    return this.db.read((tx) => mustService(tx, id, "service_id"));
+    return this.get(repo.services, id);
   }
 
-  listServices(name: string, page: repo.Page): Promise<ServiceRow[]> {
+  listServices(name: string, page: Page): Promise<ServiceRow[]> {
     return this.db.read((tx) => repo.listServices(tx, name, page));
   }
 
   updateService(id: string, name: string | undefined): Promise<ServiceRow> {
-    return this.write(async (tx) => {
-      const s = await mustService(tx, id, "service_id");
-      if (name === undefined || name === s.name) return s;
-      const clash = await repo.findServiceByName(tx, name);
-      if (clash !== undefined) throw new AlreadyExistsError(`hashmap service ${JSON.stringify(name)} already exists (${clash.serviceId})`);
-      await repo.renameService(tx, id, name);
-      return { ...s, name };
-    });
+    return this.rename(SERVICES, id, name);
   }
 
   deleteService(id: string): Promise<void> {
-    return this.write(async (tx) => {
-      await mustService(tx, id, "service_id");
-      await repo.deleteService(tx, id);
-    });
+    return this.remove(repo.services, id);
   }
 
   // Fields.
 
   createField(serviceId: string, name: string): Promise<FieldRow> {
-    return this.write(async (tx) => {
-      await mustService(tx, serviceId, "service_id");
-      const existing = await repo.findField(tx, serviceId, name);
-      if (existing !== undefined) {
-        throw new AlreadyExistsError(`field ${JSON.stringify(name)} of service ${serviceId} already exists (${existing.fieldId})`);
-      }
-      return repo.insertField(tx, randomUUID(), serviceId, name);
-    });
+    return this.create(FIELDS, name, serviceId);
   }
 
   getField(id: string): Promise<FieldRow> {
-    return this.db.read((tx) => mustField(tx, id, "field_id"));
+    return this.get(repo.fields, id);
   }
 
-  listFields(serviceId: string, page: repo.Page): Promise<FieldRow[]> {
+  listFields(serviceId: string, page: Page): Promise<FieldRow[]> {
     return this.db.read((tx) => repo.listFields(tx, serviceId, page));
   }
 
   updateField(id: string, name: string | undefined): Promise<FieldRow> {
-    return this.write(async (tx) => {
-      const f = await mustField(tx, id, "field_id");
-      if (name === undefined || name === f.name) return f;
-      const clash = await repo.findField(tx, f.serviceId, name);
-      if (clash !== undefined)
-        throw new AlreadyExistsError(`field ${JSON.stringify(name)} of service ${f.serviceId} already exists (${clash.fieldId})`);
-      await repo.renameField(tx, id, name);
-      return { ...f, name };
-    });
+    return this.rename(FIELDS, id, name);
   }
 
   deleteField(id: string): Promise<void> {
-    return this.write(async (tx) => {
-      await mustField(tx, id, "field_id");
-      await repo.deleteField(tx, id);
-    });
+    return this.remove(repo.fields, id);
   }
 
   // Groups.
 
   createGroup(name: string): Promise<GroupRow> {
-    return this.write(async (tx) => {
-      const existing = await repo.findGroupByName(tx, name);
-      if (existing !== undefined) throw new AlreadyExistsError(`group ${JSON.stringify(name)} already exists (${existing.groupId})`);
-      return repo.insertGroup(tx, randomUUID(), name);
-    });
+    return this.create(GROUPS, name);
   }
 
   getGroup(id: string): Promise<{ group: GroupRow; mappings: MappingRow[]; thresholds: ThresholdRow[] }> {
     return this.db.read(async (tx) => {
-      const group = await mustGroup(tx, id, "group_id");
+      const group = await repo.groups.must(tx, id);
       const all = { afterSeq: 0, limit: 1_000_000 };
       const mappings = await repo.listMappings(
         tx,
@@ -195,24 +212,17 @@ export class HashmapManager {
     });
   }
 
-  listGroups(page: repo.Page): Promise<GroupRow[]> {
-    return this.db.read((tx) => repo.listGroups(tx, page));
+  listGroups(page: Page): Promise<GroupRow[]> {
+    return this.db.read((tx) => repo.groups.page(page).all(tx));
   }
 
   updateGroup(id: string, name: string | undefined): Promise<GroupRow> {
-    return this.write(async (tx) => {
-      const g = await mustGroup(tx, id, "group_id");
-      if (name === undefined || name === g.name) return g;
-      const clash = await repo.findGroupByName(tx, name);
-      if (clash !== undefined) throw new AlreadyExistsError(`group ${JSON.stringify(name)} already exists (${clash.groupId})`);
-      await repo.renameGroup(tx, id, name);
-      return { ...g, name };
-    });
+    return this.rename(GROUPS, id, name);
   }
 
   deleteGroup(id: string, recursive: boolean): Promise<void> {
     return this.write(async (tx) => {
-      await mustGroup(tx, id, "group_id");
+      await repo.groups.must(tx, id);
       await repo.deleteGroup(tx, id, recursive, this.clock.now().getTime());
     });
   }
@@ -222,17 +232,9 @@ export class HashmapManager {
   createMapping(input: CreateMappingInput): Promise<MappingRow> {
     return this.write(async (tx) => {
       await mustParent(tx, input);
-      if (input.groupId !== null) await mustGroup(tx, input.groupId, "group_id");
+      if (input.groupId !== null) await repo.groups.must(tx, input.groupId);
       const now = this.clock.now().getTime();
-      const start = input.start?.getTime() ?? now;
-      if (!input.force && start < now) {
-        throw new InvalidArgumentError(
-          "start",
-          `${iso(start)} is in the past (now ${iso(now)}): it would change the price of periods that may already be rated; set force to do it anyway`,
-        );
-      }
-      const end = input.end?.getTime() ?? null;
-      checkWindow(start, end);
+      const { start, end } = WINDOW.created(input.start, input.end, input.force, now);
       const row: Omit<MappingRow, "seq"> = {
         mappingId: randomUUID(),
         serviceId: input.serviceId,
@@ -255,79 +257,52 @@ export class HashmapManager {
   }
 
   getMapping(id: string): Promise<MappingRow> {
-    return this.db.read((tx) => mustMapping(tx, id, "mapping_id"));
+    return this.get(repo.mappings, id);
   }
 
-  listMappings(filter: repo.MappingFilter, page: repo.Page): Promise<MappingRow[]> {
+  listMappings(filter: repo.MappingFilter, page: Page): Promise<MappingRow[]> {
     return this.db.read((tx) => repo.listMappings(tx, filter, page));
   }
 
   /**
-   * CloudKitty's rule: a mapping that has started (start <= now) may only
-   * get an end, in the future, and only if it has none yet; to change a
-   * price, end-date the mapping and create a new one. A mapping not started
-   * yet may change anything but its parent and project.
+   * The window rules (validity.ts): a mapping that has started may only get
+   * an end. A mapping not started yet may change anything but its parent
+   * and project.
    */
   updateMapping(input: UpdateMappingInput): Promise<MappingRow> {
     return this.write(async (tx) => {
-      const current = await mustMapping(tx, input.mappingId, "mapping_id");
-      if (current.deletedAt !== null) {
-        throw new FailedPreconditionError(`mapping ${current.mappingId} was deleted at ${iso(current.deletedAt)} and cannot change`);
-      }
-      const now = this.clock.now().getTime();
-      const changed = changedFields(current, input);
-      if (current.start <= now) {
-        const other = changed.find((f) => f !== "end");
-        if (other !== undefined) {
-          throw new InvalidArgumentError(
-            other,
-            `cannot change: the mapping has been in force since ${iso(current.start)}; only its end can be set (end-date it and create a new mapping)`,
-          );
-        }
-        if (!changed.includes("end")) return current;
-        if (current.end !== null) {
-          throw new InvalidArgumentError("end", `cannot change: the mapping has started and already ends at ${iso(current.end)}`);
-        }
-        const end = (input.end as Date).getTime();
-        if (end < now) throw new InvalidArgumentError("end", `${iso(end)} is in the past (now ${iso(now)}): an end must be in the future`);
-        const next = { ...current, end };
-        await repo.updateMapping(tx, next);
-        return next;
-      }
-      if (changed.length === 0) return current;
-      const next: MappingRow = {
-        ...current,
-        value: input.value ?? current.value,
-        type: input.type ?? current.type,
-        cost: input.cost ?? current.cost,
-        groupId: input.groupId === undefined ? current.groupId : input.groupId,
-        start: input.start?.getTime() ?? current.start,
-        end: input.end === undefined ? current.end : input.end.getTime(),
-        name: input.name === undefined ? current.name : input.name,
-        description: input.description ?? current.description,
-      };
-      if (next.fieldId !== null && (next.value === null || next.value === ""))
-        throw new InvalidArgumentError("value", "is required for a field mapping");
-      if (next.serviceId !== null && next.value !== null) throw new InvalidArgumentError("value", "a service mapping has no value");
-      if (next.groupId !== null && next.groupId !== current.groupId) await mustGroup(tx, next.groupId, "group_id");
-      if (next.start < now) {
-        throw new InvalidArgumentError(
-          "start",
-          `${iso(next.start)} is in the past (now ${iso(now)}): a mapping's start cannot move into the past`,
-        );
-      }
-      checkWindow(next.start, next.end);
-      await checkUniqueMapping(tx, next);
-      await repo.updateMapping(tx, next);
-      return next;
+      const current = await repo.mappings.must(tx, input.mappingId);
+      return WINDOW.updated(current, current.mappingId, this.clock.now().getTime(), {
+        changed: changedFields(current, input),
+        end: input.end,
+        next: async () => {
+          const next: MappingRow = {
+            ...current,
+            value: input.value ?? current.value,
+            type: input.type ?? current.type,
+            cost: input.cost ?? current.cost,
+            groupId: input.groupId === undefined ? current.groupId : input.groupId,
+            start: input.start?.getTime() ?? current.start,
+            end: input.end === undefined ? current.end : input.end.getTime(),
+            name: input.name === undefined ? current.name : input.name,
+            description: input.description ?? current.description,
+          };
+          if (next.fieldId !== null && (next.value === null || next.value === ""))
+            throw new InvalidArgumentError("value", "is required for a field mapping");
+          if (next.serviceId !== null && next.value !== null) throw new InvalidArgumentError("value", "a service mapping has no value");
+          if (next.groupId !== null && next.groupId !== current.groupId) await repo.groups.must(tx, next.groupId);
+          return next;
+        },
+        check: (next) => checkUniqueMapping(tx, next),
+        save: (next) => repo.updateMapping(tx, next),
+      });
     });
   }
 
   deleteMapping(id: string): Promise<void> {
     return this.write(async (tx) => {
-      const current = await mustMapping(tx, id, "mapping_id");
-      if (current.deletedAt !== null) throw new FailedPreconditionError(`mapping ${id} was already deleted at ${iso(current.deletedAt)}`);
-      await repo.updateMapping(tx, { ...current, deletedAt: this.clock.now().getTime() });
+      const current = await repo.mappings.must(tx, id);
+      await repo.updateMapping(tx, WINDOW.deleted(current, id, this.clock.now().getTime()));
     });
   }
 
@@ -336,7 +311,7 @@ export class HashmapManager {
   createThreshold(input: CreateThresholdInput): Promise<ThresholdRow> {
     return this.write(async (tx) => {
       await mustParent(tx, input);
-      if (input.groupId !== null) await mustGroup(tx, input.groupId, "group_id");
+      if (input.groupId !== null) await repo.groups.must(tx, input.groupId);
       const key = levelKey(input.level);
       await checkUniqueLevel(tx, (input.serviceId ?? input.fieldId) as string, input.tenantId, key, undefined);
       return repo.insertThreshold(
@@ -357,16 +332,16 @@ export class HashmapManager {
   }
 
   getThreshold(id: string): Promise<ThresholdRow> {
-    return this.db.read((tx) => mustThreshold(tx, id, "threshold_id"));
+    return this.get(repo.thresholds, id);
   }
 
-  listThresholds(filter: repo.ThresholdFilter, page: repo.Page): Promise<ThresholdRow[]> {
+  listThresholds(filter: repo.ThresholdFilter, page: Page): Promise<ThresholdRow[]> {
     return this.db.read((tx) => repo.listThresholds(tx, filter, page));
   }
 
   updateThreshold(input: UpdateThresholdInput): Promise<ThresholdRow> {
     return this.write(async (tx) => {
-      const current = await mustThreshold(tx, input.thresholdId, "threshold_id");
+      const current = await repo.thresholds.must(tx, input.thresholdId);
       const next: ThresholdRow = {
         ...current,
         level: input.level?.text ?? current.level,
@@ -374,7 +349,7 @@ export class HashmapManager {
         cost: input.cost ?? current.cost,
         groupId: input.groupId === undefined ? current.groupId : input.groupId,
       };
-      if (next.groupId !== null && next.groupId !== current.groupId) await mustGroup(tx, next.groupId, "group_id");
+      if (next.groupId !== null && next.groupId !== current.groupId) await repo.groups.must(tx, next.groupId);
       const key = levelKey(input.level?.value ?? parseLevel(current.level));
       if (input.level !== undefined) {
         await checkUniqueLevel(tx, (current.serviceId ?? current.fieldId) as string, current.tenantId, key, current.thresholdId);
@@ -385,22 +360,13 @@ export class HashmapManager {
   }
 
   deleteThreshold(id: string): Promise<void> {
-    return this.write(async (tx) => {
-      await mustThreshold(tx, id, "threshold_id");
-      await repo.deleteThreshold(tx, id);
-    });
+    return this.remove(repo.thresholds, id);
   }
 }
 
 /** Levels are stored validated: re-parsing one cannot fail. */
 function parseLevel(text: string): Decimal {
   return Decimal.parse(text);
-}
-
-function checkWindow(start: number, end: number | null): void {
-  if (end !== null && end <= start) {
-    throw new InvalidArgumentError("end", `${iso(end)} is not after start ${iso(start)}: the mapping would never apply`);
-  }
 }
 
 /** The fields of an update that differ from the stored mapping (same value given again is no change, as upstream). */
@@ -450,37 +416,7 @@ async function checkUniqueLevel(
   }
 }
 
-async function mustService(tx: SqlExecutor, id: string, field: string): Promise<ServiceRow> {
-  const s = await repo.getService(tx, id);
-  if (s === undefined) throw new NotFoundError(`${field}: hashmap service`, id);
-  return s;
-}
-
-async function mustField(tx: SqlExecutor, id: string, field: string): Promise<FieldRow> {
-  const f = await repo.getField(tx, id);
-  if (f === undefined) throw new NotFoundError(`${field}: field`, id);
-  return f;
-}
-
-async function mustGroup(tx: SqlExecutor, id: string, field: string): Promise<GroupRow> {
-  const g = await repo.getGroup(tx, id);
-  if (g === undefined) throw new NotFoundError(`${field}: group`, id);
-  return g;
-}
-
-async function mustMapping(tx: SqlExecutor, id: string, field: string): Promise<MappingRow> {
-  const m = await repo.getMapping(tx, id);
-  if (m === undefined) throw new NotFoundError(`${field}: mapping`, id);
-  return m;
-}
-
-async function mustThreshold(tx: SqlExecutor, id: string, field: string): Promise<ThresholdRow> {
-  const t = await repo.getThreshold(tx, id);
-  if (t === undefined) throw new NotFoundError(`${field}: threshold`, id);
-  return t;
-}
-
 async function mustParent(tx: SqlExecutor, p: Parent): Promise<void> {
-  if (p.serviceId !== null) await mustService(tx, p.serviceId, "service_id");
-  else await mustField(tx, p.fieldId as string, "field_id");
+  if (p.serviceId !== null) await repo.services.must(tx, p.serviceId);
+  else await repo.fields.must(tx, p.fieldId as string);
 }

@@ -73,8 +73,3 @@ export interface HashmapData {
 }
 
 export const EMPTY_HASHMAP: HashmapData = { services: [], fields: [], groups: [], mappings: [], thresholds: [] };
-
-/** CloudKitty's active predicate: start <= at < end, not deleted. */
-export function isActive(m: { start: number; end: number | null; deletedAt: number | null }, at: number): boolean {
-  return m.deletedAt === null && m.start <= at && (m.end === null || at < m.end);
-}

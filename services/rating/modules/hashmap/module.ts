@@ -3,7 +3,7 @@
  * index of the current snapshot (see README.md in this folder).
  */
 import { type ExplainStep, PointError, type RatingFrame, type RatingModule, type RatingPoint } from "../../domain.js";
-import type { HashmapIndex } from "./index.js";
+import type { HashmapIndex } from "./hashmap-index.js";
 import { FieldValueError, priceReference } from "./reference.js";
 
 export class HashmapModule implements RatingModule {

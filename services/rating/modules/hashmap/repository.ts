@@ -3,32 +3,36 @@
  * validation here: manage.ts decides, inside one write transaction, what may
  * be written.
  */
-import { num, numOrNull, type SqlExecutor, type SqlValue, strOrNull } from "../../store/sql.js";
+import { num, type SqlExecutor, strOrNull } from "../../store/sql.js";
+import { type Page, type PagedSelect, Table } from "../../store/table.js";
+import { readWindow, type WindowFilter, windowFilter } from "../../validity.js";
 import type { FieldRow, GroupRow, HashmapData, MappingRow, MapType, ServiceRow, ThresholdRow } from "./model.js";
 
-type R = Record<string, unknown>;
+export const services = new Table<ServiceRow>("hashmap_services", "service_id", "hashmap service", "seq, service_id, name", (r) => ({
+  seq: num(r.seq),
+  serviceId: String(r.service_id),
+  name: String(r.name),
+}));
 
-const SERVICE_COLS = "seq, service_id, name";
-const FIELD_COLS = "seq, field_id, service_id, name";
-const GROUP_COLS = "seq, group_id, name";
-const MAPPING_COLS =
-  "seq, mapping_id, service_id, field_id, value, map_type, cost, group_id, tenant_id, start_ms, end_ms, name, description, created_ms, deleted_ms";
-const THRESHOLD_COLS = "seq, threshold_id, service_id, field_id, level, map_type, cost, group_id, tenant_id";
+export const fields = new Table<FieldRow>("hashmap_fields", "field_id", "field", "seq, field_id, service_id, name", (r) => ({
+  seq: num(r.seq),
+  fieldId: String(r.field_id),
+  serviceId: String(r.service_id),
+  name: String(r.name),
+}));
 
-function service(r: R): ServiceRow {
-  return { seq: num(r.seq), serviceId: String(r.service_id), name: String(r.name) };
-}
+export const groups = new Table<GroupRow>("hashmap_groups", "group_id", "group", "seq, group_id, name", (r) => ({
+  seq: num(r.seq),
+  groupId: String(r.group_id),
+  name: String(r.name),
+}));
 
-function field(r: R): FieldRow {
-  return { seq: num(r.seq), fieldId: String(r.field_id), serviceId: String(r.service_id), name: String(r.name) };
-}
-
-function group(r: R): GroupRow {
-  return { seq: num(r.seq), groupId: String(r.group_id), name: String(r.name) };
-}
-
-function mapping(r: R): MappingRow {
-  return {
+export const mappings = new Table<MappingRow>(
+  "hashmap_mappings",
+  "mapping_id",
+  "mapping",
+  "seq, mapping_id, service_id, field_id, value, map_type, cost, group_id, tenant_id, start_ms, end_ms, name, description, created_ms, deleted_ms",
+  (r) => ({
     seq: num(r.seq),
     mappingId: String(r.mapping_id),
     serviceId: strOrNull(r.service_id),
@@ -38,17 +42,17 @@ function mapping(r: R): MappingRow {
     cost: String(r.cost),
     groupId: strOrNull(r.group_id),
     tenantId: strOrNull(r.tenant_id),
-    start: num(r.start_ms),
-    end: numOrNull(r.end_ms),
+    ...readWindow(r),
     name: strOrNull(r.name),
-    description: String(r.description ?? ""),
-    createdAt: num(r.created_ms),
-    deletedAt: numOrNull(r.deleted_ms),
-  };
-}
+  }),
+);
 
-function threshold(r: R): ThresholdRow {
-  return {
+export const thresholds = new Table<ThresholdRow>(
+  "hashmap_thresholds",
+  "threshold_id",
+  "threshold",
+  "seq, threshold_id, service_id, field_id, level, map_type, cost, group_id, tenant_id",
+  (r) => ({
     seq: num(r.seq),
     thresholdId: String(r.threshold_id),
     serviceId: strOrNull(r.service_id),
@@ -58,119 +62,40 @@ function threshold(r: R): ThresholdRow {
     cost: String(r.cost),
     groupId: strOrNull(r.group_id),
     tenantId: strOrNull(r.tenant_id),
-  };
-}
-
-export interface Page {
-  afterSeq: number;
-  limit: number;
-}
+  }),
+);
 
 /** Every row pricing can use (deleted mappings left out), for the in-memory index. */
 export async function loadHashmap(tx: SqlExecutor): Promise<HashmapData> {
   return {
-    services: (await tx.all<R>(`SELECT ${SERVICE_COLS} FROM hashmap_services ORDER BY seq`)).map(service),
-    fields: (await tx.all<R>(`SELECT ${FIELD_COLS} FROM hashmap_fields ORDER BY seq`)).map(field),
-    groups: (await tx.all<R>(`SELECT ${GROUP_COLS} FROM hashmap_groups ORDER BY seq`)).map(group),
-    mappings: (await tx.all<R>(`SELECT ${MAPPING_COLS} FROM hashmap_mappings WHERE deleted_ms IS NULL ORDER BY seq`)).map(mapping),
-    thresholds: (await tx.all<R>(`SELECT ${THRESHOLD_COLS} FROM hashmap_thresholds ORDER BY seq`)).map(threshold),
+    services: await services.select(tx, "ORDER BY seq"),
+    fields: await fields.select(tx, "ORDER BY seq"),
+    groups: await groups.select(tx, "ORDER BY seq"),
+    mappings: await mappings.select(tx, "WHERE deleted_ms IS NULL ORDER BY seq"),
+    thresholds: await thresholds.select(tx, "ORDER BY seq"),
   };
 }
 
-// Services.
+// Services, fields and groups: ids and unique names.
 
-export async function getService(tx: SqlExecutor, id: string): Promise<ServiceRow | undefined> {
-  return (await tx.all<R>(`SELECT ${SERVICE_COLS} FROM hashmap_services WHERE service_id = ?`, [id])).map(service)[0];
+export function serviceNamed(tx: SqlExecutor, name: string): Promise<ServiceRow | undefined> {
+  return services.first(tx, "name = ?", [name]);
 }
 
-export async function findServiceByName(tx: SqlExecutor, name: string): Promise<ServiceRow | undefined> {
-  return (await tx.all<R>(`SELECT ${SERVICE_COLS} FROM hashmap_services WHERE name = ?`, [name])).map(service)[0];
+export function listServices(tx: SqlExecutor, name: string, page: Page): Promise<ServiceRow[]> {
+  return services.page(page).eq("name", name).all(tx);
 }
 
-export async function insertService(tx: SqlExecutor, id: string, name: string): Promise<ServiceRow> {
-  return service(
-    (await tx.all<R>(`INSERT INTO hashmap_services (service_id, name) VALUES (?, ?) RETURNING ${SERVICE_COLS}`, [id, name]))[0] as R,
-  );
+export function fieldNamed(tx: SqlExecutor, serviceId: string, name: string): Promise<FieldRow | undefined> {
+  return fields.first(tx, "service_id = ? AND name = ?", [serviceId, name]);
 }
 
-export async function renameService(tx: SqlExecutor, id: string, name: string): Promise<void> {
-  await tx.run("UPDATE hashmap_services SET name = ? WHERE service_id = ?", [name, id]);
+export function listFields(tx: SqlExecutor, serviceId: string, page: Page): Promise<FieldRow[]> {
+  return fields.page(page).eq("service_id", serviceId).all(tx);
 }
 
-export async function deleteService(tx: SqlExecutor, id: string): Promise<void> {
-  await tx.run("DELETE FROM hashmap_services WHERE service_id = ?", [id]);
-}
-
-export async function listServices(tx: SqlExecutor, name: string, page: Page): Promise<ServiceRow[]> {
-  const where = ["seq > ?"];
-  const params: SqlValue[] = [page.afterSeq];
-  if (name !== "") {
-    where.push("name = ?");
-    params.push(name);
-  }
-  params.push(page.limit);
-  return (await tx.all<R>(`SELECT ${SERVICE_COLS} FROM hashmap_services WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, params)).map(
-    service,
-  );
-}
-
-// Fields.
-
-export async function getField(tx: SqlExecutor, id: string): Promise<FieldRow | undefined> {
-  return (await tx.all<R>(`SELECT ${FIELD_COLS} FROM hashmap_fields WHERE field_id = ?`, [id])).map(field)[0];
-}
-
-export async function findField(tx: SqlExecutor, serviceId: string, name: string): Promise<FieldRow | undefined> {
-  return (await tx.all<R>(`SELECT ${FIELD_COLS} FROM hashmap_fields WHERE service_id = ? AND name = ?`, [serviceId, name])).map(field)[0];
-}
-
-export async function insertField(tx: SqlExecutor, id: string, serviceId: string, name: string): Promise<FieldRow> {
-  return field(
-    (
-      await tx.all<R>(`INSERT INTO hashmap_fields (field_id, service_id, name) VALUES (?, ?, ?) RETURNING ${FIELD_COLS}`, [
-        id,
-        serviceId,
-        name,
-      ])
-    )[0] as R,
-  );
-}
-
-export async function renameField(tx: SqlExecutor, id: string, name: string): Promise<void> {
-  await tx.run("UPDATE hashmap_fields SET name = ? WHERE field_id = ?", [name, id]);
-}
-
-export async function deleteField(tx: SqlExecutor, id: string): Promise<void> {
-  await tx.run("DELETE FROM hashmap_fields WHERE field_id = ?", [id]);
-}
-
-export async function listFields(tx: SqlExecutor, serviceId: string, page: Page): Promise<FieldRow[]> {
-  const where = ["seq > ?"];
-  const params: SqlValue[] = [page.afterSeq];
-  if (serviceId !== "") {
-    where.push("service_id = ?");
-    params.push(serviceId);
-  }
-  params.push(page.limit);
-  return (await tx.all<R>(`SELECT ${FIELD_COLS} FROM hashmap_fields WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, params)).map(field);
-}
-
-// Groups.
-
-export async function getGroup(tx: SqlExecutor, id: string): Promise<GroupRow | undefined> {
-  return (await tx.all<R>(`SELECT ${GROUP_COLS} FROM hashmap_groups WHERE group_id = ?`, [id])).map(group)[0];
-}
-
-export async function findGroupByName(tx: SqlExecutor, name: string): Promise<GroupRow | undefined> {
-  return (await tx.all<R>(`SELECT ${GROUP_COLS} FROM hashmap_groups WHERE name = ?`, [name])).map(group)[0];
-}
-
-export async function insertGroup(tx: SqlExecutor, id: string, name: string): Promise<GroupRow> {
-  return group((await tx.all<R>(`INSERT INTO hashmap_groups (group_id, name) VALUES (?, ?) RETURNING ${GROUP_COLS}`, [id, name]))[0] as R);
-}
-
-export async function renameGroup(tx: SqlExecutor, id: string, name: string): Promise<void> {
-  await tx.run("UPDATE hashmap_groups SET name = ? WHERE group_id = ?", [name, id]);
+export function groupNamed(tx: SqlExecutor, name: string): Promise<GroupRow | undefined> {
+  return groups.first(tx, "name = ?", [name]);
 }
 
 /**
@@ -183,147 +108,98 @@ export async function deleteGroup(tx: SqlExecutor, id: string, recursive: boolea
     await tx.run("UPDATE hashmap_mappings SET deleted_ms = ? WHERE group_id = ? AND deleted_ms IS NULL", [now, id]);
     await tx.run("DELETE FROM hashmap_thresholds WHERE group_id = ?", [id]);
   }
-  await tx.run("DELETE FROM hashmap_groups WHERE group_id = ?", [id]);
-}
-
-export async function listGroups(tx: SqlExecutor, page: Page): Promise<GroupRow[]> {
-  return (await tx.all<R>(`SELECT ${GROUP_COLS} FROM hashmap_groups WHERE seq > ? ORDER BY seq LIMIT ?`, [page.afterSeq, page.limit])).map(
-    group,
-  );
+  await groups.delete(tx, id);
 }
 
 // Mappings.
 
-export async function getMapping(tx: SqlExecutor, id: string): Promise<MappingRow | undefined> {
-  return (await tx.all<R>(`SELECT ${MAPPING_COLS} FROM hashmap_mappings WHERE mapping_id = ?`, [id])).map(mapping)[0];
+export function insertMapping(tx: SqlExecutor, m: Omit<MappingRow, "seq">): Promise<MappingRow> {
+  return mappings.insert(tx, {
+    mapping_id: m.mappingId,
+    service_id: m.serviceId,
+    field_id: m.fieldId,
+    value: m.value,
+    map_type: m.type,
+    cost: m.cost,
+    group_id: m.groupId,
+    tenant_id: m.tenantId,
+    start_ms: m.start,
+    end_ms: m.end,
+    name: m.name,
+    description: m.description,
+    created_ms: m.createdAt,
+    deleted_ms: m.deletedAt,
+  });
 }
 
-export async function insertMapping(tx: SqlExecutor, m: Omit<MappingRow, "seq">): Promise<MappingRow> {
-  const rows = await tx.all<R>(
-    `INSERT INTO hashmap_mappings (mapping_id, service_id, field_id, value, map_type, cost, group_id, tenant_id, start_ms, end_ms, name, description, created_ms, deleted_ms)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${MAPPING_COLS}`,
-    [
-      m.mappingId,
-      m.serviceId,
-      m.fieldId,
-      m.value,
-      m.type,
-      m.cost,
-      m.groupId,
-      m.tenantId,
-      m.start,
-      m.end,
-      m.name,
-      m.description,
-      m.createdAt,
-      m.deletedAt,
-    ],
-  );
-  return mapping(rows[0] as R);
-}
-
-export async function updateMapping(tx: SqlExecutor, m: MappingRow): Promise<void> {
-  await tx.run(
-    `UPDATE hashmap_mappings SET value = ?, map_type = ?, cost = ?, group_id = ?, start_ms = ?, end_ms = ?, name = ?, description = ?, deleted_ms = ?
-     WHERE mapping_id = ?`,
-    [m.value, m.type, m.cost, m.groupId, m.start, m.end, m.name, m.description, m.deletedAt, m.mappingId],
-  );
+export function updateMapping(tx: SqlExecutor, m: MappingRow): Promise<void> {
+  return mappings.update(tx, m.mappingId, {
+    value: m.value,
+    map_type: m.type,
+    cost: m.cost,
+    group_id: m.groupId,
+    start_ms: m.start,
+    end_ms: m.end,
+    name: m.name,
+    description: m.description,
+    deleted_ms: m.deletedAt,
+  });
 }
 
 /** Live mappings with the same parent, value, group and tenant: the candidates for an overlap. */
-export async function siblingMappings(
+export function siblingMappings(
   tx: SqlExecutor,
   m: Pick<MappingRow, "serviceId" | "fieldId" | "value" | "groupId" | "tenantId">,
 ): Promise<MappingRow[]> {
-  const rows = await tx.all<R>(
-    `SELECT ${MAPPING_COLS} FROM hashmap_mappings
-     WHERE deleted_ms IS NULL AND COALESCE(service_id, field_id) = ? AND COALESCE(value, '') = ?
+  return mappings.select(
+    tx,
+    `WHERE deleted_ms IS NULL AND COALESCE(service_id, field_id) = ? AND COALESCE(value, '') = ?
        AND COALESCE(group_id, '') = ? AND COALESCE(tenant_id, '') = ?`,
     [(m.serviceId ?? m.fieldId) as string, m.value ?? "", m.groupId ?? "", m.tenantId ?? ""],
   );
-  return rows.map(mapping);
 }
 
-export async function liveMappingNamed(tx: SqlExecutor, name: string): Promise<MappingRow | undefined> {
-  return (await tx.all<R>(`SELECT ${MAPPING_COLS} FROM hashmap_mappings WHERE name = ? AND deleted_ms IS NULL`, [name])).map(mapping)[0];
+export function liveMappingNamed(tx: SqlExecutor, name: string): Promise<MappingRow | undefined> {
+  return mappings.first(tx, "name = ? AND deleted_ms IS NULL", [name]);
 }
 
-export interface MappingFilter {
-  serviceId: string;
-  fieldId: string;
-  groupId: string;
-  noGroup: boolean;
-  tenantId: string;
-  includeDeleted: boolean;
-  activeAt: number | undefined;
-}
+export interface MappingFilter extends ThresholdFilter, WindowFilter {}
 
-export async function listMappings(tx: SqlExecutor, f: MappingFilter, page: Page): Promise<MappingRow[]> {
-  const where = ["seq > ?"];
-  const params: SqlValue[] = [page.afterSeq];
-  const eq = (col: string, v: string) => {
-    if (v === "") return;
-    where.push(`${col} = ?`);
-    params.push(v);
-  };
-  eq("service_id", f.serviceId);
-  eq("field_id", f.fieldId);
-  eq("group_id", f.groupId);
-  eq("tenant_id", f.tenantId);
-  if (f.noGroup) where.push("group_id IS NULL");
-  if (!f.includeDeleted) where.push("deleted_ms IS NULL");
-  if (f.activeAt !== undefined) {
-    where.push("deleted_ms IS NULL AND start_ms <= ? AND (end_ms IS NULL OR end_ms > ?)");
-    params.push(f.activeAt, f.activeAt);
-  }
-  params.push(page.limit);
-  return (await tx.all<R>(`SELECT ${MAPPING_COLS} FROM hashmap_mappings WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, params)).map(
-    mapping,
-  );
+export function listMappings(tx: SqlExecutor, f: MappingFilter, page: Page): Promise<MappingRow[]> {
+  return windowFilter(byParent(mappings, f, page), f).all(tx);
 }
 
 // Thresholds.
 
-export async function getThreshold(tx: SqlExecutor, id: string): Promise<ThresholdRow | undefined> {
-  return (await tx.all<R>(`SELECT ${THRESHOLD_COLS} FROM hashmap_thresholds WHERE threshold_id = ?`, [id])).map(threshold)[0];
-}
-
-export async function thresholdAtLevel(
+export function thresholdAtLevel(
   tx: SqlExecutor,
   parentId: string,
   tenantId: string | null,
   levelKey: string,
 ): Promise<ThresholdRow | undefined> {
-  return (
-    await tx.all<R>(
-      `SELECT ${THRESHOLD_COLS} FROM hashmap_thresholds WHERE COALESCE(service_id, field_id) = ? AND COALESCE(tenant_id, '') = ? AND level_key = ?`,
-      [parentId, tenantId ?? "", levelKey],
-    )
-  ).map(threshold)[0];
-}
-
-export async function insertThreshold(tx: SqlExecutor, t: Omit<ThresholdRow, "seq">, levelKey: string): Promise<ThresholdRow> {
-  const rows = await tx.all<R>(
-    `INSERT INTO hashmap_thresholds (threshold_id, service_id, field_id, level, level_key, map_type, cost, group_id, tenant_id)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${THRESHOLD_COLS}`,
-    [t.thresholdId, t.serviceId, t.fieldId, t.level, levelKey, t.type, t.cost, t.groupId, t.tenantId],
-  );
-  return threshold(rows[0] as R);
-}
-
-export async function updateThreshold(tx: SqlExecutor, t: ThresholdRow, levelKey: string): Promise<void> {
-  await tx.run("UPDATE hashmap_thresholds SET level = ?, level_key = ?, map_type = ?, cost = ?, group_id = ? WHERE threshold_id = ?", [
-    t.level,
+  return thresholds.first(tx, "COALESCE(service_id, field_id) = ? AND COALESCE(tenant_id, '') = ? AND level_key = ?", [
+    parentId,
+    tenantId ?? "",
     levelKey,
-    t.type,
-    t.cost,
-    t.groupId,
-    t.thresholdId,
   ]);
 }
 
-export async function deleteThreshold(tx: SqlExecutor, id: string): Promise<void> {
-  await tx.run("DELETE FROM hashmap_thresholds WHERE threshold_id = ?", [id]);
+export function insertThreshold(tx: SqlExecutor, t: Omit<ThresholdRow, "seq">, levelKey: string): Promise<ThresholdRow> {
+  return thresholds.insert(tx, {
+    threshold_id: t.thresholdId,
+    service_id: t.serviceId,
+    field_id: t.fieldId,
+    level: t.level,
+    level_key: levelKey,
+    map_type: t.type,
+    cost: t.cost,
+    group_id: t.groupId,
+    tenant_id: t.tenantId,
+  });
+}
+
+export function updateThreshold(tx: SqlExecutor, t: ThresholdRow, levelKey: string): Promise<void> {
+  return thresholds.update(tx, t.thresholdId, { level: t.level, level_key: levelKey, map_type: t.type, cost: t.cost, group_id: t.groupId });
 }
 
 export interface ThresholdFilter {
@@ -334,21 +210,12 @@ export interface ThresholdFilter {
   tenantId: string;
 }
 
-export async function listThresholds(tx: SqlExecutor, f: ThresholdFilter, page: Page): Promise<ThresholdRow[]> {
-  const where = ["seq > ?"];
-  const params: SqlValue[] = [page.afterSeq];
-  const eq = (col: string, v: string) => {
-    if (v === "") return;
-    where.push(`${col} = ?`);
-    params.push(v);
-  };
-  eq("service_id", f.serviceId);
-  eq("field_id", f.fieldId);
-  eq("group_id", f.groupId);
-  eq("tenant_id", f.tenantId);
-  if (f.noGroup) where.push("group_id IS NULL");
-  params.push(page.limit);
-  return (
-    await tx.all<R>(`SELECT ${THRESHOLD_COLS} FROM hashmap_thresholds WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, params)
-  ).map(threshold);
+export function listThresholds(tx: SqlExecutor, f: ThresholdFilter, page: Page): Promise<ThresholdRow[]> {
+  return byParent(thresholds, f, page).all(tx);
+}
+
+/** The filters of mappings and thresholds alike. */
+function byParent<T>(table: Table<T>, f: ThresholdFilter, page: Page): PagedSelect<T> {
+  const q = table.page(page).eq("service_id", f.serviceId).eq("field_id", f.fieldId).eq("group_id", f.groupId).eq("tenant_id", f.tenantId);
+  return f.noGroup ? q.where("group_id IS NULL") : q;
 }

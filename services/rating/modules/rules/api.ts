@@ -2,7 +2,8 @@
 import { InvalidArgumentError } from "../../../../libs/errors/errors.js";
 import type { PriceRule, RulesServiceService } from "../../../../libs/gen/ratemesh/v1/rating.js";
 import type { Handlers } from "../../../../libs/grpc/server.js";
-import { decodePageToken, encodePageToken, optionalDate, pageSize, requireText } from "../../../../libs/validation/fields.js";
+import { optionalDate, requireText } from "../../../../libs/validation/fields.js";
+import { pageOf, requestedPage } from "../../paging.js";
 import { MAX_SOURCE } from "./cel.js";
 import type { RulesManager } from "./manage.js";
 import type { RuleRow } from "./repository.js";
@@ -28,10 +29,6 @@ function limited(value: string, field: string, max: number): string {
   return value;
 }
 
-function isSeqToken(v: unknown): v is { s: number } {
-  return typeof v === "object" && v !== null && Number.isSafeInteger((v as { s: number }).s);
-}
-
 export function rulesHandlers(manager: RulesManager): Handlers<typeof RulesServiceService> {
   return {
     async createRule(req) {
@@ -54,14 +51,12 @@ export function rulesHandlers(manager: RulesManager): Handlers<typeof RulesServi
       return { rule: toRuleMessage(await manager.getRule(requireText(req.ruleId, "rule_id"))) };
     },
     async listRules(req) {
-      const t = decodePageToken(req.pageToken, "page_token", isSeqToken);
-      const limit = pageSize(req.pageSize, "page_size", 100, 1000) + 1;
+      const p = requestedPage(req.pageToken, req.pageSize);
       const rows = await manager.listRules(
         { tenantId: req.tenantId, includeDeleted: req.includeDeleted, activeAt: optionalDate(req.activeAt, "active_at")?.getTime() },
-        { afterSeq: t?.s ?? 0, limit },
+        p,
       );
-      const items = rows.slice(0, limit - 1);
-      const next = rows.length < limit ? "" : encodePageToken({ s: (items[items.length - 1] as RuleRow).seq });
+      const { items, next } = pageOf(rows, p);
       return { rules: items.map(toRuleMessage), nextPageToken: next };
     },
     async updateRule(req) {

@@ -22,6 +22,7 @@
 import { CelScalar, celEnv, celFunc, celMap, isCelError, isCelUint, mapType, objectType, parse, plan } from "@bufbuild/cel";
 import { TimestampSchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Decimal, DecimalSyntaxError, PYTHON_CONTEXT, type Rounding } from "../../../../libs/money/decimal.js";
+import type { RatingPoint } from "../../domain.js";
 
 /** Most nodes an expression may have. */
 export const MAX_NODES = 400;
@@ -30,14 +31,8 @@ export const MAX_SOURCE = 4096;
 
 type Expr = ReturnType<typeof parse>["expr"];
 
-/** What a rule sees of a point. */
-export interface RuleInput {
-  type: string;
-  unit: string;
-  qty: string;
-  price: string;
-  groupby: Record<string, string>;
-  metadata: Record<string, string>;
+/** What a rule sees of a point: its data, and the frame's. */
+export interface RuleInput extends Pick<RatingPoint, "type" | "unit" | "qty" | "price" | "groupby" | "metadata"> {
   /** The period start (Rate) or the quote's instant. */
   begin: Date;
   scopeId: string;

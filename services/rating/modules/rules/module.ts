@@ -7,70 +7,8 @@
  */
 import { DeadlineExceededError } from "../../../../libs/errors/errors.js";
 import { type ExplainStep, PointError, type RatingFrame, type RatingModule, type RatingPoint } from "../../domain.js";
-import { type Bindings, bindings, CelCompileError, CelEvalError, type CompiledExpr, compileCel, evalCondition, evalPrice } from "./cel.js";
-import type { RuleRow } from "./repository.js";
-
-interface ActiveRule {
-  row: RuleRow;
-  condition: CompiledExpr | undefined;
-  expression: CompiledExpr | undefined;
-  /** Set when a stored rule no longer compiles: it fails every point it would price. */
-  broken: string | undefined;
-}
-
-/** The compiled rules of one snapshot, with the rules in force per (tenant, window) cached. */
-export class RulesIndex {
-  private readonly compiled: ActiveRule[];
-  private readonly boundaries: number[];
-  private readonly tenants: Set<string>;
-  private readonly views = new Map<string, ActiveRule[]>();
-
-  constructor(rows: RuleRow[]) {
-    this.compiled = rows
-      .filter((r) => r.deletedAt === null)
-      .map((row) => {
-        try {
-          return {
-            row,
-            condition: row.condition === "" ? undefined : compileCel(row.condition),
-            expression: compileCel(row.expression),
-            broken: undefined,
-          };
-        } catch (err) {
-          const problem = err instanceof CelCompileError ? err.message : String(err);
-          return { row, condition: undefined, expression: undefined, broken: `does not compile: ${problem}` };
-        }
-      });
-    const b = new Set<number>();
-    for (const r of this.compiled) {
-      b.add(r.row.start);
-      if (r.row.end !== null) b.add(r.row.end);
-    }
-    this.boundaries = [...b].sort((x, y) => x - y);
-    this.tenants = new Set(this.compiled.flatMap((r) => (r.row.tenantId === null ? [] : [r.row.tenantId])));
-  }
-
-  get isEmpty(): boolean {
-    return this.compiled.length === 0;
-  }
-
-  /** The rules in force for the tenant at the instant, in the order they run. */
-  active(tenantId: string, at: number): ActiveRule[] {
-    const tenant = this.tenants.has(tenantId) ? tenantId : "";
-    const window = this.boundaries.filter((x) => x <= at).length;
-    const key = `${window}\u0000${tenant}`;
-    let list = this.views.get(key);
-    if (list === undefined) {
-      list = this.compiled
-        .filter(
-          (r) => (r.row.tenantId === null || r.row.tenantId === tenant) && r.row.start <= at && (r.row.end === null || at < r.row.end),
-        )
-        .sort((a, b) => b.row.order - a.row.order || (a.row.name < b.row.name ? -1 : a.row.name > b.row.name ? 1 : 0));
-      this.views.set(key, list);
-    }
-    return list;
-  }
-}
+import { type Bindings, bindings, CelEvalError, type CompiledExpr, evalCondition, evalPrice } from "./cel.js";
+import type { ActiveRule, RulesIndex } from "./rules-index.js";
 
 export interface RulesModuleOptions {
   /** Wall time a frame may spend in rules, in seconds. */

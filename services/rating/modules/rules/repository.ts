@@ -1,5 +1,7 @@
 /** SQL on the price_rules table, the same for SQLite and PostgreSQL. */
-import { num, numOrNull, type SqlExecutor, type SqlValue, strOrNull } from "../../store/sql.js";
+import { num, type SqlExecutor, strOrNull } from "../../store/sql.js";
+import { type Page, Table } from "../../store/table.js";
+import { readWindow, type WindowFilter, windowFilter } from "../../validity.js";
 
 export interface RuleRow {
   ruleId: string;
@@ -17,12 +19,12 @@ export interface RuleRow {
   seq: number;
 }
 
-type R = Record<string, unknown>;
-
-const COLS = "seq, rule_id, name, condition, expression, rule_order, tenant_id, start_ms, end_ms, description, created_ms, deleted_ms";
-
-function rule(r: R): RuleRow {
-  return {
+export const rules = new Table<RuleRow>(
+  "price_rules",
+  "rule_id",
+  "rule",
+  "seq, rule_id, name, condition, expression, rule_order, tenant_id, start_ms, end_ms, description, created_ms, deleted_ms",
+  (r) => ({
     seq: num(r.seq),
     ruleId: String(r.rule_id),
     name: String(r.name),
@@ -30,60 +32,50 @@ function rule(r: R): RuleRow {
     expression: String(r.expression),
     order: num(r.rule_order),
     tenantId: strOrNull(r.tenant_id),
-    start: num(r.start_ms),
-    end: numOrNull(r.end_ms),
-    description: String(r.description ?? ""),
-    createdAt: num(r.created_ms),
-    deletedAt: numOrNull(r.deleted_ms),
-  };
+    ...readWindow(r),
+  }),
+);
+
+export function loadRules(tx: SqlExecutor): Promise<RuleRow[]> {
+  return rules.select(tx, "WHERE deleted_ms IS NULL ORDER BY seq");
 }
 
-export async function loadRules(tx: SqlExecutor): Promise<RuleRow[]> {
-  return (await tx.all<R>(`SELECT ${COLS} FROM price_rules WHERE deleted_ms IS NULL ORDER BY seq`)).map(rule);
+export function liveRuleNamed(tx: SqlExecutor, name: string): Promise<RuleRow | undefined> {
+  return rules.first(tx, "name = ? AND deleted_ms IS NULL", [name]);
 }
 
-export async function getRule(tx: SqlExecutor, id: string): Promise<RuleRow | undefined> {
-  return (await tx.all<R>(`SELECT ${COLS} FROM price_rules WHERE rule_id = ?`, [id])).map(rule)[0];
+export function insertRule(tx: SqlExecutor, r: Omit<RuleRow, "seq">): Promise<RuleRow> {
+  return rules.insert(tx, {
+    rule_id: r.ruleId,
+    name: r.name,
+    condition: r.condition,
+    expression: r.expression,
+    rule_order: r.order,
+    tenant_id: r.tenantId,
+    start_ms: r.start,
+    end_ms: r.end,
+    description: r.description,
+    created_ms: r.createdAt,
+    deleted_ms: r.deletedAt,
+  });
 }
 
-export async function liveRuleNamed(tx: SqlExecutor, name: string): Promise<RuleRow | undefined> {
-  return (await tx.all<R>(`SELECT ${COLS} FROM price_rules WHERE name = ? AND deleted_ms IS NULL`, [name])).map(rule)[0];
+export function updateRule(tx: SqlExecutor, r: RuleRow): Promise<void> {
+  return rules.update(tx, r.ruleId, {
+    condition: r.condition,
+    expression: r.expression,
+    rule_order: r.order,
+    start_ms: r.start,
+    end_ms: r.end,
+    description: r.description,
+    deleted_ms: r.deletedAt,
+  });
 }
 
-export async function insertRule(tx: SqlExecutor, r: Omit<RuleRow, "seq">): Promise<RuleRow> {
-  const rows = await tx.all<R>(
-    `INSERT INTO price_rules (rule_id, name, condition, expression, rule_order, tenant_id, start_ms, end_ms, description, created_ms, deleted_ms)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLS}`,
-    [r.ruleId, r.name, r.condition, r.expression, r.order, r.tenantId, r.start, r.end, r.description, r.createdAt, r.deletedAt],
-  );
-  return rule(rows[0] as R);
-}
-
-export async function updateRule(tx: SqlExecutor, r: RuleRow): Promise<void> {
-  await tx.run(
-    "UPDATE price_rules SET condition = ?, expression = ?, rule_order = ?, start_ms = ?, end_ms = ?, description = ?, deleted_ms = ? WHERE rule_id = ?",
-    [r.condition, r.expression, r.order, r.start, r.end, r.description, r.deletedAt, r.ruleId],
-  );
-}
-
-export interface RuleFilter {
+export interface RuleFilter extends WindowFilter {
   tenantId: string;
-  includeDeleted: boolean;
-  activeAt: number | undefined;
 }
 
-export async function listRules(tx: SqlExecutor, f: RuleFilter, page: { afterSeq: number; limit: number }): Promise<RuleRow[]> {
-  const where = ["seq > ?"];
-  const params: SqlValue[] = [page.afterSeq];
-  if (f.tenantId !== "") {
-    where.push("tenant_id = ?");
-    params.push(f.tenantId);
-  }
-  if (!f.includeDeleted) where.push("deleted_ms IS NULL");
-  if (f.activeAt !== undefined) {
-    where.push("deleted_ms IS NULL AND start_ms <= ? AND (end_ms IS NULL OR end_ms > ?)");
-    params.push(f.activeAt, f.activeAt);
-  }
-  params.push(page.limit);
-  return (await tx.all<R>(`SELECT ${COLS} FROM price_rules WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, params)).map(rule);
+export function listRules(tx: SqlExecutor, f: RuleFilter, page: Page): Promise<RuleRow[]> {
+  return windowFilter(rules.page(page).eq("tenant_id", f.tenantId), f).all(tx);
 }

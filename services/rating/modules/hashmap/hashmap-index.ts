@@ -9,6 +9,7 @@
  * own shares the global view. A new snapshot (the version counter moved)
  * replaces the whole index; nothing here ever goes back to the database.
  */
+import { WindowBoundaries } from "../../validity.js";
 import { CompiledService, type MemoBudget } from "./compiled.js";
 import { loadEntries, ParsedRows, type ServiceEntries } from "./entries.js";
 import type { HashmapData } from "./model.js";
@@ -21,7 +22,7 @@ const MAX_VIEWS = 512;
 const MEMO_BUDGET = 250_000;
 
 export class HashmapIndex {
-  private readonly boundaries: number[];
+  private readonly windows: WindowBoundaries;
   private readonly tenants: Set<string>;
   private readonly views = new Map<string, View>();
   private readonly parsed = new ParsedRows();
@@ -31,13 +32,7 @@ export class HashmapIndex {
   private lastView: View | undefined;
 
   constructor(readonly data: HashmapData) {
-    const b = new Set<number>();
-    for (const m of data.mappings) {
-      if (m.deletedAt !== null) continue;
-      b.add(m.start);
-      if (m.end !== null) b.add(m.end);
-    }
-    this.boundaries = [...b].sort((x, y) => x - y);
+    this.windows = new WindowBoundaries(data.mappings);
     this.tenants = new Set();
     for (const r of [...data.mappings, ...data.thresholds]) if (r.tenantId !== null) this.tenants.add(r.tenantId);
   }
@@ -46,22 +41,9 @@ export class HashmapIndex {
     return this.data.services.length === 0;
   }
 
-  /** Number of boundaries <= at: instants with the same count see the same mappings. */
-  private window(at: number): number {
-    const b = this.boundaries;
-    let lo = 0;
-    let hi = b.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((b[mid] as number) <= at) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
   view(tenantId: string, at: number): View {
     const tenant = this.tenants.has(tenantId) ? tenantId : "";
-    const key = `${this.window(at)}\u0000${tenant}`;
+    const key = `${this.windows.window(at)}\u0000${tenant}`;
     if (key === this.lastKey && this.lastView !== undefined) return this.lastView;
     let view = this.views.get(key);
     if (view === undefined) {

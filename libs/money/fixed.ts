@@ -1,5 +1,6 @@
 /**
- * Fixed-point decimals in JS numbers, for the hashmap's fast path.
+ * Fixed-point decimals in JS numbers: a fast path next to Decimal for hot
+ * loops, where a BigInt per operation costs too much.
  *
  * A value is `m / 10^s` with `m` an integer whose magnitude stays below 2^53
  * and `s >= 0`: every such integer is exact in a double, and so is the
@@ -13,7 +14,7 @@
  * exact Python result, with the same exponent: a product's scale is the sum
  * of the scales, a sum's scale the larger one, as Python's Decimal does.
  */
-import type { Decimal } from "../../../../libs/money/decimal.js";
+import type { Decimal } from "./decimal.js";
 
 export const LIMIT = 2 ** 53;
 
@@ -23,6 +24,16 @@ export const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => 10 
 export interface Fixed {
   m: number;
   s: number;
+}
+
+/**
+ * x × 10^k when that is exact (below 2^53; zero stays zero at any k), else
+ * NaN, which every later check of the bound refuses.
+ */
+export function timesPow10(x: number, k: number): number {
+  if (k >= POW10.length) return x === 0 ? 0 : Number.NaN;
+  const y = x * (POW10[k] as number);
+  return Math.abs(y) < LIMIT ? y : Number.NaN;
 }
 
 /** The fixed form of a decimal, or undefined when it does not fit (or has a positive exponent). */
@@ -110,4 +121,43 @@ export function formatFixed(m: number, s: number): string {
     out = `${d.slice(0, d.length - s)}.${d.slice(d.length - s)}`;
   }
   return neg && a !== 0 ? `-${out}` : out;
+}
+
+/** Number of decimal digits of a non-negative integer below 2^53. */
+function digitCount(a: number): number {
+  let n = 1;
+  while (n < 16 && a >= (POW10[n] as number)) n++;
+  return a >= (POW10[16] as number) ? 17 : n;
+}
+
+/** Length of formatFixed(m, s), without making the string. */
+export function fixedLength(m: number, s: number): number {
+  const a = m < 0 ? -m : m;
+  const d = digitCount(a);
+  const body = s === 0 ? d : Math.max(d, s + 1) + 1;
+  return m < 0 ? body + 1 : body;
+}
+
+/**
+ * Writes formatFixed(m, s) as ASCII into out[end - fixedLength(m, s), end),
+ * digit by digit from the last one, without making the string.
+ */
+export function writeFixedAscii(out: Uint8Array, end: number, m: number, s: number): void {
+  let a = m < 0 ? -m : m;
+  // s digits after the point, then the integer part.
+  let i = end - 1;
+  if (s > 0) {
+    for (let k = 0; k < s; k++) {
+      const q = Math.floor(a / 10);
+      out[i--] = 48 + (a - q * 10);
+      a = q;
+    }
+    out[i--] = 46;
+  }
+  do {
+    const q = Math.floor(a / 10);
+    out[i--] = 48 + (a - q * 10);
+    a = q;
+  } while (a > 0);
+  if (m < 0) out[i] = 45;
 }
