@@ -96,3 +96,28 @@ export function endpointProblem(endpoint: string | undefined): string | undefine
   if (endpoint === undefined || /^(\[[^\]]+\]|[^:/]+):\d{1,5}$/.test(endpoint)) return undefined;
   return `${JSON.stringify(endpoint)} is not host:port`;
 }
+
+/**
+ * Where a service keeps its tables: `backend` (sqlite or postgresql) and
+ * `url` (the SQLite file or a postgresql:// URL).
+ */
+export function databaseOptions(spec: { backendHelp: string; urlHelp: string; defaultFile: string }) {
+  return {
+    backend: oneOf({ help: spec.backendHelp, choices: ["sqlite", "postgresql"], default: "sqlite" }),
+    url: str({ help: spec.urlHelp, default: spec.defaultFile, secret: true }),
+  };
+}
+
+/** Checks the database options of `section` (declared with databaseOptions) and its endpoint. */
+export function checkDatabase<N extends string>(
+  section: N,
+  values: { backend: "sqlite" | "postgresql"; url: string; endpoint: string | undefined },
+  report: (section: N, option: string, message: string) => void,
+): void {
+  if (values.backend === "postgresql" && !/^postgres(ql)?:\/\//.test(values.url)) {
+    report(section, "url", "a postgresql:// URL is required when backend = postgresql");
+  }
+  if (values.backend === "sqlite" && values.url === "") report(section, "url", "a file path is required when backend = sqlite");
+  const bad = endpointProblem(values.endpoint);
+  if (bad !== undefined) report(section, "endpoint", bad);
+}

@@ -1,19 +1,15 @@
 /** The configuration storage reads: its engine and address, and the period length it checks windows against. */
-import { commonSections, endpointProblem, periodOption, periodProblem, serviceAddress } from "../../libs/config/common.js";
+import { checkDatabase, commonSections, databaseOptions, periodOption, periodProblem, serviceAddress } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
-import { int, oneOf, str } from "../../libs/config/options.js";
+import { int } from "../../libs/config/options.js";
 
 const storage = {
   ...serviceAddress("storage", "127.0.0.1:9631"),
-  backend: oneOf({
-    help: "Storage engine: sqlite (one file, embedded) or postgresql.",
-    choices: ["sqlite", "postgresql"],
-    default: "sqlite",
-  }),
-  url: str({
-    help: "sqlite: path of the database file (':memory:' for a throwaway one). postgresql: a connection URL, postgresql://user:password@host:port/dbname.",
-    default: "ratemesh-storage.sqlite",
-    secret: true,
+  ...databaseOptions({
+    backendHelp: "Storage engine: sqlite (one file, embedded) or postgresql.",
+    urlHelp:
+      "sqlite: path of the database file (':memory:' for a throwaway one). postgresql: a connection URL, postgresql://user:password@host:port/dbname.",
+    defaultFile: "ratemesh-storage.sqlite",
   }),
   pool_size: int({
     help: "postgresql: connections to the database at most, shared by every call of this storage process.",
@@ -31,13 +27,7 @@ const storage = {
 
 export const storageConfig = defineServiceConfig("storage", { ...commonSections, storage, collect: { period: periodOption } }, [
   ({ config: c, report }) => {
-    const { backend, url, endpoint } = c.storage;
-    if (backend === "postgresql" && !/^postgres(ql)?:\/\//.test(url)) {
-      report("storage", "url", "a postgresql:// URL is required when backend = postgresql");
-    }
-    if (backend === "sqlite" && url === "") report("storage", "url", "a file path is required when backend = sqlite");
-    const bad = endpointProblem(endpoint);
-    if (bad !== undefined) report("storage", "endpoint", bad);
+    checkDatabase("storage", c.storage, report);
     const period = periodProblem(c.collect.period);
     if (period !== undefined) report("collect", "period", period);
   },
