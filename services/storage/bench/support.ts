@@ -10,8 +10,8 @@ import type { DataPoint } from "../../../libs/gen/ratemesh/v1/common.js";
 import type { CommitPeriodRequest } from "../../../libs/gen/ratemesh/v1/storage.js";
 import { adminQuery, adminUrl } from "../../../test/support/postgres.js";
 import type { StorageEngine } from "../domain.js";
-import { PostgresEngine } from "../postgres/engine.js";
-import { SqliteEngine } from "../sqlite/engine.js";
+import { openPostgresEngine } from "../postgres/dialect.js";
+import { openSqliteEngine } from "../sqlite/dialect.js";
 
 export const PERIOD = 3600;
 
@@ -37,7 +37,7 @@ export async function benchDatabase(backend: EngineName, poolSize = 4): Promise<
     return {
       backend,
       url,
-      open: async () => new SqliteEngine(url, { periodSeconds: PERIOD }),
+      open: async () => openSqliteEngine(url, { periodSeconds: PERIOD }),
       drop: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
@@ -49,7 +49,7 @@ export async function benchDatabase(backend: EngineName, poolSize = 4): Promise<
   return {
     backend,
     url,
-    open: () => PostgresEngine.open(url, { periodSeconds: PERIOD, poolSize }),
+    open: () => openPostgresEngine(url, { periodSeconds: PERIOD, poolSize }),
     drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
 }

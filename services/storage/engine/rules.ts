@@ -5,8 +5,8 @@
  * locked), asks these functions what to do, then writes. All times are
  * epoch seconds.
  */
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../libs/errors/errors.js";
-import { fromEpochSeconds } from "../../libs/time/period.js";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../../libs/errors/errors.js";
+import { fromEpochSeconds } from "../../../libs/time/period.js";
 
 export interface ScopeState {
   /** End of the last rated period; null when never rated. */

@@ -20,10 +20,10 @@
  * points. Every source is exact and kept equal to the points in the commit
  * transaction, so the plan changes the cost of a query, never its result.
  */
-import type { Decimal } from "../../libs/money/decimal.js";
-import { fromEpochSeconds } from "../../libs/time/period.js";
-import type { PointFilter, SummaryQuery, SummaryRow, TimeBucket } from "./domain.js";
-import { isTimeBucket } from "./domain.js";
+import type { Decimal } from "../../../libs/money/decimal.js";
+import { fromEpochSeconds } from "../../../libs/time/period.js";
+import type { PointFilter, SummaryQuery, SummaryRow, TimeBucket } from "../domain.js";
+import { isTimeBucket } from "../domain.js";
 import { trimmed } from "./exact.js";
 
 export const DAY = 86400;

@@ -20,7 +20,7 @@
  * Both engines also use PartsSum to total a frame's points at commit time,
  * in plain numbers while they are safe.
  */
-import { Decimal } from "../../libs/money/decimal.js";
+import { Decimal } from "../../../libs/money/decimal.js";
 
 export interface Parts {
   i: number | bigint;
