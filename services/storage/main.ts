@@ -6,7 +6,9 @@ import { ReprocessServiceService, ScopeServiceService } from "../../libs/gen/rat
 import { GrpcServer } from "../../libs/grpc/server.js";
 import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
-import { reprocessHandlers, scopeHandlers, storageService } from "./api.js";
+import { reprocessHandlers } from "./api/reprocess-service.js";
+import { scopeHandlers } from "./api/scope-service.js";
+import { storageService } from "./api/storage-service.js";
 import { openEngine } from "./engines.js";
 
 await runService("storage", async ({ config, logger }) => {

@@ -11,7 +11,7 @@ import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
 import type { CommitPeriodRequest } from "../../libs/gen/ratemesh/v1/storage.js";
 import { tempDir } from "../../test/support/mesh.js";
 import { createTestDatabase } from "../../test/support/postgres.js";
-import { commitInputFrom } from "./api.js";
+import { commitInputFrom } from "./api/requests.js";
 import type { CommitInput, StorageEngine } from "./domain.js";
 import { openPostgresEngine } from "./postgres/dialect.js";
 import { openSqliteEngine } from "./sqlite/dialect.js";

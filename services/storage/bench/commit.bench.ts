@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { CommitPeriodRequest, StorageServiceService } from "../../../libs/gen/ratemesh/v1/storage.js";
 import { Connection } from "../../../libs/grpc/client.js";
 import { ServiceProcess } from "../../../libs/process/service-process.js";
-import { commitInputFrom } from "../api.js";
+import { commitInputFrom } from "../api/requests.js";
 import { benchDatabase, commitRequest, conditions, cpuOf, type EngineName, enginesToRun, fmt, framePoints, PERIOD } from "./support.js";
 
 const FRAME = 10_000;

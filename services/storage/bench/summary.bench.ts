@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { StorageServiceService, type SummaryRequest } from "../../../libs/gen/ratemesh/v1/storage.js";
 import { Connection } from "../../../libs/grpc/client.js";
 import { ServiceProcess } from "../../../libs/process/service-process.js";
-import { commitInputFrom } from "../api.js";
+import { commitInputFrom } from "../api/requests.js";
 import type { StorageEngine } from "../domain.js";
 import {
   type BenchDatabase,
