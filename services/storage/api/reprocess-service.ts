@@ -7,18 +7,7 @@ import type { TaskCursor, TaskRecord } from "../domain.js";
 import { pageOf, type StorageApiDeps, selection } from "./requests.js";
 
 function toTaskMessage(t: TaskRecord): ReprocessTask {
-  return {
-    taskId: t.taskId,
-    scopeId: t.scopeId,
-    begin: t.begin,
-    end: t.end,
-    progress: t.progress,
-    reason: t.reason,
-    createdAt: t.createdAt,
-    finishedAt: t.finishedAt,
-    periodsTotal: String(t.periodsTotal),
-    periodsDone: String(t.periodsDone),
-  };
+  return { ...t, periodsTotal: String(t.periodsTotal), periodsDone: String(t.periodsDone) };
 }
 
 function isTaskCursor(v: unknown): v is { c: number; t: string } {

@@ -15,19 +15,7 @@ import type { ScopeRecord } from "../domain.js";
 import { pageOf, type StorageApiDeps, selection } from "./requests.js";
 
 function toScopeMessage(s: ScopeRecord): Scope {
-  return {
-    scopeId: s.scopeId,
-    state: s.state,
-    active: s.active,
-    scopeKey: s.scopeKey,
-    fetcher: s.fetcher,
-    collector: s.collector,
-    lastError: s.lastError ?? "",
-    lastErrorAt: s.lastErrorAt,
-    activeToggledAt: s.activeToggledAt,
-    fencingToken: s.fencingToken.toString(),
-    createdAt: s.createdAt,
-  };
+  return { ...s, lastError: s.lastError ?? "", fencingToken: s.fencingToken.toString() };
 }
 
 export function scopeHandlers(deps: StorageApiDeps): Partial<Handlers<typeof ScopeServiceService>> {

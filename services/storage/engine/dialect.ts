@@ -42,6 +42,21 @@ export interface GroupSumRow {
   price: Decimal;
 }
 
+export interface InsertOptions {
+  /** Skip a row that conflicts on this unique key (columns). */
+  skipConflictOn?: string;
+  /** Return these columns of the rows inserted. */
+  returning?: string;
+}
+
+/** What follows the rows of an INSERT with these options. */
+export function insertTail(opts: InsertOptions): string {
+  return (
+    (opts.skipConflictOn === undefined ? "" : ` ON CONFLICT (${opts.skipConflictOn}) DO NOTHING`) +
+    (opts.returning === undefined ? "" : ` RETURNING ${opts.returning}`)
+  );
+}
+
 /** A type's totals: a row of sums_period, or a change to a row of sums_day. */
 export interface TypeSum {
   typeRef: number;
@@ -90,13 +105,8 @@ export interface Sql {
   /** How groupsets are keyed: by the canonical JSON itself, or by a digest of it (a long map would not fit an index entry). */
   readonly groupsetKey: { column: string; of(canon: string): string };
 
-  /** INSERT rows into table; optionally skip conflicts on a unique key, and return columns of the rows inserted. */
-  insertRows(
-    table: string,
-    columns: readonly Column[],
-    rows: Param[][],
-    opts?: { skipConflictOn?: string; returning?: string },
-  ): Promise<Row[]>;
+  /** INSERT rows into table (see InsertOptions). */
+  insertRows(table: string, columns: readonly Column[], rows: Param[][], opts?: InsertOptions): Promise<Row[]>;
   pointRows(scopeRef: number, begin: number, count: number): PointRows;
   /** Inserts a period's sums_period rows, and adds `dayDelta` to sums_day (a row left with no point goes). */
   writeSums(scopeRef: number, begin: number, day: number, period: TypeSum[], dayDelta: TypeSum[]): Promise<void>;

@@ -5,10 +5,11 @@
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../../../libs/errors/errors.js";
 import { epochSeconds } from "../../../libs/time/period.js";
 import type { CreateScopeInput, ResetInput, ScopeErrorInput, ScopeQuery, ScopeRecord, UpdateScopeInput } from "../domain.js";
-import { bool, int, intOrNull, type Param, type Sql } from "./dialect.js";
+import { bool, int, intOrNull, type Sql } from "./dialect.js";
 import { checkReset } from "./rules.js";
 import { lockScope, type ScopeRow, selectScopes, toScope } from "./scope-selection.js";
 import { clipOpenTasks } from "./tasks.js";
+import { Where } from "./where.js";
 
 export async function getScope(sql: Sql, scopeId: string): Promise<ScopeRecord | undefined> {
   const row = (await sql.all<ScopeRow>("SELECT * FROM scopes WHERE scope_id = ?", [scopeId]))[0];
@@ -16,33 +17,17 @@ export async function getScope(sql: Sql, scopeId: string): Promise<ScopeRecord |
 }
 
 export async function listScopes(sql: Sql, q: ScopeQuery): Promise<ScopeRecord[]> {
-  const where: string[] = [];
-  const params: Param[] = [];
-  if (q.scopeIds.length > 0) {
-    const [named, list] = sql.anyOf("scope_id", q.scopeIds, "text");
-    where.push(named);
-    params.push(list);
-  }
-  if (q.active !== undefined) {
-    where.push("active = ?");
-    params.push(q.active);
-  }
-  for (const [column, value] of [
-    ["scope_key", q.scopeKey],
-    ["fetcher", q.fetcher],
-    ["collector", q.collector],
-  ] as const) {
-    if (value !== "") {
-      where.push(`${column} = ?`);
-      params.push(value);
-    }
-  }
-  if (q.after !== undefined) {
-    where.push(`${sql.bytewise("scope_id")} > ?`);
-    params.push(q.after);
-  }
-  const filter = where.length > 0 ? `WHERE ${where.join(" AND ")} ` : "";
-  const rows = await sql.all<ScopeRow>(`SELECT * FROM scopes ${filter}ORDER BY ${sql.bytewise("scope_id")} LIMIT ?`, [...params, q.limit]);
+  const where = new Where(sql);
+  if (q.scopeIds.length > 0) where.anyOf("scope_id", q.scopeIds, "text");
+  if (q.active !== undefined) where.add("active = ?", q.active);
+  if (q.scopeKey !== "") where.add("scope_key = ?", q.scopeKey);
+  if (q.fetcher !== "") where.add("fetcher = ?", q.fetcher);
+  if (q.collector !== "") where.add("collector = ?", q.collector);
+  if (q.after !== undefined) where.add(`${sql.bytewise("scope_id")} > ?`, q.after);
+  const rows = await sql.all<ScopeRow>(`SELECT * FROM scopes ${where.clause()}ORDER BY ${sql.bytewise("scope_id")} LIMIT ?`, [
+    ...where.params,
+    q.limit,
+  ]);
   return rows.map(toScope);
 }
 

@@ -3,9 +3,9 @@
  * dictionaries, the days not rolled up, and exact aggregates over one
  * source, with the filters every query applies.
  */
-import type { Param, Sql } from "./dialect.js";
-import { int } from "./dialect.js";
+import { int, type Param, type Sql } from "./dialect.js";
 import { type AggregateRequest, type AggregateRow, DAY, type SummaryBackend } from "./summary.js";
+import { Where } from "./where.js";
 
 /** FROM and WHERE of an aggregate over a source, its parameters, and its group expressions (time, scope, type, keys). */
 export function aggregateBase(sql: Sql, req: AggregateRequest): { from: string; where: string; params: Param[]; groups: string[] } {
@@ -17,17 +17,10 @@ export function aggregateBase(sql: Sql, req: AggregateRequest): { from: string; 
   ];
   let from = `${req.source} s`;
   const fromParams: Param[] = [];
-  const where: string[] = [];
-  const params: Param[] = [];
-  const any = (column: string, values: readonly string[] | readonly number[], type: "text" | "int") => {
-    const [condition, list] = sql.anyOf(column, values, type);
-    params.push(list);
-    return condition;
-  };
+  const where = new Where(sql);
   if (req.source === "sums_day_key") {
     // The key leads the clustered key: only that key's rows are read.
-    where.push("s.key = ?");
-    params.push(req.key ?? "");
+    where.add("s.key = ?", req.key ?? "");
     if (req.groupKeys.length > 0) groups.push("s.value");
   } else {
     req.groupKeys.forEach((key, n) => {
@@ -37,31 +30,28 @@ export function aggregateBase(sql: Sql, req: AggregateRequest): { from: string; 
     });
   }
   // One scope is an equality, so that the clustered key also gives the order (no sort before a LIMIT).
-  if (req.scopeRefs.length === 1) {
-    where.push("s.scope_ref = ?");
-    params.push(req.scopeRefs[0] as number);
-  } else {
-    where.push(any("s.scope_ref", req.scopeRefs, "int"));
-  }
-  where.push(`s.${timeCol} >= ?`, `s.${timeCol} < ?`);
-  params.push(req.begin, req.end);
-  if (req.typeRefs !== undefined) where.push(any("s.type_ref", req.typeRefs, "int"));
-  if (req.keyValues !== undefined) where.push(any("s.value", req.keyValues, "text"));
-  if (req.rolledOnly) where.push("EXISTS (SELECT 1 FROM rolled_days r WHERE r.scope_ref = s.scope_ref AND r.day = s.day)");
+  if (req.scopeRefs.length === 1) where.add("s.scope_ref = ?", req.scopeRefs[0] as number);
+  else where.anyOf("s.scope_ref", req.scopeRefs, "int");
+  where.add(`s.${timeCol} >= ? AND s.${timeCol} < ?`, req.begin, req.end);
+  if (req.typeRefs !== undefined) where.anyOf("s.type_ref", req.typeRefs, "int");
+  if (req.keyValues !== undefined) where.anyOf("s.value", req.keyValues, "text");
+  if (req.rolledOnly) where.add("EXISTS (SELECT 1 FROM rolled_days r WHERE r.scope_ref = s.scope_ref AND r.day = s.day)");
   for (const f of req.keyFilters) {
     const either: string[] = [];
+    const params: Param[] = [];
     const values = f.values.filter((v) => v !== "");
     if (values.length > 0) {
-      params.push(f.key);
-      either.push(`s.groupset_ref IN (SELECT groupset_ref FROM groupset_values WHERE key = ? AND ${any("value", values, "text")})`);
+      const [isValue, list] = sql.anyOf("value", values, "text");
+      either.push(`s.groupset_ref IN (SELECT groupset_ref FROM groupset_values WHERE key = ? AND ${isValue})`);
+      params.push(f.key, list);
     }
     if (values.length < f.values.length) {
       either.push("s.groupset_ref NOT IN (SELECT groupset_ref FROM groupset_values WHERE key = ? AND value <> '')");
       params.push(f.key);
     }
-    where.push(`(${either.join(" OR ")})`);
+    where.add(`(${either.join(" OR ")})`, ...params);
   }
-  return { from, where: where.join(" AND "), params: [...fromParams, ...params], groups };
+  return { from, where: where.toString(), params: [...fromParams, ...where.params], groups };
 }
 
 /** Refs of the rows of `table` (scopes, types) whose `column` is one of values, or every row; with that column. */

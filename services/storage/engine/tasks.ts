@@ -6,9 +6,10 @@ import { randomUUID } from "node:crypto";
 import { FailedPreconditionError } from "../../../libs/errors/errors.js";
 import { epochSeconds, fromEpochSeconds } from "../../../libs/time/period.js";
 import type { CreateTasksInput, TaskQuery, TaskRecord } from "../domain.js";
-import { int, intOrNull, type Param, type Sql } from "./dialect.js";
+import { int, intOrNull, type Sql } from "./dialect.js";
 import { checkNoOverlap, checkTaskScope, clipTask, type TaskState } from "./rules.js";
 import { selectScopes } from "./scope-selection.js";
+import { Where } from "./where.js";
 
 interface TaskRow {
   task_id: string;
@@ -119,21 +120,15 @@ export async function createTasks(sql: Sql, input: CreateTasksInput, now: Date, 
 }
 
 export async function listTasks(sql: Sql, q: TaskQuery, period: number): Promise<TaskRecord[]> {
-  const where: string[] = [];
-  const params: Param[] = [];
-  if (q.scopeIds.length > 0) {
-    const [named, list] = sql.anyOf("s.scope_id", q.scopeIds, "text");
-    where.push(named);
-    params.push(list);
-  }
-  if (q.unfinishedOnly) where.push("t.finished_at IS NULL");
+  const where = new Where(sql);
+  if (q.scopeIds.length > 0) where.anyOf("s.scope_id", q.scopeIds, "text");
+  if (q.unfinishedOnly) where.add("t.finished_at IS NULL");
   const taskId = sql.bytewise("t.task_id");
-  if (q.after !== undefined) {
-    where.push(`(t.created_at, ${taskId}) ${q.ascending ? ">" : "<"} (?, ?)`);
-    params.push(q.after.createdAt, q.after.taskId);
-  }
+  if (q.after !== undefined) where.add(`(t.created_at, ${taskId}) ${q.ascending ? ">" : "<"} (?, ?)`, q.after.createdAt, q.after.taskId);
   const dir = q.ascending ? "ASC" : "DESC";
-  const filter = where.length > 0 ? `WHERE ${where.join(" AND ")} ` : "";
-  const rows = await sql.all<TaskRow>(`${TASKS} ${filter}ORDER BY t.created_at ${dir}, ${taskId} ${dir} LIMIT ?`, [...params, q.limit]);
+  const rows = await sql.all<TaskRow>(`${TASKS} ${where.clause()}ORDER BY t.created_at ${dir}, ${taskId} ${dir} LIMIT ?`, [
+    ...where.params,
+    q.limit,
+  ]);
   return rows.map((r) => toTask(r, period));
 }

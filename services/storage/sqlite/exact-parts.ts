@@ -6,7 +6,7 @@
  */
 import type { Statement } from "better-sqlite3";
 import { Decimal } from "../../../libs/money/decimal.js";
-import type { Column, ExactColumns, GroupSumRow, GroupSums, Param, Row } from "../engine/dialect.js";
+import type { Column, ExactColumns, GroupSumRow, GroupSums, Param, Row, TypeSum } from "../engine/dialect.js";
 import { decimalOfSums, type Parts, PartsSum, partsOfDecimal } from "../engine/exact.js";
 
 export const EXACT_COLUMNS = "qty_i, qty_f1, qty_f2, qty_x, price_i, price_f1, price_f2, price_x";
@@ -152,4 +152,33 @@ export function insertSums(prepare: Prepare, table: string, columns: string[], q
       .join(", ")})`,
   );
   for (const g of sumGroups(prepare, q)) insert.run([...g.keys, g.count, ...partsParams(g.qty), ...partsParams(g.price)] as unknown[]);
+}
+
+/**
+ * The period's sums_period rows; sums_day is read, added to exactly in
+ * BigInt, and written back (the parts of a sum stay normalised).
+ */
+export function writeSums(prepare: Prepare, scopeRef: number, begin: number, day: number, period: TypeSum[], dayDelta: TypeSum[]): void {
+  const insert = prepare(
+    `INSERT INTO sums_period (scope_ref, begin, type_ref, points, ${EXACT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  for (const s of period) insert.run(scopeRef, begin, s.typeRef, s.count, ...partsParams(s.qty), ...partsParams(s.price));
+  const read = prepare(`SELECT points, ${EXACT_COLUMNS} FROM sums_day WHERE scope_ref = ? AND day = ? AND type_ref = ?`);
+  const upsert = prepare(
+    `INSERT INTO sums_day (scope_ref, day, type_ref, points, ${EXACT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (scope_ref, day, type_ref) DO UPDATE SET points = excluded.points,
+       qty_i = excluded.qty_i, qty_f1 = excluded.qty_f1, qty_f2 = excluded.qty_f2, qty_x = excluded.qty_x,
+       price_i = excluded.price_i, price_f1 = excluded.price_f1, price_f2 = excluded.price_f2, price_x = excluded.price_x`,
+  );
+  for (const d of dayDelta) {
+    const row = read.get(scopeRef, day, d.typeRef) as Row | undefined;
+    const count = (row === undefined ? 0 : Number(row.points)) + d.count;
+    if (count === 0) {
+      prepare("DELETE FROM sums_day WHERE scope_ref = ? AND day = ? AND type_ref = ?").run(scopeRef, day, d.typeRef);
+      continue;
+    }
+    const qty = row === undefined ? d.qty : exactValue(row.qty_i, row.qty_f1, row.qty_f2, row.qty_x).add(d.qty);
+    const price = row === undefined ? d.price : exactValue(row.price_i, row.price_f1, row.price_f2, row.price_x).add(d.price);
+    upsert.run(scopeRef, day, d.typeRef, count, ...partsParams(qty), ...partsParams(price));
+  }
 }
