@@ -73,16 +73,12 @@ export interface PointRows {
   flush(): Promise<void>;
 }
 
-/** How an engine stores an exact decimal column (`name`: qty, price). */
+/** How an engine reads an exact decimal column (`name`: qty, price): one NUMERIC, or several parts. */
 export interface ExactColumns {
-  /** The columns that hold `name`, for an INSERT. */
-  columns(name: string): Column[];
   /** The select list that reads `name` (from the table alias, if given). */
   select(name: string, alias?: string): string;
   /** The value of `name` in a row read with select(). */
   read(row: Row, name: string): Decimal;
-  /** The parameters of a value written to columns(name). */
-  params(value: Decimal): Param[];
 }
 
 /**
@@ -118,7 +114,6 @@ export interface Sql {
 
 /** An engine's connection(s). Every statement runs through one of these. */
 export interface Dialect {
-  readonly name: string;
   /**
    * One write transaction, all or nothing. Its writes are serialised with
    * every other writer of the rows it locks (SQLite: of the whole file),

@@ -1,9 +1,8 @@
 /**
  * The decisions behind "a period is rated once: never twice, never
- * skipped", shared by both engines so that they cannot differ. An engine
- * reads the rows involved inside its transaction (with the scope row
- * locked), asks these functions what to do, then writes. All times are
- * epoch seconds.
+ * skipped". The commit (commit.ts) and the scope and task writes read the
+ * rows involved inside their transaction (with the scope row locked), ask
+ * these functions what to do, then write. All times are epoch seconds.
  */
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../../libs/errors/errors.js";
 import { fromEpochSeconds } from "../../../libs/time/period.js";

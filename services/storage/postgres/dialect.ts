@@ -18,7 +18,6 @@ export interface PostgresEngineOptions {
 }
 
 export class PostgresDialect implements Dialect {
-  readonly name = "postgresql";
   private readonly numbered = new Map<string, string>();
 
   private constructor(private readonly pool: PgPool) {}

@@ -4,7 +4,7 @@
  */
 import type { PgClient } from "../../../libs/db/postgres.js";
 import { Decimal } from "../../../libs/money/decimal.js";
-import type { Column, ExactColumns, GroupSumRow, GroupSums, Param, Row, TypeSum } from "../engine/dialect.js";
+import type { ExactColumns, GroupSumRow, GroupSums, Param, Row, TypeSum } from "../engine/dialect.js";
 import { arrayLiteral } from "./arrays.js";
 
 export type Queryable = Pick<PgClient, "query">;
@@ -12,10 +12,8 @@ export type Queryable = Pick<PgClient, "query">;
 const num = (v: unknown): Decimal => (v === null || v === undefined ? Decimal.ZERO : Decimal.parse(v as string));
 
 export const NUMERIC: ExactColumns = {
-  columns: (name: string): Column[] => [{ name, type: "numeric" }],
   select: (name: string, alias?: string) => (alias === undefined ? name : `${alias}.${name}`),
   read: (row: Row, name: string) => num(row[name]),
-  params: (value: Decimal) => [value.toString()],
 };
 
 const count = (q: GroupSums) => (q.count === undefined ? "count(*)" : `sum(${q.count})`);

@@ -46,7 +46,6 @@ function isBusy(err: unknown): boolean {
 }
 
 export class SqliteDialect implements Dialect {
-  readonly name = "sqlite";
   private readonly db: SqliteDatabase;
   private readonly sql: SqliteStatements;
   private readonly mutex = new Mutex();

@@ -6,7 +6,7 @@
  */
 import type { Statement } from "better-sqlite3";
 import { Decimal } from "../../../libs/money/decimal.js";
-import type { Column, ExactColumns, GroupSumRow, GroupSums, Param, Row, TypeSum } from "../engine/dialect.js";
+import type { ExactColumns, GroupSumRow, GroupSums, Param, Row, TypeSum } from "../engine/dialect.js";
 import { decimalOfSums, type Parts, PartsSum, partsOfDecimal } from "../engine/exact.js";
 
 export const EXACT_COLUMNS = "qty_i, qty_f1, qty_f2, qty_x, price_i, price_f1, price_f2, price_x";
@@ -36,16 +36,9 @@ function partsOf(row: Row, name: string): Parts {
 }
 
 export const PARTS: ExactColumns = {
-  columns: (name: string): Column[] => [
-    { name: `${name}_i`, type: "bigint" },
-    { name: `${name}_f1`, type: "bigint" },
-    { name: `${name}_f2`, type: "bigint" },
-    { name: `${name}_x`, type: "text" },
-  ],
   select: (name: string, alias?: string) =>
     ["i", "f1", "f2", "x"].map((part) => (alias === undefined ? `${name}_${part}` : `${alias}.${name}_${part}`)).join(", "),
   read: (row: Row, name: string) => exactValue(row[`${name}_i`], row[`${name}_f1`], row[`${name}_f2`], row[`${name}_x`]),
-  params: partsParams,
 };
 
 export function isOverflow(err: unknown): boolean {
