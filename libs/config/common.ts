@@ -98,12 +98,18 @@ export function endpointProblem(endpoint: string | undefined): string | undefine
 }
 
 /**
- * Where a service keeps its tables: `backend` (sqlite or postgresql) and
- * `url` (the SQLite file or a postgresql:// URL).
+ * Where a service keeps its tables: `backend` (one of the engines the
+ * service has, the first being the default) and `url` (a file, or a
+ * postgresql:// URL).
  */
-export function databaseOptions(spec: { backendHelp: string; urlHelp: string; defaultFile: string }) {
+export function databaseOptions<const B extends readonly [string, ...string[]]>(spec: {
+  backends: B;
+  backendHelp: string;
+  urlHelp: string;
+  defaultFile: string;
+}) {
   return {
-    backend: oneOf({ help: spec.backendHelp, choices: ["sqlite", "postgresql"], default: "sqlite" }),
+    backend: oneOf({ help: spec.backendHelp, choices: spec.backends, default: spec.backends[0] as B[number] }),
     url: str({ help: spec.urlHelp, default: spec.defaultFile, secret: true }),
   };
 }
@@ -111,7 +117,7 @@ export function databaseOptions(spec: { backendHelp: string; urlHelp: string; de
 /** Checks the database options of `section` (declared with databaseOptions) and its endpoint. */
 export function checkDatabase<N extends string>(
   section: N,
-  values: { backend: "sqlite" | "postgresql"; url: string; endpoint: string | undefined },
+  values: { backend: string; url: string; endpoint: string | undefined },
   report: (section: N, option: string, message: string) => void,
 ): void {
   if (values.backend === "postgresql" && !/^postgres(ql)?:\/\//.test(values.url)) {

@@ -6,6 +6,7 @@ import { duration } from "../../libs/config/options.js";
 const rating = {
   ...serviceAddress("rating", "127.0.0.1:9632"),
   ...databaseOptions({
+    backends: ["sqlite", "postgresql"],
     backendHelp: "Engine of the rating service's own tables (price lists, module states): sqlite or postgresql.",
     urlHelp: "sqlite: path of the database file. postgresql: a connection URL.",
     defaultFile: "ratemesh-rating.sqlite",

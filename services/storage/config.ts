@@ -6,6 +6,7 @@ import { int } from "../../libs/config/options.js";
 const storage = {
   ...serviceAddress("storage", "127.0.0.1:9631"),
   ...databaseOptions({
+    backends: ["sqlite", "postgresql"],
     backendHelp: "Storage engine: sqlite (one file, embedded) or postgresql.",
     urlHelp:
       "sqlite: path of the database file (':memory:' for a throwaway one). postgresql: a connection URL, postgresql://user:password@host:port/dbname.",

@@ -535,6 +535,22 @@ function engineSuite(c: EngineCase) {
       assert.deepEqual(await filtered([{ key: "zone", values: ["zz", ""] }]), []);
       assert.equal((await filtered([{ key: "id", values: ["s1-1", "s3-2"] }])).length, 6);
     });
+
+    it("replaces a period's points and rollups even when no frame record was kept for it", async (t) => {
+      const { engine, sql } = await c.open(t);
+      for (const n of [0, 1, 2])
+        await engine.commitPeriod(commitInput("p1", n, [point("cpu", "1", "10")], { expected: n === 0 ? null : at(n) }));
+      // Points without a frame record, as a database loaded from elsewhere may hold.
+      await sql(`DELETE FROM frames WHERE begin = ${at(1).getTime() / 1000} RETURNING begin`);
+      await engine.resetScopes({ scopes: { all: false, scopeIds: ["p1"] }, state: at(1) }, new Date());
+      await engine.commitPeriod(commitInput("p1", 1, [point("cpu", "1", "20")], { token: 2 }));
+      const points = (await allPoints(engine)).filter((p) => p.begin.getTime() === at(1).getTime());
+      assert.deepEqual(
+        points.map((p) => p.price),
+        ["20"],
+      );
+      assert.deepEqual(await engine.verifyRollups(), []);
+    });
   });
 }
 

@@ -6,19 +6,16 @@ import { ReprocessServiceService, ScopeServiceService } from "../../libs/gen/rat
 import { GrpcServer } from "../../libs/grpc/server.js";
 import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
-import { reprocessHandlers, scopeHandlers, storageService } from "./api.js";
+import { reprocessHandlers } from "./api/reprocess-service.js";
+import { scopeHandlers } from "./api/scope-service.js";
+import { storageService } from "./api/storage-service.js";
 import { storageConfig } from "./config.js";
-import type { StorageEngine } from "./domain.js";
-import { PostgresEngine } from "./postgres/engine.js";
-import { SqliteEngine } from "./sqlite/engine.js";
+import { openEngine } from "./engines.js";
 
 await runService(storageConfig, async ({ config, logger }) => {
   const periodSeconds = config.collect.period;
   const { backend, url } = config.storage;
-  const engine: StorageEngine =
-    backend === "postgresql"
-      ? await PostgresEngine.open(url, { periodSeconds, poolSize: config.storage.pool_size })
-      : new SqliteEngine(url, { periodSeconds, cacheMiB: config.storage.cache_size });
+  const engine = await openEngine({ backend, url, periodSeconds, poolSize: config.storage.pool_size, cacheMiB: config.storage.cache_size });
   const deps = { engine, logger, clock: systemClock, periodSeconds };
   const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size });
   const storage = storageService(deps);

@@ -11,10 +11,10 @@ import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
 import type { CommitPeriodRequest } from "../../libs/gen/ratemesh/v1/storage.js";
 import { tempDir } from "../../test/support/mesh.js";
 import { createTestDatabase } from "../../test/support/postgres.js";
-import { commitInputFrom } from "./api.js";
+import { commitInputFrom } from "./api/requests.js";
 import type { CommitInput, StorageEngine } from "./domain.js";
-import { PostgresEngine } from "./postgres/engine.js";
-import { SqliteEngine } from "./sqlite/engine.js";
+import { openPostgresEngine } from "./postgres/dialect.js";
+import { openSqliteEngine } from "./sqlite/dialect.js";
 
 export const PERIOD = 3600;
 export const T0 = new Date("2026-03-01T00:00:00Z");
@@ -44,7 +44,7 @@ export const sqliteCase: EngineCase = {
     const file = join(tempDir(t), "storage.sqlite");
     const opened: StorageEngine[] = [];
     const open = async () => {
-      const e = new SqliteEngine(file, { periodSeconds });
+      const e = openSqliteEngine(file, { periodSeconds });
       opened.push(e);
       return e;
     };
@@ -103,7 +103,7 @@ export const postgresCase: EngineCase = {
     const url = await createTestDatabase(t);
     const opened: StorageEngine[] = [];
     const open = async () => {
-      const e = await PostgresEngine.open(url, { periodSeconds, poolSize: 4 });
+      const e = await openPostgresEngine(url, { periodSeconds, poolSize: 4 });
       opened.push(e);
       return e;
     };

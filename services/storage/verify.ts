@@ -9,9 +9,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "../../libs/config/config.js";
 import { loadStorageConfig, type StorageConfig } from "./config.js";
-import type { StorageEngine } from "./domain.js";
-import { PostgresEngine } from "./postgres/engine.js";
-import { SqliteEngine } from "./sqlite/engine.js";
+import { openEngine } from "./engines.js";
 
 const { values } = parseArgs({ options: { config: { type: "string", short: "c" } }, strict: true });
 const file = values.config ?? process.env.RATEMESH_CONFIG;
@@ -25,8 +23,7 @@ try {
 }
 const { backend, url } = config.storage;
 const periodSeconds = config.collect.period;
-const engine: StorageEngine =
-  backend === "postgresql" ? await PostgresEngine.open(url, { periodSeconds, poolSize: 2 }) : new SqliteEngine(url, { periodSeconds });
+const engine = await openEngine({ backend, url, periodSeconds, poolSize: 2 });
 try {
   const t0 = performance.now();
   const problems = await engine.verifyRollups();

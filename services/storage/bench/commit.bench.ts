@@ -7,14 +7,20 @@
  * Targets: 250,000 points/s on SQLite, 100,000 points/s on PostgreSQL.
  */
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { CommitPeriodRequest, StorageServiceService } from "../../../libs/gen/ratemesh/v1/storage.js";
-import { Connection } from "../../../libs/grpc/client.js";
-import { ServiceProcess } from "../../../test/support/service-process.js";
-import { commitInputFrom } from "../api.js";
-import { benchDatabase, commitRequest, conditions, cpuOf, type EngineName, enginesToRun, fmt, framePoints, PERIOD } from "./support.js";
+import { commitInputFrom } from "../api/requests.js";
+import {
+  benchDatabase,
+  commitRequest,
+  conditions,
+  cpuOf,
+  type EngineName,
+  enginesToRun,
+  fmt,
+  framePoints,
+  PERIOD,
+  startStorage,
+} from "./support.js";
 
 const FRAME = 10_000;
 const SCOPES = Number(process.env.RATEMESH_BENCH_COMMIT_SCOPES ?? 3);
@@ -78,17 +84,8 @@ async function inProcess(backend: EngineName): Promise<void> {
 
 async function endToEnd(backend: EngineName): Promise<void> {
   const db = await benchDatabase(backend);
-  const dir = mkdtempSync(join(tmpdir(), "ratemesh-bench-conf-"));
-  const configFile = join(dir, "storage.conf");
-  writeFileSync(configFile, `[storage]\nbackend = ${backend}\nurl = ${db.url}\nlisten = 127.0.0.1:0\n[collect]\nperiod = ${PERIOD}\n`);
-  const proc = await ServiceProcess.start({ service: "storage", configFile });
-  const conn = new Connection(proc.address, {
-    deadlineSeconds: 60,
-    retries: 0,
-    retryBackoffSeconds: 0.1,
-    keepaliveSeconds: 30,
-    maxMessageBytes: 64 << 20,
-  });
+  const storage = await startStorage(db, 60);
+  const { proc, conn } = storage;
   const client = conn.client(StorageServiceService);
   try {
     const periods = Math.max(3, Math.floor(PERIODS / 2));
@@ -114,9 +111,7 @@ async function endToEnd(backend: EngineName): Promise<void> {
         `the storage process used ${fmt(serverCpu / (points / FRAME), 1)} ms of CPU per frame (${fmt((points / serverCpu) * 1000)} points per CPU-second, protobuf decoding included)`,
     );
   } finally {
-    conn.close();
-    await proc.stop("SIGTERM", 10_000);
-    rmSync(dir, { recursive: true, force: true });
+    await storage.stop();
     await db.drop();
   }
 }

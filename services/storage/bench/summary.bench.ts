@@ -10,13 +10,8 @@
  * RATEMESH_BENCH_ENGINES=sqlite|postgresql picks the engines;
  * RATEMESH_BENCH_DAYS (default 30) shortens the month for a quick run.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { StorageServiceService, type SummaryRequest } from "../../../libs/gen/ratemesh/v1/storage.js";
-import { Connection } from "../../../libs/grpc/client.js";
-import { ServiceProcess } from "../../../test/support/service-process.js";
-import { commitInputFrom } from "../api.js";
+import { commitInputFrom } from "../api/requests.js";
 import type { StorageEngine } from "../domain.js";
 import {
   type BenchDatabase,
@@ -30,6 +25,7 @@ import {
   median,
   memoryOf,
   PERIOD,
+  startStorage,
 } from "./support.js";
 
 const SCOPES = 50;
@@ -84,17 +80,8 @@ async function load(engine: StorageEngine, fromDay: number, toDay: number, concu
 }
 
 async function measure(db: BenchDatabase, label: string): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "ratemesh-bench-conf-"));
-  const configFile = join(dir, "storage.conf");
-  writeFileSync(configFile, `[storage]\nbackend = ${db.backend}\nurl = ${db.url}\nlisten = 127.0.0.1:0\n[collect]\nperiod = ${PERIOD}\n`);
-  const proc = await ServiceProcess.start({ service: "storage", configFile });
-  const conn = new Connection(proc.address, {
-    deadlineSeconds: 300,
-    retries: 0,
-    retryBackoffSeconds: 0.1,
-    keepaliveSeconds: 30,
-    maxMessageBytes: 64 << 20,
-  });
+  const storage = await startStorage(db, 300);
+  const { proc, conn } = storage;
   const client = conn.client(StorageServiceService);
   let sampler: NodeJS.Timeout | undefined;
   try {
@@ -127,9 +114,7 @@ async function measure(db: BenchDatabase, label: string): Promise<void> {
     );
   } finally {
     clearInterval(sampler);
-    conn.close();
-    await proc.stop("SIGTERM", 15_000);
-    rmSync(dir, { recursive: true, force: true });
+    await storage.stop();
   }
 }
 

@@ -3,15 +3,17 @@
  * realistic frames, timing and the memory of a process.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DataPoint } from "../../../libs/gen/ratemesh/v1/common.js";
 import type { CommitPeriodRequest } from "../../../libs/gen/ratemesh/v1/storage.js";
+import { Connection } from "../../../libs/grpc/client.js";
 import { adminQuery, adminUrl } from "../../../test/support/postgres.js";
+import { ServiceProcess } from "../../../test/support/service-process.js";
 import type { StorageEngine } from "../domain.js";
-import { PostgresEngine } from "../postgres/engine.js";
-import { SqliteEngine } from "../sqlite/engine.js";
+import { openPostgresEngine } from "../postgres/dialect.js";
+import { openSqliteEngine } from "../sqlite/dialect.js";
 
 export const PERIOD = 3600;
 
@@ -37,7 +39,7 @@ export async function benchDatabase(backend: EngineName, poolSize = 4): Promise<
     return {
       backend,
       url,
-      open: async () => new SqliteEngine(url, { periodSeconds: PERIOD }),
+      open: async () => openSqliteEngine(url, { periodSeconds: PERIOD }),
       drop: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
@@ -49,8 +51,39 @@ export async function benchDatabase(backend: EngineName, poolSize = 4): Promise<
   return {
     backend,
     url,
-    open: () => PostgresEngine.open(url, { periodSeconds: PERIOD, poolSize }),
+    open: () => openPostgresEngine(url, { periodSeconds: PERIOD, poolSize }),
     drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
+export interface BenchStorage {
+  proc: ServiceProcess;
+  conn: Connection;
+  /** Closes the connection, stops the process and removes its configuration. */
+  stop(): Promise<void>;
+}
+
+/** A storage process on the database, and a connection to it whose calls may take deadlineSeconds. */
+export async function startStorage(db: BenchDatabase, deadlineSeconds: number): Promise<BenchStorage> {
+  const dir = mkdtempSync(join(tmpdir(), "ratemesh-bench-conf-"));
+  const configFile = join(dir, "storage.conf");
+  writeFileSync(configFile, `[storage]\nbackend = ${db.backend}\nurl = ${db.url}\nlisten = 127.0.0.1:0\n[collect]\nperiod = ${PERIOD}\n`);
+  const proc = await ServiceProcess.start({ service: "storage", configFile });
+  const conn = new Connection(proc.address, {
+    deadlineSeconds,
+    retries: 0,
+    retryBackoffSeconds: 0.1,
+    keepaliveSeconds: 30,
+    maxMessageBytes: 64 << 20,
+  });
+  return {
+    proc,
+    conn,
+    stop: async () => {
+      conn.close();
+      await proc.stop("SIGTERM", 15_000);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

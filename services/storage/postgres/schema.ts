@@ -6,6 +6,21 @@
  */
 import type { Migration } from "../../../libs/db/migration.js";
 
+const KEY_TYPES: Record<string, string> = { begin: "BIGINT", day: "BIGINT", key: "TEXT", value: "TEXT" };
+
+/**
+ * A rollup table: its key, the number of points it sums and their exact
+ * sums. It writes exactly the text the tables were first created with: a
+ * migration that has run never changes.
+ */
+const rollup = (table: string, key: string[]) => `CREATE TABLE ${table} (
+        ${key.map((c) => `${c} ${KEY_TYPES[c] ?? "INTEGER"} NOT NULL,`).join("\n        ")}
+        points BIGINT NOT NULL,
+        qty NUMERIC NOT NULL,
+        price NUMERIC NOT NULL,
+        PRIMARY KEY (${key.join(", ")})
+      );`;
+
 export const migrations: Migration[] = [
   {
     version: 1,
@@ -61,45 +76,10 @@ export const migrations: Migration[] = [
         metadata TEXT,
         PRIMARY KEY (scope_ref, begin, seq)
       );
-      CREATE TABLE sums_period (
-        scope_ref INTEGER NOT NULL,
-        begin BIGINT NOT NULL,
-        type_ref INTEGER NOT NULL,
-        points BIGINT NOT NULL,
-        qty NUMERIC NOT NULL,
-        price NUMERIC NOT NULL,
-        PRIMARY KEY (scope_ref, begin, type_ref)
-      );
-      CREATE TABLE sums_day (
-        scope_ref INTEGER NOT NULL,
-        day BIGINT NOT NULL,
-        type_ref INTEGER NOT NULL,
-        points BIGINT NOT NULL,
-        qty NUMERIC NOT NULL,
-        price NUMERIC NOT NULL,
-        PRIMARY KEY (scope_ref, day, type_ref)
-      );
-      CREATE TABLE sums_day_groupset (
-        scope_ref INTEGER NOT NULL,
-        day BIGINT NOT NULL,
-        type_ref INTEGER NOT NULL,
-        groupset_ref INTEGER NOT NULL,
-        points BIGINT NOT NULL,
-        qty NUMERIC NOT NULL,
-        price NUMERIC NOT NULL,
-        PRIMARY KEY (scope_ref, day, type_ref, groupset_ref)
-      );
-      CREATE TABLE sums_day_key (
-        key TEXT NOT NULL,
-        scope_ref INTEGER NOT NULL,
-        day BIGINT NOT NULL,
-        type_ref INTEGER NOT NULL,
-        value TEXT NOT NULL,
-        points BIGINT NOT NULL,
-        qty NUMERIC NOT NULL,
-        price NUMERIC NOT NULL,
-        PRIMARY KEY (key, scope_ref, day, type_ref, value)
-      );
+      ${rollup("sums_period", ["scope_ref", "begin", "type_ref"])}
+      ${rollup("sums_day", ["scope_ref", "day", "type_ref"])}
+      ${rollup("sums_day_groupset", ["scope_ref", "day", "type_ref", "groupset_ref"])}
+      ${rollup("sums_day_key", ["key", "scope_ref", "day", "type_ref", "value"])}
       CREATE TABLE rolled_days (scope_ref INTEGER NOT NULL, day BIGINT NOT NULL, PRIMARY KEY (scope_ref, day));
       CREATE TABLE reprocess_tasks (
         task_id TEXT PRIMARY KEY,

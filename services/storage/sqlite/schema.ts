@@ -2,13 +2,28 @@
  * The SQLite schema. Every table that can grow with the data is WITHOUT
  * ROWID and clustered on its key, so a range of one scope is one seek and a
  * sequential read. Decimal columns are kept as exact integer parts (see
- * ../exact.ts): <name>_i, <name>_f1, <name>_f2 and <name>_x. Times are epoch
+ * ../engine/exact.ts): <name>_i, <name>_f1, <name>_f2 and <name>_x. Times are epoch
  * seconds, except the reprocess task timestamps (milliseconds, to order the
  * tasks created within one second).
  */
 import type { Migration } from "../../../libs/db/sqlite.js";
 
 const exact = (name: string) => `${name}_i INTEGER NOT NULL, ${name}_f1 INTEGER NOT NULL, ${name}_f2 INTEGER NOT NULL, ${name}_x TEXT`;
+
+const KEY_TYPES: Record<string, string> = { key: "TEXT", value: "TEXT" };
+
+/**
+ * A rollup table: its key, the number of points it sums and their exact
+ * sums, clustered on the key. It writes exactly the text the tables were
+ * first created with: a migration that has run never changes.
+ */
+const rollup = (table: string, key: string[]) => `CREATE TABLE ${table} (
+        ${key.map((c) => `${c} ${KEY_TYPES[c] ?? "INTEGER"} NOT NULL,`).join("\n        ")}
+        points INTEGER NOT NULL,
+        ${exact("qty")},
+        ${exact("price")},
+        PRIMARY KEY (${key.join(", ")})
+      ) WITHOUT ROWID;`;
 
 export const migrations: Migration[] = [
   {
@@ -69,48 +84,13 @@ export const migrations: Migration[] = [
         metadata TEXT,
         PRIMARY KEY (scope_ref, begin, seq)
       ) WITHOUT ROWID;
-      CREATE TABLE sums_period (
-        scope_ref INTEGER NOT NULL,
-        begin INTEGER NOT NULL,
-        type_ref INTEGER NOT NULL,
-        points INTEGER NOT NULL,
-        ${exact("qty")},
-        ${exact("price")},
-        PRIMARY KEY (scope_ref, begin, type_ref)
-      ) WITHOUT ROWID;
-      CREATE TABLE sums_day (
-        scope_ref INTEGER NOT NULL,
-        day INTEGER NOT NULL,
-        type_ref INTEGER NOT NULL,
-        points INTEGER NOT NULL,
-        ${exact("qty")},
-        ${exact("price")},
-        PRIMARY KEY (scope_ref, day, type_ref)
-      ) WITHOUT ROWID;
-      CREATE TABLE sums_day_groupset (
-        scope_ref INTEGER NOT NULL,
-        day INTEGER NOT NULL,
-        type_ref INTEGER NOT NULL,
-        groupset_ref INTEGER NOT NULL,
-        points INTEGER NOT NULL,
-        ${exact("qty")},
-        ${exact("price")},
-        PRIMARY KEY (scope_ref, day, type_ref, groupset_ref)
-      ) WITHOUT ROWID;
+      ${rollup("sums_period", ["scope_ref", "begin", "type_ref"])}
+      ${rollup("sums_day", ["scope_ref", "day", "type_ref"])}
+      ${rollup("sums_day_groupset", ["scope_ref", "day", "type_ref", "groupset_ref"])}
       -- The same per groupby key and value: a query on one key reads only
       -- that key's rows. Points without the key are the day's total minus
       -- these rows (sums_day).
-      CREATE TABLE sums_day_key (
-        key TEXT NOT NULL,
-        scope_ref INTEGER NOT NULL,
-        day INTEGER NOT NULL,
-        type_ref INTEGER NOT NULL,
-        value TEXT NOT NULL,
-        points INTEGER NOT NULL,
-        ${exact("qty")},
-        ${exact("price")},
-        PRIMARY KEY (key, scope_ref, day, type_ref, value)
-      ) WITHOUT ROWID;
+      ${rollup("sums_day_key", ["key", "scope_ref", "day", "type_ref", "value"])}
       CREATE TABLE rolled_days (scope_ref INTEGER NOT NULL, day INTEGER NOT NULL, PRIMARY KEY (scope_ref, day)) WITHOUT ROWID;
       CREATE TABLE reprocess_tasks (
         task_id TEXT PRIMARY KEY,

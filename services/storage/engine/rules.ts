@@ -1,12 +1,11 @@
 /**
  * The decisions behind "a period is rated once: never twice, never
- * skipped", shared by both engines so that they cannot differ. An engine
- * reads the rows involved inside its transaction (with the scope row
- * locked), asks these functions what to do, then writes. All times are
- * epoch seconds.
+ * skipped". The commit (commit.ts) and the scope and task writes read the
+ * rows involved inside their transaction (with the scope row locked), ask
+ * these functions what to do, then write. All times are epoch seconds.
  */
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../libs/errors/errors.js";
-import { fromEpochSeconds } from "../../libs/time/period.js";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../../libs/errors/errors.js";
+import { fromEpochSeconds } from "../../../libs/time/period.js";
 
 export interface ScopeState {
   /** End of the last rated period; null when never rated. */
@@ -54,6 +53,11 @@ function fenced(req: CommitRequest, seen: bigint): FailedPreconditionError {
   );
 }
 
+/** Whether the period was last written by this very commit (same task, digest and token): a retry after a lost reply. */
+function wroteThis(frame: FrameState | undefined, req: CommitRequest, taskId: string | null): boolean {
+  return frame !== undefined && frame.taskId === taskId && frame.digest === req.digest && frame.fencingToken === req.fencingToken;
+}
+
 /**
  * A regular commit: rates the period that follows the scope's state.
  *
@@ -67,16 +71,7 @@ function fenced(req: CommitRequest, seen: bigint): FailedPreconditionError {
 export function decideCommit(req: CommitRequest, scope: ScopeState | undefined, frame: FrameState | undefined): CommitDecision {
   const seen = scope?.fencingToken ?? 0n;
   if (req.fencingToken < seen) throw fenced(req, seen);
-  if (
-    scope !== undefined &&
-    scope.state === req.end &&
-    frame !== undefined &&
-    frame.taskId === null &&
-    frame.digest === req.digest &&
-    frame.fencingToken === req.fencingToken
-  ) {
-    return "replay";
-  }
+  if (scope !== undefined && scope.state === req.end && wroteThis(frame, req, null)) return "replay";
   const current = scope?.state ?? null;
   if (current !== req.expected) {
     throw new FailedPreconditionError(
@@ -108,15 +103,7 @@ export function decideReprocessCommit(
   }
   if (scope === undefined) throw new NotFoundError("scope", req.scopeId);
   if (req.fencingToken < scope.fencingToken) throw fenced(req, scope.fencingToken);
-  if (
-    task.progress === req.end &&
-    frame !== undefined &&
-    frame.taskId === taskId &&
-    frame.digest === req.digest &&
-    frame.fencingToken === req.fencingToken
-  ) {
-    return "replay";
-  }
+  if (task.progress === req.end && wroteThis(frame, req, taskId)) return "replay";
   if (task.finished) throw new FailedPreconditionError(`reprocess task ${taskId} is finished (progress ${show(task.progress)})`);
   if (req.expected !== task.progress) {
     throw new FailedPreconditionError(

@@ -1,5 +1,5 @@
 /**
- * Summaries, planned once for both engines. The engines provide exact
+ * Summaries, planned once for every engine. The database provides exact
  * aggregates over four sources, from the finest to the coarsest:
  *
  *  - points: every stored point (keyed by scope, period, position);
@@ -20,17 +20,17 @@
  * points. Every source is exact and kept equal to the points in the commit
  * transaction, so the plan changes the cost of a query, never its result.
  */
-import type { Decimal } from "../../libs/money/decimal.js";
-import { fromEpochSeconds } from "../../libs/time/period.js";
-import type { PointFilter, SummaryQuery, SummaryRow, TimeBucket } from "./domain.js";
-import { isTimeBucket } from "./domain.js";
+import type { Decimal } from "../../../libs/money/decimal.js";
+import { fromEpochSeconds } from "../../../libs/time/period.js";
+import type { PointFilter, SummaryQuery, SummaryRow, TimeBucket } from "../domain.js";
+import { isTimeBucket } from "../domain.js";
 import { trimmed } from "./exact.js";
 
 export const DAY = 86400;
 
 export type Source = "points" | "sums_period" | "sums_day" | "sums_day_groupset" | "sums_day_key";
 
-/** One aggregate an engine computes in SQL. */
+/** One aggregate the database computes in SQL. */
 export interface AggregateRequest {
   source: Source;
   /** Range of the source's time column: the period begin, or the day. */
@@ -65,7 +65,7 @@ export interface AggregateRow {
   price: Decimal;
 }
 
-/** What an engine provides to the planner. */
+/** What the planner reads (sources.ts). */
 export interface SummaryBackend {
   /** Refs of the scopes with these ids (every scope when undefined), with their ids. */
   scopeRefs(scopeIds: string[] | undefined): Promise<Map<number, string>>;

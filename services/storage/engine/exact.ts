@@ -17,10 +17,10 @@
  * counted in bytes, and cannot hold a price with 12 decimals. Why not text
  * summed in JavaScript: it is about 20 times slower for the raw scans.
  *
- * Both engines also use PartsSum to total a frame's points at commit time,
+ * The commit also uses PartsSum to total a frame's points, on every engine,
  * in plain numbers while they are safe.
  */
-import { Decimal } from "../../libs/money/decimal.js";
+import { Decimal } from "../../../libs/money/decimal.js";
 
 export interface Parts {
   i: number | bigint;

@@ -1,10 +1,10 @@
 /**
- * What both engines compute from a frame before touching the database: the
+ * What a commit computes from a frame before touching the database: the
  * exact parts of every value, the frame's totals per type (its sums_period
  * rows), the groupby keys seen per type, and the dictionary caches that
  * spare a database round trip per point.
  */
-import type { StoredPoint } from "./domain.js";
+import type { StoredPoint } from "../domain.js";
 import { type Parts, PartsSum } from "./exact.js";
 
 export interface TypeTotals {
@@ -94,11 +94,12 @@ export class RefCache<K, V> {
   }
 }
 
-/** The dictionary refs one write transaction found or created. */
+/** The dictionary refs one write transaction found or created, and its frame's pattern: kept only if it commits. */
 export class Learnt {
   readonly groupsets = new Map<string, number>();
   readonly types = new Map<string, number>();
   readonly catalog = new Map<string, true>();
+  frame: { scopeRef: number; pattern: FramePattern } | undefined;
 }
 
 export interface FramePattern {

@@ -1,0 +1,107 @@
+/**
+ * The storage engine, one for every database: the behaviour of each
+ * operation (engine/*.ts) run through a dialect's transactions. An engine
+ * module (sqlite/, postgres/) only provides the Dialect.
+ */
+import type {
+  CommitInput,
+  CommitResult,
+  CreateScopeInput,
+  CreateTasksInput,
+  PointPage,
+  PointQuery,
+  ResetInput,
+  ScopeErrorInput,
+  ScopeQuery,
+  ScopeRecord,
+  StorageEngine,
+  SummaryQuery,
+  SummaryRow,
+  TaskQuery,
+  TaskRecord,
+  UpdateScopeInput,
+} from "../domain.js";
+import { commitPeriod } from "./commit.js";
+import type { Dialect } from "./dialect.js";
+import { Dictionary } from "./dictionary.js";
+import { listPoints } from "./points.js";
+import { createScope, getScope, listScopes, recordScopeError, resetScopes, updateScope } from "./scopes.js";
+import { SqlSummarySource } from "./sources.js";
+import { summarize } from "./summary.js";
+import { createTasks, listTasks } from "./tasks.js";
+import { verifyRollups } from "./verify-rollups.js";
+
+export class SqlStorageEngine implements StorageEngine {
+  private readonly dictionary = new Dictionary();
+
+  constructor(
+    private readonly db: Dialect,
+    private readonly period: number,
+  ) {}
+
+  ping(): Promise<boolean> {
+    return this.db.ping();
+  }
+
+  commitPeriod(input: CommitInput): Promise<CommitResult> {
+    return commitPeriod(this.db, this.dictionary, input);
+  }
+
+  getScope(scopeId: string): Promise<ScopeRecord | undefined> {
+    return this.db.read((sql) => getScope(sql, scopeId));
+  }
+
+  listScopes(query: ScopeQuery): Promise<ScopeRecord[]> {
+    return this.db.read((sql) => listScopes(sql, query));
+  }
+
+  createScope(input: CreateScopeInput, now: Date): Promise<ScopeRecord> {
+    return this.db.write((sql) => createScope(sql, input, now));
+  }
+
+  updateScope(input: UpdateScopeInput, now: Date): Promise<ScopeRecord> {
+    return this.db.write((sql) => updateScope(sql, input, now));
+  }
+
+  resetScopes(input: ResetInput, now: Date): Promise<ScopeRecord[]> {
+    return this.db.write((sql) => resetScopes(sql, input, now));
+  }
+
+  recordScopeError(input: ScopeErrorInput): Promise<void> {
+    return this.db.write((sql) => recordScopeError(sql, input));
+  }
+
+  createTasks(input: CreateTasksInput, now: Date): Promise<TaskRecord[]> {
+    return this.db.write((sql) => createTasks(sql, input, now, this.period));
+  }
+
+  listTasks(query: TaskQuery): Promise<TaskRecord[]> {
+    return this.db.read((sql) => listTasks(sql, query, this.period));
+  }
+
+  knownKeys(): Promise<Set<string>> {
+    return this.db.read(
+      async (sql) => new Set((await sql.all<{ key: string }>("SELECT DISTINCT key FROM groupby_keys")).map((r) => r.key)),
+    );
+  }
+
+  /**
+   * A summary reads several sources and must see them at one instant: a
+   * day rolled up between two of its queries would be counted twice.
+   */
+  summary(query: SummaryQuery): Promise<SummaryRow[]> {
+    return this.db.snapshot((sql) => summarize(new SqlSummarySource(sql), query, this.period));
+  }
+
+  listPoints(query: PointQuery): Promise<PointPage> {
+    return this.db.read((sql) => listPoints(sql, query, this.period));
+  }
+
+  verifyRollups(): Promise<string[]> {
+    return this.db.read((sql) => verifyRollups(sql));
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
