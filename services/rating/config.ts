@@ -1,10 +1,11 @@
 /** The configuration rating reads: its own database (price lists, module states) and its address. */
-import { checkDatabase, commonSections, databaseOptions, serviceAddress } from "../../libs/config/common.js";
+import { checkDatabase, commonSections, databaseOptions, metricsListen, serviceAddress } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { duration } from "../../libs/config/options.js";
 
 const rating = {
   ...serviceAddress("rating", "127.0.0.1:9632"),
+  ...metricsListen("rating", "127.0.0.1:9642"),
   ...databaseOptions({
     backends: ["sqlite", "postgresql"],
     backendHelp: "Engine of the rating service's own tables (price lists, module states): sqlite or postgresql.",

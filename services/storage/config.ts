@@ -1,10 +1,19 @@
 /** The configuration storage reads: its engine and address, and the period length it checks windows against. */
-import { checkDatabase, commonSections, databaseOptions, periodOption, periodProblem, serviceAddress } from "../../libs/config/common.js";
+import {
+  checkDatabase,
+  commonSections,
+  databaseOptions,
+  metricsListen,
+  periodOption,
+  periodProblem,
+  serviceAddress,
+} from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { int } from "../../libs/config/options.js";
 
 const storage = {
   ...serviceAddress("storage", "127.0.0.1:9631"),
+  ...metricsListen("storage", "127.0.0.1:9641"),
   ...databaseOptions({
     backends: ["sqlite", "postgresql"],
     backendHelp: "Storage engine: sqlite (one file, embedded) or postgresql.",

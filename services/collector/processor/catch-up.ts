@@ -102,7 +102,11 @@ export class CatchUp {
       const ready = [...batch.keys()];
       const committed = await mapLimit(ready, ready.length, (m) => committer.commit(m, batch.get(m) as DataFrame[]));
       members = ready.filter((_, i) => committed[i]);
-      deps.logger.info(
+      const seconds = (performance.now() - t0) / 1000;
+      this.ctx.telemetry.batchSeconds.observe(seconds);
+      const end = addSeconds(begin, periods * periodSeconds);
+      for (const m of members) this.ctx.progressLog.report(m.ownership.scopeId, end, Math.max(0, behind - periods), periods, seconds);
+      deps.logger.debug(
         {
           scopes: ready.map((m) => m.ownership.scopeId),
           from: begin.toISOString(),

@@ -7,6 +7,7 @@
  */
 import type { Ownership } from "../../../libs/coordination/coordinator.js";
 import { DeadlineExceededError, errorMessage } from "../../../libs/errors/errors.js";
+import { failureReason } from "../telemetry.js";
 import type { ProcessorDeps } from "./options.js";
 import type { ProgressBoard } from "./progress.js";
 
@@ -22,7 +23,7 @@ interface Backoff {
   until: number;
 }
 
-export type FailureDeps = Pick<ProcessorDeps, "scopes" | "coordinator" | "clock" | "logger">;
+export type FailureDeps = Pick<ProcessorDeps, "scopes" | "coordinator" | "clock" | "logger" | "telemetry">;
 
 export class FailurePolicy {
   private readonly backoff = new Map<string, Backoff>();
@@ -50,6 +51,7 @@ export class FailurePolicy {
       this.backoff.set(o.scopeId, { failures, until });
       p.lastError = message;
       p.lastErrorAt = now;
+      this.deps.telemetry?.failures[failureReason(err)].inc();
       this.deps.logger.error(
         { scope_id: o.scopeId, period: periodBegin?.toISOString(), err: message, failures, retry_in_ms: delay },
         "processing failed; will retry",
@@ -67,6 +69,7 @@ export class FailurePolicy {
 
   /** A commit was refused (the state moved): no failure, but a short wait before the scope is read again. */
   refused(scopeId: string): void {
+    this.deps.telemetry?.commitsRefused.inc();
     this.backoff.set(scopeId, { failures: 0, until: this.deps.clock.now().getTime() + AFTER_REFUSAL_MS });
   }
 

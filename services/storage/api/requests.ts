@@ -29,12 +29,15 @@ import {
   type StorageEngine,
   type StoredPoint,
 } from "../domain.js";
+import type { StorageTelemetry } from "../telemetry.js";
 
 export interface StorageApiDeps {
   engine: StorageEngine;
   logger: Logger;
   clock: Clock;
   periodSeconds: number;
+  /** Where commits and summaries are counted; none: not counted. */
+  telemetry?: StorageTelemetry;
 }
 
 /** At most this many digits on each side of the point: NUMERIC and the SQLite parts hold them exactly. */

@@ -47,8 +47,14 @@ function show(s: number | null): string {
   return s === null ? "no state (never rated)" : fromEpochSeconds(s).toISOString();
 }
 
+/** A commit refused because a newer owner's fencing token was already seen for the scope. */
+export class StaleTokenError extends FailedPreconditionError {}
+
+/** A commit refused because the scope's state (or the task's progress) is not the one it expected. */
+export class StateMovedError extends FailedPreconditionError {}
+
 function fenced(req: CommitRequest, seen: bigint): FailedPreconditionError {
-  return new FailedPreconditionError(
+  return new StaleTokenError(
     `fencing token ${req.fencingToken} is older than ${seen}, already seen for scope ${req.scopeId}: another owner has taken it over`,
   );
 }
@@ -74,7 +80,7 @@ export function decideCommit(req: CommitRequest, scope: ScopeState | undefined, 
   if (scope !== undefined && scope.state === req.end && wroteThis(frame, req, null)) return "replay";
   const current = scope?.state ?? null;
   if (current !== req.expected) {
-    throw new FailedPreconditionError(
+    throw new StateMovedError(
       `state of scope ${req.scopeId} moved: the commit expected ${show(req.expected)}, the scope is at ${show(current)}`,
     );
   }
@@ -106,7 +112,7 @@ export function decideReprocessCommit(
   if (task.progress === req.end && wroteThis(frame, req, taskId)) return "replay";
   if (task.finished) throw new FailedPreconditionError(`reprocess task ${taskId} is finished (progress ${show(task.progress)})`);
   if (req.expected !== task.progress) {
-    throw new FailedPreconditionError(
+    throw new StateMovedError(
       `progress of reprocess task ${taskId} moved: the commit expected ${show(req.expected)}, the task is at ${show(task.progress)}`,
     );
   }

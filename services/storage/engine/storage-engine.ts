@@ -6,6 +6,7 @@
 import type {
   CommitInput,
   CommitResult,
+  ConnectionStats,
   CreateScopeInput,
   CreateTasksInput,
   PointPage,
@@ -99,6 +100,10 @@ export class SqlStorageEngine implements StorageEngine {
 
   verifyRollups(): Promise<string[]> {
     return this.db.read((sql) => verifyRollups(sql));
+  }
+
+  connections(): ConnectionStats {
+    return this.db.connections();
   }
 
   close(): Promise<void> {
