@@ -40,9 +40,11 @@ export interface ServerOptions {
   /** Where the calls are counted (grpc_server_*); none: not counted. */
   metrics?: Registry;
   /**
-   * Methods ("Service/Method") called for every unit of work, whose
-   * successful calls are logged at debug rather than info: at info they
-   * would be most of the log. Their failures are logged as any other.
+   * Methods ("Service/Method") called for every unit of work, whose access
+   * lines are logged at debug rather than info: at info they would be most
+   * of the log. An internal error is still logged at error; a refusal the
+   * caller is told about (not found, failed precondition...) the caller
+   * logs if it matters.
    */
   hotMethods?: readonly string[];
 }
@@ -52,6 +54,7 @@ interface CallSite {
   label: string;
   path: string;
   metrics: MethodMetrics | undefined;
+  /** The level of the call's access line, unless it failed with an internal error. */
   okLevel: "debug" | "info";
 }
 
@@ -208,7 +211,7 @@ export class GrpcServer {
     const fields = { method: rec.label, code: codeName(mapped.code), duration_ms: ms };
     context.with(rec.span.context, () => {
       if (mapped.internal) this.opts.logger.error({ ...fields, err, error_id: mapped.details }, "rpc");
-      else this.opts.logger.info({ ...fields, message: mapped.details }, "rpc");
+      else this.opts.logger[rec.okLevel]({ ...fields, message: mapped.details }, "rpc");
     });
     rec.span.end(mapped.code, mapped.internal ? err : new Error(mapped.details));
     const e = new Error(mapped.details) as grpc.ServiceError;
