@@ -45,7 +45,9 @@ export class MethodMetrics {
     private readonly seconds: Histogram.Internal<string>,
   ) {
     // OK exists from the start, so that a rate over it has a baseline.
-    this.handled[status.OK] = families.handled.labels({ ...labels, grpc_code: "OK" });
+    const ok = families.handled.labels({ ...labels, grpc_code: "OK" });
+    ok.inc(0);
+    this.handled[status.OK] = ok;
   }
 
   start(): void {
