@@ -43,7 +43,9 @@ describe("alert and recording rules", () => {
     const tests = parse(readFileSync(join(DIR, "tests/alerts.test.yml"), "utf8")) as {
       tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts: unknown[] }> }>;
     };
-    const fired = new Set(tests.tests.flatMap((t) => (t.alert_rule_test ?? []).filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname)));
+    const fired = new Set(
+      tests.tests.flatMap((t) => (t.alert_rule_test ?? []).filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname)),
+    );
     const readme = readFileSync(join(DIR, "README.md"), "utf8");
     assert.ok(alerts.length >= 10);
     for (const rule of alerts) {

@@ -31,18 +31,18 @@ export function createRegistry(): Registry {
 /** Latency buckets (seconds) from 1 ms to 30 s: RPCs, database transactions, requests to a source. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-/**
- * A counter with one label whose values are known in advance, each child
- * bound once: counting is then an array lookup, with no label hashing on
- * the hot path.
- */
+/** A counter with one label whose values are known in advance, each child bound once. */
 export function boundCounter<const V extends string>(
   registry: Registry,
   spec: { name: string; help: string; label: string; values: readonly V[] },
 ): Record<V, Counter.Internal> {
   const counter = new Counter({ name: spec.name, help: spec.help, labelNames: [spec.label], registers: [registry] });
   const out = {} as Record<V, Counter.Internal>;
-  for (const v of spec.values) out[v] = counter.labels(v);
+  for (const v of spec.values) {
+    out[v] = counter.labels(v);
+    // Every value exists from the start at 0, so that a rate or a sum over it has a baseline.
+    out[v].inc(0);
+  }
   return out;
 }
 

@@ -23,7 +23,7 @@ export class StorageTelemetry {
   readonly commits: Record<CommitOutcome, Counter.Internal>;
   readonly pointsStored: Counter;
   readonly commitSeconds: Histogram;
-  readonly summarySeconds: Histogram;
+  readonly rollupQuerySeconds: Histogram;
 
   constructor(registry: Registry, connections: () => ConnectionStats) {
     this.commits = boundCounter(registry, {
@@ -43,9 +43,9 @@ export class StorageTelemetry {
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     });
-    this.summarySeconds = new Histogram({
-      name: "ratemesh_storage_summary_duration_seconds",
-      help: "Time of the database query of a Summary or Total call, in seconds.",
+    this.rollupQuerySeconds = new Histogram({
+      name: "ratemesh_storage_rollup_query_duration_seconds",
+      help: "Time of the rollup query behind a Summary or Total call, in seconds.",
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     });

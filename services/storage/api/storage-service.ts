@@ -114,7 +114,7 @@ export function storageHandlers(
   const summaryOf = async (q: SummaryQuery): Promise<SummaryRow[]> => {
     const t0 = performance.now();
     const rows = await engine.summary(q);
-    telemetry?.summarySeconds.observe((performance.now() - t0) / 1000);
+    telemetry?.rollupQuerySeconds.observe((performance.now() - t0) / 1000);
     return rows;
   };
   return {
