@@ -72,6 +72,7 @@ try {
   });
   procs.push(collector);
   out(`\n  storage   ${storage.address}\n  rating    ${rating.address}\n  collector ${collector.address}`);
+  out(`  metrics   ${[storage, rating, collector].map((p) => `http://${p.metricsAddress}/metrics`).join(" ")}`);
 
   const conn = new Connection(storage.address, {
     deadlineSeconds: 10,

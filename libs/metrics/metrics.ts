@@ -31,6 +31,16 @@ export function createRegistry(): Registry {
 /** Latency buckets (seconds) from 1 ms to 30 s: RPCs, database transactions, requests to a source. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** A counter without labels. */
+export function counter(registry: Registry, name: string, help: string): Counter {
+  return new Counter({ name, help, registers: [registry] });
+}
+
+/** A histogram without labels. */
+export function histogram(registry: Registry, name: string, help: string, buckets: number[] = LATENCY_BUCKETS): Histogram {
+  return new Histogram({ name, help, buckets, registers: [registry] });
+}
+
 /** A counter with one label whose values are known in advance, each child bound once. */
 export function boundCounter<const V extends string>(
   registry: Registry,

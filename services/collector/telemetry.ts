@@ -10,7 +10,17 @@
  */
 import { DeadlineExceededError } from "../../libs/errors/errors.js";
 import { RemoteCallError } from "../../libs/grpc/status.js";
-import { boundCounter, Counter, Gauge, Histogram, LATENCY_BUCKETS, observedGauge, type Registry } from "../../libs/metrics/metrics.js";
+import {
+  boundCounter,
+  Counter,
+  counter,
+  Gauge,
+  Histogram,
+  histogram,
+  LATENCY_BUCKETS,
+  observedGauge,
+  type Registry,
+} from "../../libs/metrics/metrics.js";
 import { CollectError } from "./collectors/collector.js";
 
 export const FAILURE_REASONS = ["source", "source_timeout", "rating", "storage", "other"] as const;
@@ -87,43 +97,43 @@ export class CollectorTelemetry {
     periodSeconds: number,
   ) {
     const r = [registry];
-    this.periodsCommitted = new Counter({
-      name: "ratemesh_collector_periods_committed_total",
-      help: "Periods this process committed to storage (each scope's period once; reprocessed periods included).",
-      registers: r,
-    });
-    this.pointsCollected = new Counter({
-      name: "ratemesh_collector_points_collected_total",
-      help: "Data points collected from the source, before rating.",
-      registers: r,
-    });
+    this.periodsCommitted = counter(
+      registry,
+      "ratemesh_collector_periods_committed_total",
+      "Periods this process committed to storage (each scope's period once; reprocessed periods included).",
+    );
+    this.pointsCollected = counter(
+      registry,
+      "ratemesh_collector_points_collected_total",
+      "Data points collected from the source, before rating.",
+    );
     this.failures = boundCounter(registry, {
       name: "ratemesh_collector_periods_failed_total",
       help: "Periods of a scope that could not be rated, by where it failed (source, source_timeout, rating, storage, other); each backs the scope off.",
       label: "reason",
       values: FAILURE_REASONS,
     });
-    this.commitsRefused = new Counter({
-      name: "ratemesh_collector_commits_refused_total",
-      help: "Commits storage refused because another owner's fencing token is newer or the scope's state moved.",
-      registers: r,
-    });
-    this.batchSeconds = new Histogram({
-      name: "ratemesh_collector_batch_duration_seconds",
-      help: "Time of one batch of a catch-up (collect, rate and commit its periods), in seconds.",
-      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
-      registers: r,
-    });
-    this.leaseLosses = new Counter({
-      name: "ratemesh_collector_lease_lost_total",
-      help: "Times this process lost its coordination lease (and with it every scope it owned).",
-      registers: r,
-    });
-    this.keepaliveFailures = new Counter({
-      name: "ratemesh_collector_lease_keepalive_failures_total",
-      help: "Keepalives of the coordination lease that failed.",
-      registers: r,
-    });
+    this.commitsRefused = counter(
+      registry,
+      "ratemesh_collector_commits_refused_total",
+      "Commits storage refused because another owner's fencing token is newer or the scope's state moved.",
+    );
+    this.batchSeconds = histogram(
+      registry,
+      "ratemesh_collector_batch_duration_seconds",
+      "Time of one batch of a catch-up (collect, rate and commit its periods), in seconds.",
+      [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    );
+    this.leaseLosses = counter(
+      registry,
+      "ratemesh_collector_lease_lost_total",
+      "Times this process lost its coordination lease (and with it every scope it owned).",
+    );
+    this.keepaliveFailures = counter(
+      registry,
+      "ratemesh_collector_lease_keepalive_failures_total",
+      "Keepalives of the coordination lease that failed.",
+    );
     this.sourceRequests = new Counter({
       name: "ratemesh_collector_source_requests_total",
       help: "Requests to a usage source (each attempt) by source, client (collector or fetcher) and status (2xx..5xx, timeout, error; ok or error for the usage file).",

@@ -4,7 +4,7 @@
  * module spends on them, and the price-list version in force. Counted once
  * per frame or call, never per point.
  */
-import { Counter, observedGauge, type Registry } from "../../libs/metrics/metrics.js";
+import { Counter, counter, observedGauge, type Registry } from "../../libs/metrics/metrics.js";
 
 export class RatingTelemetry {
   readonly framesRated: Counter;
@@ -13,16 +13,8 @@ export class RatingTelemetry {
   private readonly byModule = new Map<string, Counter.Internal>();
 
   constructor(registry: Registry, priceListVersion: () => number) {
-    this.framesRated = new Counter({
-      name: "ratemesh_rating_frames_rated_total",
-      help: "Frames (one scope's period) priced by Rate.",
-      registers: [registry],
-    });
-    this.pointsRated = new Counter({
-      name: "ratemesh_rating_points_rated_total",
-      help: "Points priced by Rate.",
-      registers: [registry],
-    });
+    this.framesRated = counter(registry, "ratemesh_rating_frames_rated_total", "Frames (one scope's period) priced by Rate.");
+    this.pointsRated = counter(registry, "ratemesh_rating_points_rated_total", "Points priced by Rate.");
     this.moduleSeconds = new Counter({
       name: "ratemesh_rating_module_seconds_total",
       help: "Time each rating module spent pricing frames, in seconds (its rate is the module's share of a CPU).",

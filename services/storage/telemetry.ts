@@ -5,7 +5,15 @@
  * database connections are. Counted once per commit or query, never per
  * point; the label values are fixed here.
  */
-import { boundCounter, Counter, Histogram, LATENCY_BUCKETS, observedGauge, type Registry } from "../../libs/metrics/metrics.js";
+import {
+  boundCounter,
+  type Counter,
+  counter,
+  type Histogram,
+  histogram,
+  observedGauge,
+  type Registry,
+} from "../../libs/metrics/metrics.js";
 import type { ConnectionStats } from "./domain.js";
 import { StaleTokenError, StateMovedError } from "./engine/rules.js";
 
@@ -32,23 +40,21 @@ export class StorageTelemetry {
       label: "outcome",
       values: COMMIT_OUTCOMES,
     });
-    this.pointsStored = new Counter({
-      name: "ratemesh_storage_points_stored_total",
-      help: "Rated points written by commits (a replay writes none).",
-      registers: [registry],
-    });
-    this.commitSeconds = new Histogram({
-      name: "ratemesh_storage_commit_duration_seconds",
-      help: "Time of a commit's database transaction (checks, points, rollups, state), in seconds.",
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    });
-    this.rollupQuerySeconds = new Histogram({
-      name: "ratemesh_storage_rollup_query_duration_seconds",
-      help: "Time of the rollup query behind a Summary or Total call, in seconds.",
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    });
+    this.pointsStored = counter(
+      registry,
+      "ratemesh_storage_points_stored_total",
+      "Rated points written by commits (a replay writes none).",
+    );
+    this.commitSeconds = histogram(
+      registry,
+      "ratemesh_storage_commit_duration_seconds",
+      "Time of a commit's database transaction (checks, points, rollups, state), in seconds.",
+    );
+    this.rollupQuerySeconds = histogram(
+      registry,
+      "ratemesh_storage_rollup_query_duration_seconds",
+      "Time of the rollup query behind a Summary or Total call, in seconds.",
+    );
     observedGauge(registry, {
       name: "ratemesh_storage_db_connections_in_use",
       help: "Database connections running a statement or holding a transaction (SQLite: its one connection).",

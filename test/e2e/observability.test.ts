@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
-import { DEMO_METRICS, eventually, type Mesh, REPO_ROOT, startMesh } from "../support/mesh.js";
+import { DEMO_METRICS, eventually, fileCollectSections, type Mesh, REPO_ROOT, startMesh, waitRatedUpTo } from "../support/mesh.js";
 import { type PrometheusServer, promQuery, startScrapingPrometheus } from "../support/prometheus.js";
 
 const BEGIN = new Date("2026-11-01T00:00:00Z");
@@ -22,20 +22,9 @@ const PERIODS = 3 * 72;
 const JOBS = ["ratemesh-storage", "ratemesh-rating", "ratemesh-collector"] as const;
 
 async function demoMesh(t: TestContext): Promise<{ mesh: Mesh; prom: PrometheusServer; points: number }> {
+  const usageFile = join(REPO_ROOT, "deploy/local/usage.jsonl");
   const mesh = await startMesh(t, {
-    sections: {
-      collect: {
-        collector: "file",
-        metrics_conf: DEMO_METRICS,
-        period: 3600,
-        wait_periods: 0,
-        start: BEGIN.toISOString(),
-        end: END.toISOString(),
-      },
-      collector_file: { path: join(REPO_ROOT, "deploy/local/usage.jsonl") },
-      fetcher: { backend: "source" },
-      fetcher_source: { sources: SCOPES.join(", ") },
-    },
+    sections: fileCollectSections({ metricsFile: DEMO_METRICS, usageFile, scopes: SCOPES, begin: BEGIN, end: END }),
   });
   const address = (p: { metricsAddress: string | undefined } | undefined) => {
     assert.ok(p?.metricsAddress, "every service serves its metrics");
@@ -47,21 +36,7 @@ async function demoMesh(t: TestContext): Promise<{ mesh: Mesh; prom: PrometheusS
     "ratemesh-collector": [address(mesh.collector)],
   });
   t.after(() => prom.stop());
-  await eventually(
-    async () => {
-      const { scopes } = await mesh.clients.scopes.listScopes({
-        scopeIds: SCOPES,
-        scopeKey: "",
-        fetcher: "",
-        collector: "",
-        pageSize: 0,
-        pageToken: "",
-      });
-      return scopes.length === SCOPES.length && scopes.every((s) => s.state?.getTime() === END.getTime());
-    },
-    60_000,
-    "the demo data rated",
-  );
+  await waitRatedUpTo(mesh, SCOPES, END);
   const total = await mesh.clients.storage.total({ begin: BEGIN, end: END, filters: [] });
   return { mesh, prom, points: Number(total.points) };
 }

@@ -12,7 +12,7 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { METRICS_YML, PERIOD, workloadEnd, writeWorkload } from "../support/cluster.js";
-import { eventually, startMesh, tempDir } from "../support/mesh.js";
+import { eventually, fileCollectSections, startMesh, tempDir } from "../support/mesh.js";
 
 interface OtlpValue {
   stringValue?: string;
@@ -99,18 +99,15 @@ describe("traces across the mesh", () => {
     const end = workloadEnd(workload);
     const mesh = await startMesh(t, {
       sections: {
-        collect: {
-          collector: "file",
-          metrics_conf: join(dir, "metrics.yml"),
+        ...fileCollectSections({
+          metricsFile: join(dir, "metrics.yml"),
+          usageFile: file,
+          scopes: workload.scopes,
+          begin: workload.begin,
+          end,
           period: PERIOD,
-          wait_periods: 0,
-          start: workload.begin.toISOString(),
-          end: end.toISOString(),
-          batch_periods: 2,
-        },
-        collector_file: { path: file },
-        fetcher: { backend: "source" },
-        fetcher_source: { sources: workload.scopes.join(", ") },
+          batchPeriods: 2,
+        }),
         tracing: { endpoint: receiver.endpoint },
         log: { level: "debug" },
       },

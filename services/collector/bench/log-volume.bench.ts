@@ -14,7 +14,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchContext } from "../../../test/support/bench.js";
 import { METRICS_YML, PERIOD, workloadEnd, writeWorkload } from "../../../test/support/cluster.js";
-import { eventually, startMesh, tempDir } from "../../../test/support/mesh.js";
+import { fileCollectSections, startMesh, tempDir, waitRatedUpTo } from "../../../test/support/mesh.js";
 import type { ServiceProcess } from "../../../test/support/service-process.js";
 
 const SCOPES = Array.from({ length: 20 }, (_, i) => `p-${String(i).padStart(2, "0")}`);
@@ -44,36 +44,11 @@ for (const batchPeriods of [24, 1]) {
     const end = workloadEnd(workload);
     const mesh = await startMesh(ctx.t, {
       sections: {
-        collect: {
-          collector: "file",
-          metrics_conf: metricsFile,
-          period: PERIOD,
-          wait_periods: 0,
-          start: BEGIN.toISOString(),
-          end: end.toISOString(),
-          batch_periods: batchPeriods,
-        },
-        collector_file: { path: file },
-        fetcher: { backend: "source" },
-        fetcher_source: { sources: SCOPES.join(", ") },
+        ...fileCollectSections({ metricsFile, usageFile: file, scopes: SCOPES, begin: BEGIN, end, period: PERIOD, batchPeriods }),
         log: { level: "info" },
       },
     });
-    await eventually(
-      async () => {
-        const { scopes } = await mesh.clients.scopes.listScopes({
-          scopeIds: SCOPES,
-          scopeKey: "",
-          fetcher: "",
-          collector: "",
-          pageSize: 0,
-          pageToken: "",
-        });
-        return scopes.length === SCOPES.length && scopes.every((s) => s.state?.getTime() === end.getTime());
-      },
-      300_000,
-      "every scope rated",
-    );
+    await waitRatedUpTo(mesh, SCOPES, end, 300_000);
     // Stopped here so that the shutdown lines count too, as in any real run.
     for (const p of [mesh.collector, mesh.rating, mesh.storage]) await p?.stop("SIGTERM");
     const periods = SCOPES.length * PERIODS;
