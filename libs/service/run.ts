@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import type { commonSections } from "../config/common.js";
 import { ConfigError, type ConfigOf, loadConfig, redactedConfig, type Sections, type ServiceConfig } from "../config/config.js";
+import { CONFIG_CATALOG } from "../gen/config-catalog.js";
 import type { GrpcServer } from "../grpc/server.js";
 import { createLogger, type Logger } from "../logging/logger.js";
 
@@ -50,7 +51,7 @@ export async function runService<S extends Sections & typeof commonSections>(
   const configFile = values.config ?? process.env.RATEMESH_CONFIG;
   let config: ConfigOf<S>;
   try {
-    config = loadConfig(spec, { file: configFile, env: process.env });
+    config = loadConfig(spec, { file: configFile, env: process.env, catalog: CONFIG_CATALOG });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`ratemesh-${service}: ${err.message}\n`);
