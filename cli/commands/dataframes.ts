@@ -72,7 +72,10 @@ async function exportFrames(ctx: Context, o: ExportOptions): Promise<void> {
 }
 
 export function register(program: Command): void {
-  const frames = program.command("dataframes").description("Rated data frames as stored");
+  const frames = program
+    .command("dataframes")
+    .description("Rated data frames as stored")
+    .addHelpText("after", examples("ratemesh dataframes export --begin 2026-11-01 --end 2026-11-02 > points.jsonl"));
   addRangeOptions(frames.command("export").description("Stream every stored point of a range, one per line, as JSON lines or CSV"))
     .addOption(new Option("-f, --format <format>", "output format").choices(["jsonl", "csv"]).default("jsonl"))
     .option("-o, --output <file>", "write to this file instead of stdout")

@@ -1,8 +1,8 @@
 /**
  * `ratemesh hashmap services|fields|groups`: the structure of a hashmap
- * price list (CloudKitty's hashmap module). Prices themselves (mappings and
- * thresholds) are in hashmap-prices.ts, the whole list as one YAML file in
- * hashmap-file.ts.
+ * price list (CloudKitty's hashmap module). The prices themselves are in
+ * hashmap-mappings.ts and hashmap-thresholds.ts, the whole list as one YAML
+ * file in hashmap-file.ts.
  */
 import type { Command } from "commander";
 import { HashMapping, HashThreshold } from "../../libs/gen/ratemesh/v1/rating.js";
@@ -10,7 +10,7 @@ import { action, type Context } from "../context.js";
 import { examples, formatOption } from "../options.js";
 import { type Format, renderRecord, renderRows } from "../output.js";
 import { fieldIdOf, groupIdOf, loadCatalog, serviceIdOf } from "../pricelist/catalog.js";
-import { MAPPING_COLUMNS, mappingRows, THRESHOLD_COLUMNS, thresholdRows } from "./hashmap-prices.js";
+import { MAPPING_COLUMNS, mappingRows, THRESHOLD_COLUMNS, thresholdRows } from "./hashmap-rows.js";
 
 type RecordFormat = "table" | "json";
 
@@ -19,7 +19,10 @@ async function printRecord(ctx: Context, format: RecordFormat, record: Record<st
 }
 
 function registerServices(hashmap: Command): void {
-  const services = hashmap.command("services").description("Hashmap services: one per rating type they price");
+  const services = hashmap
+    .command("services")
+    .description("Hashmap services: one per rating type they price")
+    .addHelpText("after", examples("ratemesh hashmap services list"));
   services
     .command("list")
     .description("List hashmap services")
@@ -89,7 +92,10 @@ function registerServices(hashmap: Command): void {
 }
 
 function registerFields(hashmap: Command): void {
-  const fields = hashmap.command("fields").description("Hashmap fields: the point attributes a service's prices depend on");
+  const fields = hashmap
+    .command("fields")
+    .description("Hashmap fields: the point attributes a service's prices depend on")
+    .addHelpText("after", examples("ratemesh hashmap fields list --service instance"));
   const fieldRecord = (f: { fieldId: string; serviceId: string; name: string } | undefined) => ({
     field_id: f?.fieldId,
     service_id: f?.serviceId,
@@ -164,7 +170,10 @@ function registerFields(hashmap: Command): void {
 }
 
 function registerGroups(hashmap: Command): void {
-  const groups = hashmap.command("groups").description("Hashmap groups: rules in one group are combined, groups are added up");
+  const groups = hashmap
+    .command("groups")
+    .description("Hashmap groups: rules in one group are combined, groups are added up")
+    .addHelpText("after", examples("ratemesh hashmap groups list"));
   const groupRecord = (g: { groupId: string; name: string } | undefined) => ({ group_id: g?.groupId, name: g?.name });
   groups
     .command("list")
@@ -250,7 +259,8 @@ function registerGroups(hashmap: Command): void {
 export function register(program: Command): Command {
   const hashmap = program
     .command("hashmap")
-    .description("Hashmap price lists: services, fields, groups, mappings, thresholds, and the whole list as YAML");
+    .description("Hashmap price lists: services, fields, groups, mappings, thresholds, and the whole list as YAML")
+    .addHelpText("after", examples("ratemesh hashmap export -o prices.yaml", "ratemesh hashmap import prices.yaml --dry-run"));
   registerServices(hashmap);
   registerFields(hashmap);
   registerGroups(hashmap);

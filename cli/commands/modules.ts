@@ -35,7 +35,10 @@ function toggle(enabled: boolean) {
 }
 
 export function register(program: Command): void {
-  const modules = program.command("modules").description("Rating modules: enabled or not, and their priority");
+  const modules = program
+    .command("modules")
+    .description("Rating modules: enabled or not, and their priority")
+    .addHelpText("after", examples("ratemesh modules list", "ratemesh modules enable hashmap"));
   modules
     .command("list")
     .description("List the rating modules, in the order they run")

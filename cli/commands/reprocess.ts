@@ -105,7 +105,10 @@ async function list(ctx: Context, o: { scope?: string[]; unfinished?: boolean; a
 }
 
 export function register(program: Command): void {
-  const reprocess = program.command("reprocess").description("Rate stored periods again, replacing what was stored");
+  const reprocess = program
+    .command("reprocess")
+    .description("Rate stored periods again, replacing what was stored")
+    .addHelpText("after", examples("ratemesh reprocess list --unfinished"));
 
   reprocess
     .command("create")

@@ -55,7 +55,10 @@ interface RuleOptions {
 }
 
 export function register(program: Command): void {
-  const rules = program.command("rules").description("CEL price rules (the rules rating module)");
+  const rules = program
+    .command("rules")
+    .description("CEL price rules (the rules rating module)")
+    .addHelpText("after", examples("ratemesh rules list", "ratemesh modules enable rules"));
 
   rules
     .command("list")

@@ -137,7 +137,10 @@ function addScopeFields(cmd: Command): Command {
 }
 
 export function register(program: Command): void {
-  const scopes = program.command("scopes").description("The rating state of each scope (tenant)");
+  const scopes = program
+    .command("scopes")
+    .description("The rating state of each scope (tenant)")
+    .addHelpText("after", examples("ratemesh scopes list", "ratemesh scopes disable old-project"));
 
   addScopeFields(
     scopes

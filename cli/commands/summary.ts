@@ -162,7 +162,8 @@ export function register(program: Command): void {
       "after",
       examples(
         "ratemesh summary --begin 2026-11-01 --end 2026-11-04 -g scope_id,type",
-        "ratemesh summary --begin '3 days ago' --end now -g flavor_name --type instance --per day",
+        "ratemesh summary --begin '3 days ago' --end now -g type --per day",
+        "ratemesh summary --begin -7d -g project_id --type instance --order-by price:desc --limit 10",
         "ratemesh summary --begin november -g scope_id --format csv",
       ),
     )
