@@ -108,7 +108,8 @@ export function parseDate(text: string, now: Date): Date | undefined {
     const [, y, mo, d, h = "0", mi = "0", s = "0", frac = "", zone] = iso;
     const local = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), Math.floor(Number(`0${frac}`) * 1000));
     const probe = new Date(local);
-    if (probe.getUTCDate() !== Number(d) || probe.getUTCHours() !== Number(h) || Number(mi) > 59 || Number(s) > 59) return undefined;
+    const valid = probe.getUTCMonth() === Number(mo) - 1 && probe.getUTCDate() === Number(d) && probe.getUTCHours() === Number(h);
+    if (!valid || Number(mi) > 59 || Number(s) > 59) return undefined;
     return new Date(local - zoneOffsetMs(zone));
   }
   return undefined;

@@ -18,7 +18,7 @@ import { register as scopes } from "./commands/scopes.js";
 import { register as status } from "./commands/status.js";
 import { register as summary } from "./commands/summary.js";
 import { EXIT_CODES_HELP } from "./errors.js";
-import { parsePositiveArg } from "./options.js";
+import { examples, parsePositiveArg } from "./options.js";
 import { DEFAULT_ADDRESS } from "./settings.js";
 
 function version(): string {
@@ -72,7 +72,14 @@ export function buildProgram(opts: ProgramOptions = {}): Command {
     .addOption(new Option("--os-cert <file>", "client certificate for mutual TLS (with --os-key)").env("OS_CERT"))
     .addOption(new Option("--os-key <file>", "client certificate key for mutual TLS").env("OS_KEY"))
     .addOption(new Option("--timeout <seconds>", "deadline of each call").argParser(parsePositiveArg).default(30))
-    .addHelpText("after", `${SETTINGS_HELP}\n${EXIT_CODES_HELP}\n`);
+    .addHelpText(
+      "after",
+      `${examples(
+        "ratemesh summary --storage 127.0.0.1:9631 --begin 2026-11-01 --end 2026-11-04 -g scope_id,type",
+        "ratemesh --config /etc/ratemesh/ratemesh.conf status --watch",
+        "ratemesh help hashmap import",
+      )}${SETTINGS_HELP}\n${EXIT_CODES_HELP}\n`,
+    );
 
   summary(program);
   dataframes(program);
