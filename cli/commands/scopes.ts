@@ -53,6 +53,7 @@ async function printScopes(ctx: Context, format: Format, scopes: Scope[]): Promi
 
 interface ListOptions {
   active?: boolean;
+  inactive?: boolean;
   scopeKey?: string;
   fetcher?: string;
   collectorName?: string;
@@ -64,7 +65,7 @@ async function list(ctx: Context, o: ListOptions, ids: string[]): Promise<void> 
     const res = await ctx.scopes.listScopes(
       ListScopesRequest.fromPartial({
         scopeIds: ids,
-        ...(o.active !== undefined && { active: o.active }),
+        ...((o.active || o.inactive) && { active: o.active === true }),
         scopeKey: o.scopeKey ?? "",
         fetcher: o.fetcher ?? "",
         collector: o.collectorName ?? "",
@@ -148,8 +149,8 @@ export function register(program: Command): void {
       .argument("[scope_ids...]", "only these scopes")
       .description("List scopes with their state (end of the last rated period) and last error"),
   )
-    .addOption(new Option("--active", "only active scopes").conflicts("inactive"))
-    .addOption(new Option("--inactive", "only inactive scopes").implies({ active: false }))
+    .addOption(new Option("--active", "only active scopes"))
+    .addOption(new Option("--inactive", "only inactive scopes").conflicts("active"))
     .addOption(formatOption())
     .addHelpText("after", examples("ratemesh scopes list", "ratemesh scopes list --inactive --format csv"))
     .action(action(list));
