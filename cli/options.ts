@@ -20,8 +20,11 @@ export function precisionOption(defaultDecimals = 2): Option {
     .default(defaultDecimals);
 }
 
+/** One "now" for every date of a command line, so that `--begin -3d --end now` spans exactly three days. */
+const invokedAt = new Date();
+
 export function parseDateArg(v: string): Date {
-  const d = parseDate(v, new Date());
+  const d = parseDate(v, invokedAt);
   if (d === undefined) throw new InvalidArgumentError(`${JSON.stringify(v)} is not a date; use ${DATE_HELP}`);
   return d;
 }

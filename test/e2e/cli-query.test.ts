@@ -6,14 +6,15 @@
  * an exit status per kind.
  */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
 import { StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import { meshEnv, runCli } from "../support/cli.js";
-import { type Mesh, startMesh } from "../support/mesh.js";
+import { type Mesh, startMesh, tempDir } from "../support/mesh.js";
 import { freePort } from "../support/ports.js";
 
 const BEGIN = Date.parse("2026-11-01T00:00:00Z");
@@ -237,7 +238,16 @@ describe("ratemesh CLI: queries and errors", () => {
     });
   });
 
-  it("sends the token (--os-token, or OS_TOKEN) as x-auth-token metadata", async (t) => {
+  it("talks TLS with --os-cacert and sends the token (--os-token, or OS_TOKEN) as x-auth-token metadata", async (t) => {
+    // A stand-in StorageService that records what callers send: nothing in the mesh checks tokens yet.
+    const dir = tempDir(t);
+    const key = join(dir, "key.pem");
+    const cert = join(dir, "cert.pem");
+    const made = spawnSync("openssl", [
+      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"],
+      ...["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert],
+    ]);
+    assert.equal(made.status, 0, String(made.stderr));
     const seen: string[] = [];
     const server = new grpc.Server();
     server.addService(StorageServiceService, {
@@ -246,14 +256,21 @@ describe("ratemesh CLI: queries and errors", () => {
         cb(null, { qty: "0", price: "0", points: "0" });
       },
     });
+    const credentials = grpc.ServerCredentials.createSsl(null, [{ private_key: readFileSync(key), cert_chain: readFileSync(cert) }]);
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync("127.0.0.1:0", credentials, (err, p) => (err ? reject(err) : resolve(p))),
     );
     t.after(() => server.forceShutdown());
     const storage = ["--storage", `127.0.0.1:${port}`];
-    assert.equal((await runCli([...storage, "--os-token", "tok-flag", "total"])).code, 0);
-    assert.equal((await runCli([...storage, "total"], { env: { OS_TOKEN: "tok-env" } })).code, 0);
-    assert.equal((await runCli([...storage, "total"])).code, 0);
+    assert.equal((await runCli([...storage, "--os-cacert", cert, "--os-token", "tok-flag", "total"])).code, 0);
+    assert.equal((await runCli([...storage, "total"], { env: { OS_TOKEN: "tok-env", OS_CACERT: cert } })).code, 0);
+    assert.equal((await runCli([...storage, "--os-cacert", cert, "total"])).code, 0);
     assert.deepEqual(seen, ["tok-flag", "tok-env", ""]);
+    const plaintext = await runCli([...storage, "--timeout", "3", "total"]);
+    assert.equal(plaintext.code, 6, "a plaintext client does not get through to a TLS server");
+    assert.equal(seen.length, 3);
+    const missing = await runCli([...storage, "--os-cacert", join(dir, "none.pem"), "total"]);
+    assert.equal(missing.code, 2);
+    assert.match(oneErrorLine(missing.stderr), /^ratemesh: --os-cacert: cannot read /);
   });
 });
