@@ -61,3 +61,15 @@ export class PeriodProgress {
     this.out.write(`${this.label}: ${this.last.done} periods in ${formatDuration(elapsed)}\n`);
   }
 }
+
+/**
+ * Ctrl-C while following progress: the loop ends at once and cleanly (the
+ * bar closed, the cursor shown again) instead of the process dying mid-line.
+ * The work itself goes on in the services.
+ */
+export function interruption(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  process.once("SIGINT", abort);
+  return { signal: controller.signal, dispose: () => process.removeListener("SIGINT", abort) };
+}

@@ -12,7 +12,7 @@ import { CliError } from "../errors.js";
 import { collectList, dateOption, examples, formatOption, parsePositiveArg } from "../options.js";
 import { type Column, type Format, renderRows } from "../output.js";
 import { allPages } from "../paging.js";
-import { PeriodProgress } from "../progress.js";
+import { interruption, PeriodProgress } from "../progress.js";
 
 const COLUMNS: Column[] = [
   { key: "task_id" },
@@ -63,16 +63,18 @@ async function waitFor(ctx: Context, created: ReprocessTask[], intervalSeconds: 
   const ids = new Set(created.map((t) => t.taskId));
   const scopes = [...new Set(created.map((t) => t.scopeId))];
   const progress = new PeriodProgress(ctx.out, ctx.interactive, "reprocessing", ctx.now);
+  const interrupt = interruption();
   try {
     for (;;) {
       const tasks = (await listTasks(ctx, scopes, false, true)).filter((t) => ids.has(t.taskId));
       const done = tasks.reduce((n, t) => n + Number(t.periodsDone), 0);
       const total = tasks.reduce((n, t) => n + Number(t.periodsTotal), 0);
       progress.update(done, total);
-      if (tasks.every((t) => t.finishedAt !== undefined)) return tasks;
-      await sleep(intervalSeconds * 1000);
+      if (tasks.every((t) => t.finishedAt !== undefined) || interrupt.signal.aborted) return tasks;
+      await sleep(intervalSeconds * 1000, interrupt.signal);
     }
   } finally {
+    interrupt.dispose();
     progress.stop();
   }
 }

@@ -11,7 +11,7 @@ import { action, type Context } from "../context.js";
 import { iso, shortTime } from "../dates.js";
 import { examples, formatOption, parsePositiveArg } from "../options.js";
 import { renderRecord, renderRows } from "../output.js";
-import { PeriodProgress } from "../progress.js";
+import { interruption, PeriodProgress } from "../progress.js";
 
 interface StatusOptions {
   format: "table" | "json";
@@ -63,11 +63,7 @@ async function watch(ctx: Context, intervalSeconds: number): Promise<void> {
   const progress = new PeriodProgress(ctx.out, ctx.interactive, "catch-up", ctx.now);
   const previous = new Map<string, number>();
   let done = 0;
-  let stopped = false;
-  const stop = () => {
-    stopped = true;
-  };
-  process.once("SIGINT", stop);
+  const interrupt = interruption();
   try {
     for (;;) {
       const s = await ctx.collector.getStatus({});
@@ -81,11 +77,12 @@ async function watch(ctx: Context, intervalSeconds: number): Promise<void> {
       }
       progress.update(done, done + behind);
       const caughtUp = s.scopes.length > 0 && behind === 0 && s.scopes.every((x) => !x.busy);
-      if (caughtUp || stopped) break;
-      await sleep(intervalSeconds * 1000);
+      if (caughtUp || interrupt.signal.aborted) break;
+      await sleep(intervalSeconds * 1000, interrupt.signal);
+      if (interrupt.signal.aborted) break;
     }
   } finally {
-    process.removeListener("SIGINT", stop);
+    interrupt.dispose();
     progress.stop();
   }
 }
