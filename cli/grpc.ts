@@ -66,13 +66,14 @@ export class CliConnection {
 
   private async unary(method: ServiceDef[string], req: unknown, o: CallOptions | undefined): Promise<unknown> {
     const deadline = Date.now() + (o?.deadlineSeconds ?? this.settings.deadlineSeconds) * 1000;
+    const retries = o?.retry === false ? 0 : RETRIES;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.unaryOnce(method, req, deadline);
       } catch (err) {
         const failure = this.failure(method.path, err);
         const wait = RETRY_BACKOFF_MS * 2 ** attempt;
-        if (failure.code !== grpc.status.UNAVAILABLE || attempt >= RETRIES || Date.now() + wait >= deadline) throw failure;
+        if (failure.code !== grpc.status.UNAVAILABLE || attempt >= retries || Date.now() + wait >= deadline) throw failure;
         await sleep(wait);
       }
     }

@@ -63,7 +63,7 @@ function collectOrder(v: string, previous: Array<{ column: string; descending: b
 async function unitsByType(ctx: Context): Promise<Map<string, string>> {
   const units = new Map<string, string>();
   try {
-    const { metrics } = await ctx.collector.listMetrics({}, { deadlineSeconds: 2 });
+    const { metrics } = await ctx.collector.listMetrics({}, { deadlineSeconds: 2, retry: false });
     for (const m of metrics) units.set(m.altName || m.name, m.unit);
   } catch {
     // Units are a courtesy of the table: the sums do not depend on them.
