@@ -29,4 +29,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`ratemesh summary | head`) is not an error.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(process.exitCode ?? EXIT.ok);
+  throw err;
+});
+
 process.exitCode = await main(process.argv);
