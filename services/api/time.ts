@@ -20,7 +20,13 @@ export function parseIsoTime(text: string): Date | undefined {
   const ms = Number(frac.padEnd(3, "0").slice(0, 3));
   let t = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
   const check = new Date(t);
-  if (check.getUTCDate() !== Number(d) || check.getUTCHours() !== Number(h) % 24 || Number(mi) > 59 || Number(s) > 59) {
+  if (
+    check.getUTCMonth() !== Number(mo) - 1 ||
+    check.getUTCDate() !== Number(d) ||
+    check.getUTCHours() !== Number(h) ||
+    Number(mi) > 59 ||
+    Number(s) > 59
+  ) {
     return undefined;
   }
   if (zone !== undefined && zone.toUpperCase() !== "Z") {
