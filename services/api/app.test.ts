@@ -173,6 +173,9 @@ describe("api gateway application", () => {
     const v2 = await a.inject({ method: "PUT", url: "/v2/rating/modules/noop", payload: { enabled: false } });
     assert.equal(v2.statusCode, 204);
     assert.deepEqual(plain(updates[1]), { name: "noop", enabled: false });
+    const reload = await a.inject({ method: "GET", url: "/v1/rating/reload_modules" });
+    assert.equal(reload.statusCode, 204);
+    assert.match(String(reload.headers["x-openstack-request-id"]), /^req-[0-9a-f-]{36}$/);
     const unknown = await a.inject({ method: "PUT", url: "/v2/rating/modules/pyscripts", payload: { enabled: true } });
     assert.equal(unknown.statusCode, 404);
     assert.deepEqual(unknown.json(), { message: "Module 'pyscripts' not found" });

@@ -10,6 +10,7 @@
  *                     through grpc.health.v1 (the collector is shown, and
  *                     only /v1/info needs it), 503 otherwise.
  */
+import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "../../libs/logging/logger.js";
 import { errorBody, httpFailure } from "./errors.js";
@@ -74,12 +75,17 @@ export function buildApp(gw: Gateway, opts: AppOptions): FastifyInstance {
     }
   });
 
-  // Per request: when it started, and what went wrong (for its log line).
+  // Per request: when it started, its id, and what went wrong (for its log line).
   const started = new WeakMap<FastifyRequest, bigint>();
+  const ids = new WeakMap<FastifyRequest, string>();
   const failures = new WeakMap<FastifyRequest, Record<string, unknown>>();
 
   app.addHook("onRequest", async (request, reply) => {
     started.set(request, process.hrtime.bigint());
+    // As CloudKitty's oslo.middleware RequestId: every answer names its request.
+    const id = `req-${randomUUID()}`;
+    ids.set(request, id);
+    reply.header("x-openstack-request-id", id);
     if (gw.authStrategy === "keystone" && !PUBLIC.has(pathOf(request)) && request.headers["x-auth-token"] === undefined) {
       return sendJson(reply, 401, UNAUTHORIZED);
     }
@@ -89,6 +95,7 @@ export function buildApp(gw: Gateway, opts: AppOptions): FastifyInstance {
   app.addHook("onResponse", async (request, reply) => {
     const t0 = started.get(request);
     const fields: Record<string, unknown> = {
+      request_id: ids.get(request),
       method: request.method,
       route: request.routeOptions.url ?? pathOf(request),
       status: reply.statusCode,

@@ -106,6 +106,9 @@ export function registerModules(app: FastifyInstance, gw: Gateway): void {
     },
   );
 
+  // Nothing to reload: every rating replica picks up module and price list changes within [rating] refresh_interval.
+  app.get("/v1/rating/reload_modules", async (_request, reply) => sendEmpty(reply));
+
   app.get("/v2/rating/modules", async (request, reply) => {
     const modules = await listModules(gw, callerOf(gw, request));
     return sendJson(reply, 200, { modules: modules.map(v2Module) });
