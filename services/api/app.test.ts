@@ -417,6 +417,27 @@ describe("api gateway application", () => {
     await up.close();
   });
 
+  it("words a body that fails its schema as WSME does, naming the attribute", async () => {
+    const { app: a } = await app({});
+    const url = "/v1/rating/module_config/hashmap/mappings";
+    const noCost = await a.inject({ method: "POST", url, payload: { service_id: "s1", type: "flat" } });
+    assert.equal(noCost.statusCode, 400);
+    assert.deepEqual(noCost.json(), {
+      faultcode: "Client",
+      faultstring: "Invalid input for field/attribute cost. Value: 'None'. Mandatory field missing.",
+      debuginfo: null,
+    });
+    const badType = await a.inject({ method: "POST", url, payload: { service_id: "s1", cost: 1, type: "percent" } });
+    assert.equal(badType.statusCode, 400);
+    assert.match((badType.json() as { faultstring: string }).faultstring, /^Invalid input for field\/attribute type: .*flat, rate/);
+    const noName = await a.inject({ method: "POST", url: "/v1/rating/module_config/hashmap/fields", payload: { service_id: "s1" } });
+    assert.match((noName.json() as { faultstring: string }).faultstring, /field\/attribute name\. Value: 'None'\. Mandatory field missing/);
+    const noReason = await a.inject({ method: "POST", url: "/v2/task/reprocesses", payload: { scope_ids: "ALL" } });
+    assert.equal(noReason.statusCode, 400);
+    assert.deepEqual(Object.keys(noReason.json() as object), ["message"]);
+    await a.close();
+  });
+
   it("answers unknown routes with CloudKitty's 404 bodies", async () => {
     const { app: a } = await app({ rating: { listModules: async () => ({ modules: MODULES }) } });
     const v1 = await a.inject({ method: "GET", url: "/v1/nothing/here" });

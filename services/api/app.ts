@@ -13,7 +13,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "../../libs/logging/logger.js";
-import { errorBody, httpFailure } from "./errors.js";
+import { errorBody, httpFailure, schemaFailure } from "./errors.js";
 import type { Gateway } from "./gateway.js";
 import { parseExactJson } from "./json.js";
 import type { Readiness } from "./readiness.js";
@@ -56,6 +56,7 @@ export function buildApp(gw: Gateway, opts: AppOptions): FastifyInstance {
     forceCloseConnections: "idle",
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, allowUnionTypes: true } },
+    schemaErrorFormatter: (errors, dataVar) => schemaFailure(errors, dataVar),
   });
 
   // Exact decimals in, whatever the content type says (python-cloudkittyclient posts data frames without one).

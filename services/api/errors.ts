@@ -58,6 +58,35 @@ interface FastifyLikeError {
   code?: string;
 }
 
+/** The parts of a JSON schema validation error the gateway words its message from. */
+export interface SchemaError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/**
+ * A request that fails its JSON schema, worded as WSME words it (the
+ * message names the attribute): "Invalid input for field/attribute cost.
+ * Value: 'None'. Mandatory field missing."
+ */
+export function schemaFailure(errors: SchemaError[], where: string): ApiError {
+  const e = errors[0];
+  if (e === undefined) return badRequest(`Invalid ${where}`);
+  const path = e.instancePath.replace(/^\//, "").replaceAll("/", ".");
+  if (e.keyword === "required") {
+    const missing = String(e.params.missingProperty ?? "");
+    const field = path === "" ? missing : `${path}.${missing}`;
+    return badRequest(`Invalid input for field/attribute ${field}. Value: 'None'. Mandatory field missing.`);
+  }
+  const field = path === "" ? where : path;
+  const allowed = Array.isArray(e.params.allowedValues)
+    ? ` Value should be one of: ${e.params.allowedValues.filter((v) => v !== null).join(", ")}`
+    : "";
+  return badRequest(`Invalid input for field/attribute ${field}: ${e.message ?? "is not valid"}.${allowed}`);
+}
+
 /** What to answer for an error thrown while serving a request. */
 export function httpFailure(err: unknown): HttpFailure {
   if (err instanceof ApiError) return { statusCode: err.statusCode, message: err.message };

@@ -136,6 +136,39 @@ function text(value: unknown): string {
 /** The unsupported filters of CloudKitty's mapping list: refused rather than ignored, so a result is never silently wider. */
 const UNSUPPORTED_MAPPING_FILTERS = ["start", "end", "updated_by", "created_by", "deleted_by", "description"];
 
+/** Request bodies, as CloudKitty's WSME models declare them (a JSON number in a money position arrives as its text, see json.ts). */
+const nonEmptyText = { type: "string", minLength: 1 } as const;
+const optionalText = { type: ["string", "null"] } as const;
+const money = { type: ["string", "number"] } as const;
+const mapTypeSchema = { enum: ["flat", "rate", null] } as const;
+const parents = { service_id: optionalText, field_id: optionalText, group_id: optionalText, tenant_id: optionalText } as const;
+const mappingProperties = {
+  ...parents,
+  mapping_id: optionalText,
+  value: optionalText,
+  type: mapTypeSchema,
+  cost: money,
+  start: optionalText,
+  end: optionalText,
+  name: optionalText,
+  description: optionalText,
+} as const;
+const thresholdProperties = {
+  ...parents,
+  threshold_id: optionalText,
+  level: { type: ["string", "number", "null"] },
+  type: mapTypeSchema,
+  cost: money,
+} as const;
+const BODY = {
+  named: { body: { type: "object", required: ["name"], properties: { name: nonEmptyText } } },
+  field: { body: { type: "object", required: ["name", "service_id"], properties: { name: nonEmptyText, service_id: nonEmptyText } } },
+  mapping: { body: { type: "object", required: ["cost"], properties: mappingProperties } },
+  mappingUpdate: { body: { type: "object", properties: mappingProperties } },
+  threshold: { body: { type: "object", required: ["cost"], properties: thresholdProperties } },
+  thresholdUpdate: { body: { type: "object", properties: thresholdProperties } },
+} as const;
+
 type Query = Record<string, string | undefined>;
 type Body = Record<string, unknown>;
 
@@ -187,10 +220,8 @@ export function registerHashmap(app: FastifyInstance, gw: Gateway): void {
     const res = await h.getService(GetServiceRequest.fromPartial({ serviceId: request.params.id }), caller(request));
     return sendJson(reply, 200, serviceOut(res.service));
   });
-  app.post(`${ROOT}/services`, async (request, reply) => {
-    const name = bodyOf(request).name;
-    if (typeof name !== "string" || name === "") throw mandatory("name");
-    const res = await h.createService(CreateServiceRequest.fromPartial({ name }), caller(request));
+  app.post(`${ROOT}/services`, { schema: BODY.named }, async (request, reply) => {
+    const res = await h.createService(CreateServiceRequest.fromPartial({ name: text(bodyOf(request).name) }), caller(request));
     return sendCreated(reply, request, res.service?.serviceId ?? "", serviceOut(res.service));
   });
   app.delete<{ Params: { id?: string } }>(`${ROOT}/services/:id?`, async (request, reply) => {
@@ -211,11 +242,12 @@ export function registerHashmap(app: FastifyInstance, gw: Gateway): void {
     const res = await h.getField(GetFieldRequest.fromPartial({ fieldId: request.params.id }), caller(request));
     return sendJson(reply, 200, fieldOut(res.field));
   });
-  app.post(`${ROOT}/fields`, async (request, reply) => {
+  app.post(`${ROOT}/fields`, { schema: BODY.field }, async (request, reply) => {
     const body = bodyOf(request);
-    if (typeof body.name !== "string" || body.name === "") throw mandatory("name");
-    if (typeof body.service_id !== "string" || body.service_id === "") throw mandatory("service_id");
-    const res = await h.createField(CreateFieldRequest.fromPartial({ serviceId: body.service_id, name: body.name }), caller(request));
+    const res = await h.createField(
+      CreateFieldRequest.fromPartial({ serviceId: text(body.service_id), name: text(body.name) }),
+      caller(request),
+    );
     return sendCreated(reply, request, res.field?.fieldId ?? "", fieldOut(res.field));
   });
   app.delete<{ Params: { id?: string } }>(`${ROOT}/fields/:id?`, async (request, reply) => {
@@ -247,10 +279,8 @@ export function registerHashmap(app: FastifyInstance, gw: Gateway): void {
     const res = await h.getGroup(GetGroupRequest.fromPartial({ groupId: request.params.id }), caller(request));
     return sendJson(reply, 200, groupOut(res.group));
   });
-  app.post(`${ROOT}/groups`, async (request, reply) => {
-    const name = bodyOf(request).name;
-    if (typeof name !== "string" || name === "") throw mandatory("name");
-    const res = await h.createGroup(CreateGroupRequest.fromPartial({ name }), caller(request));
+  app.post(`${ROOT}/groups`, { schema: BODY.named }, async (request, reply) => {
+    const res = await h.createGroup(CreateGroupRequest.fromPartial({ name: text(bodyOf(request).name) }), caller(request));
     return sendCreated(reply, request, res.group?.groupId ?? "", groupOut(res.group));
   });
   app.delete<{ Params: { id?: string }; Querystring: Query }>(`${ROOT}/groups/:id?`, async (request, reply) => {
@@ -295,7 +325,7 @@ export function registerHashmap(app: FastifyInstance, gw: Gateway): void {
     const res = await h.getMapping(GetMappingRequest.fromPartial({ mappingId: request.params.id }), caller(request));
     return sendJson(reply, 200, mappingOut(res.mapping));
   });
-  app.post<{ Querystring: Query }>(`${ROOT}/mappings`, async (request, reply) => {
+  app.post<{ Querystring: Query }>(`${ROOT}/mappings`, { schema: BODY.mapping }, async (request, reply) => {
     const body = bodyOf(request);
     const cost = decimalText(body.cost, "cost");
     if (cost === undefined) throw mandatory("cost");
@@ -316,7 +346,7 @@ export function registerHashmap(app: FastifyInstance, gw: Gateway): void {
     const res = await h.createMapping(req, caller(request));
     return sendCreated(reply, request, res.mapping?.mappingId ?? "", mappingOut(res.mapping));
   });
-  app.put<{ Params: { id?: string } }>(`${ROOT}/mappings/:id?`, async (request, reply) => {
+  app.put<{ Params: { id?: string } }>(`${ROOT}/mappings/:id?`, { schema: BODY.mappingUpdate }, async (request, reply) => {
     const body = bodyOf(request);
     const id = idOf(request, "mapping_id");
     const { mapping: current } = await h.getMapping(GetMappingRequest.fromPartial({ mappingId: id }), caller(request));
@@ -383,7 +413,7 @@ export function registerHashmap(app: FastifyInstance, gw: Gateway): void {
     const res = await h.getThreshold(GetThresholdRequest.fromPartial({ thresholdId: request.params.id }), caller(request));
     return sendJson(reply, 200, thresholdOut(res.threshold));
   });
-  app.post(`${ROOT}/thresholds`, async (request, reply) => {
+  app.post(`${ROOT}/thresholds`, { schema: BODY.threshold }, async (request, reply) => {
     const body = bodyOf(request);
     const cost = decimalText(body.cost, "cost");
     if (cost === undefined) throw mandatory("cost");
@@ -400,7 +430,7 @@ export function registerHashmap(app: FastifyInstance, gw: Gateway): void {
     const res = await h.createThreshold(req, caller(request));
     return sendCreated(reply, request, res.threshold?.thresholdId ?? "", thresholdOut(res.threshold));
   });
-  app.put<{ Params: { id?: string } }>(`${ROOT}/thresholds/:id?`, async (request, reply) => {
+  app.put<{ Params: { id?: string } }>(`${ROOT}/thresholds/:id?`, { schema: BODY.thresholdUpdate }, async (request, reply) => {
     const body = bodyOf(request);
     const id = idOf(request, "threshold_id");
     const { threshold: current } = await h.getThreshold(GetThresholdRequest.fromPartial({ thresholdId: id }), caller(request));

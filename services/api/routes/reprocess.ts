@@ -86,9 +86,21 @@ export function registerReprocess(app: FastifyInstance, gw: Gateway): void {
     await create(body, callerOf(gw, request));
     return sendJson(reply, 202, {});
   };
-  app.post("/v2/task/reprocesses", createRoute);
+  const createSchema = {
+    body: {
+      type: "object",
+      required: ["scope_ids", "start_reprocess_time", "end_reprocess_time", "reason"],
+      properties: {
+        scope_ids: stringList,
+        start_reprocess_time: { type: "string" },
+        end_reprocess_time: { type: "string" },
+        reason: { type: "string" },
+      },
+    },
+  } as const;
+  app.post("/v2/task/reprocesses", { schema: createSchema }, createRoute);
   // python-cloudkittyclient 4.x posts to the singular path, which CloudKitty never served.
-  app.post("/v2/task/reprocess", createRoute);
+  app.post("/v2/task/reprocess", { schema: createSchema }, createRoute);
 
   const tasksSchema = {
     querystring: {

@@ -113,6 +113,43 @@ function oneText(body: Body, key: string): string | undefined {
   return String(v);
 }
 
+/** Bodies, as CloudKitty's voluptuous schemas declare them (a list of one is taken for its value). */
+const text = { type: "string" } as const;
+const RESET = {
+  body: {
+    type: "object",
+    properties: {
+      all_scopes: { type: "boolean" },
+      scope_id: stringList,
+      scope_key: stringList,
+      fetcher: stringList,
+      collector: stringList,
+      last_processed_timestamp: text,
+      state: text,
+    },
+  },
+} as const;
+const PATCH = {
+  body: {
+    type: "object",
+    required: ["scope_id"],
+    properties: {
+      scope_id: { type: "string", minLength: 1 },
+      scope_key: text,
+      fetcher: text,
+      collector: text,
+      active: { type: "boolean" },
+    },
+  },
+} as const;
+const CREATE = {
+  body: {
+    type: "object",
+    required: ["scope_id"],
+    properties: { ...PATCH.body.properties, last_processed_timestamp: text, state: text },
+  },
+} as const;
+
 export function registerScope(app: FastifyInstance, gw: Gateway): void {
   const period = gw.periodSeconds;
 
@@ -156,7 +193,7 @@ export function registerScope(app: FastifyInstance, gw: Gateway): void {
     },
   );
 
-  app.put("/v2/scope", async (request, reply) => {
+  app.put("/v2/scope", { schema: RESET }, async (request, reply) => {
     const body = bodyOf(request.body);
     const allScopes = boolParam(body.all_scopes, "all_scopes", false);
     const scopeIds = listOf(body.scope_id);
@@ -183,7 +220,11 @@ export function registerScope(app: FastifyInstance, gw: Gateway): void {
     if (allScopes && !filtered) {
       // Every scope that can move back to the state (those never rated, or behind it, are left as they are).
       const res = await gw.services.scopes.resetScope(ResetScopeRequest.fromPartial({ allScopes: true, state }), caller);
-      if (res.scopes.length === 0) throw notFound(NOTHING);
+      if (res.scopes.length === 0) {
+        const any = await gw.services.scopes.listScopes(ListScopesRequest.fromPartial({ pageSize: 1 }), caller);
+        if (any.scopes.length === 0) throw notFound(NOTHING);
+        throw badRequest(`No scope was reset to ${naiveIso(given)}: a reset moves a state back, and no scope is rated past it.`);
+      }
       return sendJson(reply, 202, {});
     }
     const scopes = await selectScopes(gw, caller, sel, 0, Number.POSITIVE_INFINITY);
@@ -192,7 +233,7 @@ export function registerScope(app: FastifyInstance, gw: Gateway): void {
     return sendJson(reply, 202, {});
   });
 
-  app.patch("/v2/scope", async (request, reply) => {
+  app.patch("/v2/scope", { schema: PATCH }, async (request, reply) => {
     const body = bodyOf(request.body);
     const scopeId = oneText(body, "scope_id");
     if (scopeId === undefined || scopeId === "") throw badRequest("Invalid data: required key not provided (path: '['scope_id']')");
@@ -208,7 +249,7 @@ export function registerScope(app: FastifyInstance, gw: Gateway): void {
     return sendJson(reply, 200, scopeOut(res.scope, period));
   });
 
-  app.post("/v2/scope", async (request, reply) => {
+  app.post("/v2/scope", { schema: CREATE }, async (request, reply) => {
     const body = bodyOf(request.body);
     const scopeId = oneText(body, "scope_id");
     if (scopeId === undefined || scopeId === "") throw badRequest("Invalid data: required key not provided (path: '['scope_id']')");
