@@ -438,6 +438,23 @@ describe("api gateway application", () => {
     await a.close();
   });
 
+  it("takes the last value of a repeated v1 query parameter, as WSME", async () => {
+    const asked: string[] = [];
+    const { app: a } = await app({
+      hashmap: {
+        listFields: async (req: never) => {
+          asked.push((req as { serviceId: string }).serviceId);
+          return { fields: [], nextPageToken: "" };
+        },
+      },
+    });
+    const res = await a.inject({ method: "GET", url: "/v1/rating/module_config/hashmap/fields?service_id=s1&service_id=s2" });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { fields: [] });
+    assert.deepEqual(asked, ["s2"]);
+    await a.close();
+  });
+
   it("answers unknown routes with CloudKitty's 404 bodies", async () => {
     const { app: a } = await app({ rating: { listModules: async () => ({ modules: MODULES }) } });
     const v1 = await a.inject({ method: "GET", url: "/v1/nothing/here" });

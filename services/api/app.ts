@@ -93,6 +93,13 @@ export function buildApp(gw: Gateway, opts: AppOptions): FastifyInstance {
     return undefined;
   });
 
+  // v1 (WSME) takes one value per query parameter: the last one given, when repeated.
+  app.addHook("preValidation", async (request) => {
+    if (!pathOf(request).startsWith("/v1") || request.query === null || typeof request.query !== "object") return;
+    const query = request.query as Record<string, unknown>;
+    for (const [k, v] of Object.entries(query)) if (Array.isArray(v)) query[k] = v[v.length - 1];
+  });
+
   app.addHook("onResponse", async (request, reply) => {
     const t0 = started.get(request);
     const fields: Record<string, unknown> = {
