@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { GetScopeRequest } from "../../libs/gen/ratemesh/v1/storage.js";
 import { Decimal } from "../../libs/money/decimal.js";
-import { CloudKittyCli } from "../support/cloudkitty-cli.js";
+import { CLOUDKITTY, CloudKittyCli, cloudkittyClientInstalled } from "../support/cloudkitty-cli.js";
 import { eventually, type Mesh, startMesh, startService, tempDir } from "../support/mesh.js";
 import { freePort } from "../support/ports.js";
 import type { ServiceProcess } from "../support/service-process.js";
@@ -135,6 +135,10 @@ interface Setup {
 }
 
 async function setup(t: TestContext): Promise<Setup> {
+  assert.ok(
+    cloudkittyClientInstalled(),
+    `${CLOUDKITTY} is missing: install Debian's python3-cloudkittyclient (apt-get install python3-cloudkittyclient)`,
+  );
   const dir = tempDir(t);
   writeFileSync(join(dir, "metrics.yml"), METRICS);
   writeFileSync(join(dir, "usage.jsonl"), usage());
