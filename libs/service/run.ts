@@ -10,11 +10,18 @@ import { parseArgs } from "node:util";
 import type { commonSections } from "../config/common.js";
 import { ConfigError, type ConfigOf, loadConfig, redactedConfig, type Sections, type ServiceConfig } from "../config/config.js";
 import { CONFIG_CATALOG } from "../gen/config-catalog.js";
-import type { GrpcServer } from "../grpc/server.js";
 import { createLogger, type Logger } from "../logging/logger.js";
 
+/** What a service serves: gRPC (libs/grpc/server.ts) or HTTP. */
+export interface ServedTraffic {
+  /** Health or readiness as others see it; false once shutdown starts. */
+  setServing(serving: boolean): void;
+  /** Stops taking calls, lets those in flight finish for graceSeconds, then cuts what is left. */
+  shutdown(graceSeconds: number): Promise<{ forced: boolean }>;
+}
+
 export interface Running {
-  server: GrpcServer;
+  server: ServedTraffic;
   /** Stage one: stop taking new work, finish or abandon current work safely. */
   drain?: (graceSeconds: number) => Promise<void>;
   /** After the server stopped: release resources (database, leases). */

@@ -6,6 +6,7 @@
 import { commonSections, endpointProblem, periodOption, periodProblem, serviceAddress } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { oneOf } from "../../libs/config/options.js";
+import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 
 const api = {
   listen: serviceAddress("api", "127.0.0.1:8889").listen,
@@ -40,6 +41,7 @@ export const apiConfig = defineServiceConfig(
 
 export type ApiConfig = ConfigOf<typeof apiConfig.sections>;
 
-export function loadApiConfig(opts: LoadOptions = {}): ApiConfig {
-  return loadConfig(apiConfig, opts);
+/** The configuration from a file and the environment (for tools and tests; the service itself goes through runService). */
+export function loadApiConfig(opts: Omit<LoadOptions, "catalog"> = {}): ApiConfig {
+  return loadConfig(apiConfig, { ...opts, catalog: CONFIG_CATALOG });
 }
