@@ -151,6 +151,11 @@ try {
     `  ${B} http://${collector.address}/ratemesh.v1.CollectorService/Collect \\\n      -d '{"scope_id":"acme-prod","metric":"cpu","begin":"2026-11-01T00:00:00Z"}'`,
   );
 
+  out("\nor with the ratemesh CLI (npx ratemesh --help lists every command):");
+  out(`  npx ratemesh summary --storage ${storage.address} --begin 2026-11-01 --end 2026-11-04 -g scope_id,type`);
+  out(`  npx ratemesh explain --rating ${rating.address} --scope acme-prod --type volume.size --qty 200 --metadata volume_type=ssd`);
+  out(`  npx ratemesh status --collector ${collector.address}`);
+
   if (values.once) {
     await stopAll();
     out("\nservices stopped.");

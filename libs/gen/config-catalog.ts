@@ -55,6 +55,7 @@ export const CONFIG_CATALOG: Catalog = {
   "collector": {
     "listen": hostPort({"help":"Address the collector service listens on (port 0: any free port).","default":"127.0.0.1:9633"}),
     "metrics_listen": listenOrOff({"help":"Address of the collector service's metrics endpoint (HTTP, GET /metrics); port 0: any free port; off: no endpoint.","default":"127.0.0.1:9643"}),
+    "endpoint": str({"help":"Address other services use to reach collector (host:port). Default: the listen address."}),
   },
   "fetcher": {
     "backend": oneOf({"help":"How the scopes to rate are listed: source (a static list), gnocchi or prometheus.","choices":["source","gnocchi","prometheus"],"default":"source"}),
@@ -152,5 +153,10 @@ export const CONFIG_CATALOG: Catalog = {
     "http_pool_maxsize": int({"help":"Most HTTP connections open at once to Prometheus.","default":10,"min":1,"max":1000}),
     "retries": int({"help":"How many times a query is tried again after a connection error, a timeout or a 5xx answer, with exponential backoff.","default":3,"min":0,"max":20}),
     "retry_backoff": duration({"help":"First backoff between retries; it doubles at each attempt (with jitter), up to 10 s.","default":0.5,"min":0}),
+  },
+  "api": {
+    "listen": hostPort({"help":"Address the api service listens on (port 0: any free port).","default":"127.0.0.1:8889"}),
+    "metrics_listen": listenOrOff({"help":"Address of the api service's metrics endpoint (HTTP, GET /metrics); port 0: any free port; off: no endpoint.","default":"127.0.0.1:9644"}),
+    "auth_strategy": oneOf({"help":"How callers authenticate, as CloudKitty's [DEFAULT] auth_strategy: noauth (no token needed), or keystone (a request without X-Auth-Token is refused with 401, and the token is passed on to the services as x-auth-token metadata).","choices":["noauth","keystone"],"default":"noauth"}),
   },
 };

@@ -14,14 +14,22 @@ import { parseArgs } from "node:util";
 import type { commonSections } from "../config/common.js";
 import { ConfigError, type ConfigOf, loadConfig, redactedConfig, type Sections, type ServiceConfig } from "../config/config.js";
 import type { HostPort } from "../config/options.js";
-import type { GrpcServer } from "../grpc/server.js";
+import { CONFIG_CATALOG } from "../gen/config-catalog.js";
 import { createLogger, type Logger } from "../logging/logger.js";
 import { type MetricsEndpoint, serveMetrics } from "../metrics/endpoint.js";
 import { createRegistry, type Registry } from "../metrics/metrics.js";
 import { startTracing } from "../tracing/tracing.js";
 
+/** What a service serves: gRPC (libs/grpc/server.ts) or HTTP. */
+export interface ServedTraffic {
+  /** Health or readiness as others see it; false once shutdown starts. */
+  setServing(serving: boolean): void;
+  /** Stops taking calls, lets those in flight finish for graceSeconds, then cuts what is left. */
+  shutdown(graceSeconds: number): Promise<{ forced: boolean }>;
+}
+
 export interface Running {
-  server: GrpcServer;
+  server: ServedTraffic;
   /** Stage one: stop taking new work, finish or abandon current work safely. */
   drain?: (graceSeconds: number) => Promise<void>;
   /** After the server stopped: release resources (database, leases). */
@@ -62,7 +70,7 @@ export async function runService<S extends Sections & typeof commonSections>(
   const configFile = values.config ?? process.env.RATEMESH_CONFIG;
   let config: ConfigOf<S>;
   try {
-    config = loadConfig(spec, { file: configFile, env: process.env });
+    config = loadConfig(spec, { file: configFile, env: process.env, catalog: CONFIG_CATALOG });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`ratemesh-${service}: ${err.message}\n`);

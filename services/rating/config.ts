@@ -2,6 +2,7 @@
 import { checkDatabase, commonSections, databaseOptions, metricsListen, serviceAddress } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { duration } from "../../libs/config/options.js";
+import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 
 const rating = {
   ...serviceAddress("rating", "127.0.0.1:9632"),
@@ -33,6 +34,7 @@ export const ratingConfig = defineServiceConfig("rating", { ...commonSections, r
 
 export type RatingConfig = ConfigOf<typeof ratingConfig.sections>;
 
-export function loadRatingConfig(opts: LoadOptions = {}): RatingConfig {
-  return loadConfig(ratingConfig, opts);
+/** The configuration from a file and the environment (for tools and tests; the service itself goes through runService). */
+export function loadRatingConfig(opts: Omit<LoadOptions, "catalog"> = {}): RatingConfig {
+  return loadConfig(ratingConfig, { ...opts, catalog: CONFIG_CATALOG });
 }

@@ -12,7 +12,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 /** The services started as processes (each has services/<name>/main.ts). */
-export type ServiceName = "storage" | "rating" | "collector";
+export type ServiceName = "storage" | "rating" | "collector" | "api";
 
 export interface ServiceProcessOptions {
   service: ServiceName;
