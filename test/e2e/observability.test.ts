@@ -59,7 +59,8 @@ describe("metrics of the mesh, scraped by a real Prometheus", () => {
     const { mesh, prom, points } = await demoMesh(t);
     assert.ok(points > 0);
     const one = async (q: string) => (await promQuery(prom, q))[0]?.value;
-    // The last scrapes may predate the last commits: wait for Prometheus to see the end.
+    // The last scrapes of each service may predate the last commits: wait
+    // until Prometheus has scraped every service after the catch-up.
     await eventually(
       async () => (await one("sum(ratemesh_storage_points_stored_total)")) === points,
       20_000,
@@ -70,6 +71,8 @@ describe("metrics of the mesh, scraped by a real Prometheus", () => {
       20_000,
       "every period committed",
     );
+    await eventually(async () => (await one("sum(ratemesh_rating_points_rated_total)")) === points, 20_000, "every point rated");
+    await eventually(async () => (await one("sum(ratemesh_collector_periods_behind)")) === 0, 20_000, "nothing left behind");
     assert.equal(await one('sum(ratemesh_storage_commits_total{outcome="ok"})'), PERIODS);
     assert.equal(await one('sum(ratemesh_storage_commits_total{outcome!="ok"})'), 0);
     assert.equal(await one("sum(ratemesh_collector_points_collected_total)"), points);
