@@ -9,7 +9,8 @@ import { EtcdServer } from "../../test/support/etcd.js";
 import { eventually } from "../../test/support/mesh.js";
 import { sleep } from "../async/limit.js";
 import { silentLogger } from "../logging/logger.js";
-import { EtcdCoordinator, parseCoordinationUrl } from "./etcd.js";
+import { EtcdCoordinator } from "./etcd.js";
+import { parseCoordinationUrl } from "./url.js";
 
 const TTL = 2;
 
@@ -32,6 +33,19 @@ describe("etcd coordinator", () => {
   it("parses coordination URLs", () => {
     assert.deepEqual(parseCoordinationUrl("etcd3+http://10.0.0.1:2379,10.0.0.2:2379/"), ["http://10.0.0.1:2379", "http://10.0.0.2:2379"]);
     assert.throws(() => parseCoordinationUrl("http://x:1"), /is not an etcd URL/);
+  });
+
+  it("takes the etcd v3 URL forms tooz takes: etcd3:// (as Debian's CloudKitty uses), etcd3+http:// and etcd3+https://", () => {
+    assert.deepEqual(parseCoordinationUrl("etcd3://10.0.0.1:2379"), ["http://10.0.0.1:2379"]);
+    assert.deepEqual(parseCoordinationUrl("etcd3://etcd1,etcd2:2380"), ["http://etcd1:2379", "http://etcd2:2380"]);
+    assert.deepEqual(parseCoordinationUrl("etcd3+https://[fd00::1]:2379"), ["https://[fd00::1]:2379"]);
+    assert.deepEqual(parseCoordinationUrl("etcd3+http://a:1?"), ["http://a:1"]);
+    assert.throws(
+      () => parseCoordinationUrl("etcd3://a:2379?timeout=30"),
+      /URL options \(timeout\) are not supported: the lease TTL is \[orchestrator\] lease_ttl/,
+    );
+    assert.throws(() => parseCoordinationUrl("file:///var/lib/cloudkitty/locks"), /is not an etcd URL/);
+    assert.throws(() => parseCoordinationUrl("etcd3://a:b:c"), /each host must be host\[:port\]/);
   });
 
   it("spreads scopes over the live members, one owner each, and fences with increasing tokens", async (t) => {

@@ -51,13 +51,6 @@ export interface EtcdCoordinatorOptions {
   events?: { leaseLost?: () => void; keepaliveFailed?: () => void };
 }
 
-/** "etcd3+http://a:2379,b:2379" gives ["http://a:2379", "http://b:2379"]. */
-export function parseCoordinationUrl(url: string): string[] {
-  const m = /^etcd3?\+(https?):\/\/(.+)$/.exec(url);
-  if (m === null) throw new Error(`${JSON.stringify(url)} is not an etcd URL (etcd3+http://host:port[,host:port])`);
-  return (m[2] as string).split(",").map((h) => `${m[1]}://${h.replace(/\/+$/, "")}`);
-}
-
 interface Held {
   ownership: Ownership;
   controller: AbortController;

@@ -6,8 +6,9 @@
 
 import { showHostPort } from "../../libs/config/options.js";
 import type { Coordinator } from "../../libs/coordination/coordinator.js";
-import { EtcdCoordinator, parseCoordinationUrl } from "../../libs/coordination/etcd.js";
+import { EtcdCoordinator } from "../../libs/coordination/etcd.js";
 import { MemoryCoordinator } from "../../libs/coordination/memory.js";
+import { parseCoordinationUrl } from "../../libs/coordination/url.js";
 import { CollectorServiceService } from "../../libs/gen/ratemesh/v1/collector.js";
 import { RatingServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";

@@ -1,11 +1,12 @@
 import type { CheckContext } from "../../../libs/config/config.js";
 import { duration, int, str } from "../../../libs/config/options.js";
+import { parseCoordinationUrl } from "../../../libs/coordination/url.js";
 
 /** How collector processes share the work: CloudKitty's [orchestrator]. */
 
 const orchestrator = {
   coordination_url: str({
-    help: "etcd endpoints for coordination between collector processes, e.g. etcd3+http://10.0.0.1:2379,10.0.0.2:2379. Empty: a single process coordinates in memory.",
+    help: "etcd endpoints for coordination between collector processes, in tooz's forms: etcd3://10.0.0.1:2379 (as Debian's CloudKitty), etcd3+http://10.0.0.1:2379,10.0.0.2:2379 or etcd3+https://…. Empty: a single process coordinates in memory.",
     default: "",
   }),
   coordination_prefix: str({
@@ -44,7 +45,14 @@ export function checks({ config: c, report }: CheckContext<typeof sections>): vo
   if (c.orchestrator.coordination_prefix === "" || !c.orchestrator.coordination_prefix.startsWith("/")) {
     report("orchestrator", "coordination_prefix", "must start with /");
   }
-  if (url !== "" && !/^etcd3?\+https?:\/\/[^/]/.test(url)) {
-    report("orchestrator", "coordination_url", `${JSON.stringify(url)} is not an etcd URL (etcd3+http://host:port[,host:port])`);
+  if (url === "") return;
+  try {
+    parseCoordinationUrl(url);
+  } catch (err) {
+    // tooz's other backends: say what ratemesh coordinates with instead.
+    const other = /^(file|memcached|redis|zookeeper|kazoo|mysql|postgresql|consul|zake|ipc):/.test(url)
+      ? "; ratemesh coordinates collector processes through etcd only: etcd3://host:2379, or leave it empty for a single collector process"
+      : "";
+    report("orchestrator", "coordination_url", `${(err as Error).message}${other}`);
   }
 }
