@@ -45,11 +45,17 @@ export function nextMonthStart(d: Date): Date {
 }
 
 /**
- * The last period end that may be rated at `now`: a period [b, e) is rated
- * once e + wait_periods × period <= now.
+ * The last period end that may be rated at `now`, by CloudKitty's rule: a
+ * period [b, b + period) is rated once b + wait_periods × period < now
+ * (`check_time_state`). One deviation: a period is never rated before it
+ * has ended (b + period <= now), which only matters with wait_periods = 0,
+ * where CloudKitty rates the period in progress as soon as it has begun.
  */
 export function ratableUntil(now: Date, periodSeconds: number, waitPeriods: number): Date {
-  return addSeconds(alignDown(now, periodSeconds), -waitPeriods * periodSeconds);
+  const step = periodSeconds * 1000;
+  // The period that begins at the largest boundary b < now - wait_periods × period ends at the next boundary up.
+  const byWait = Math.ceil((now.getTime() - waitPeriods * step) / step) * step;
+  return new Date(Math.min(byWait, alignDown(now, periodSeconds).getTime()));
 }
 
 /** Number of whole periods in [from, to), 0 if to <= from. */

@@ -59,7 +59,7 @@ async function until(what: string, done: () => boolean): Promise<void> {
 
 describe("processor clock", () => {
   it("rates the periods finished by the injected clock, and the next one when the clock passes its end", async (t) => {
-    // 05:30 with wait_periods = 1: [00:00, 04:00) may be rated, [04:00, 05:00) not yet.
+    // 05:30 with wait_periods = 1: [00:00, 05:00) may be rated (04:00 + 1 h < 05:30), [05:00, 06:00) not yet.
     const clock = new ManualClock(Date.parse("2026-01-01T05:30:00Z"));
     const store = fakeStorage();
     const processor = new Processor(
@@ -92,21 +92,25 @@ describe("processor clock", () => {
     processor.start();
     t.after(() => processor.stop(1));
 
-    await until("rated up to 04:00", () => store.states.get("p1")?.toISOString() === "2026-01-01T04:00:00.000Z");
+    await until("rated up to 05:00", () => store.states.get("p1")?.toISOString() === "2026-01-01T05:00:00.000Z");
     await sleep(100);
     assert.deepEqual(store.committed, [
       "p1 2026-01-01T00:00:00.000Z 1",
       "p1 2026-01-01T01:00:00.000Z 1",
       "p1 2026-01-01T02:00:00.000Z 1",
       "p1 2026-01-01T03:00:00.000Z 1",
+      "p1 2026-01-01T04:00:00.000Z 1",
     ]);
     assert.equal(processor.status()[0]?.periodsBehind, 0);
 
-    // 06:00: [04:00, 05:00) has waited its period; [05:00, 06:00) has not.
+    // 06:00 exactly: 05:00 + 1 h < 06:00 does not hold yet; just after, [05:00, 06:00) has waited its period.
     clock.t = Date.parse("2026-01-01T06:00:00Z");
-    await until("rated up to 05:00", () => store.states.get("p1")?.toISOString() === "2026-01-01T05:00:00.000Z");
     await sleep(100);
     assert.equal(store.committed.length, 5);
-    assert.equal(store.committed[4], "p1 2026-01-01T04:00:00.000Z 1");
+    clock.t += 1000;
+    await until("rated up to 06:00", () => store.states.get("p1")?.toISOString() === "2026-01-01T06:00:00.000Z");
+    await sleep(100);
+    assert.equal(store.committed.length, 6);
+    assert.equal(store.committed[5], "p1 2026-01-01T05:00:00.000Z 1");
   });
 });

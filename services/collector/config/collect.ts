@@ -12,7 +12,7 @@ const collect = {
   }),
   period: periodOption,
   wait_periods: int({
-    help: "Finished periods to wait before rating one, so that late measures arrive first.",
+    help: "Periods to wait before rating one, so that late measures arrive first, as CloudKitty: a period [b, b + period) is rated once b + wait_periods × period < now. 0: once it has ended (CloudKitty would rate it as soon as it begins).",
     default: 2,
     min: 0,
   }),

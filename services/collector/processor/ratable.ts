@@ -1,7 +1,9 @@
 /**
- * Which periods may be rated now: a period [b, e) is rated once
- * e + wait_periods × period <= now (and, with [collect] end, e <= end). "Now"
- * is the injected clock's, so lateness and catch-up are testable.
+ * Which periods may be rated now: as in CloudKitty, a period [b, e) is
+ * rated once b + wait_periods × period < now, and never before it has ended
+ * (e <= now: the deviation from CloudKitty with wait_periods = 0); with
+ * [collect] end, e <= end too. "Now" is the injected clock's, so lateness
+ * and catch-up are testable.
  */
 import { type Clock, monthStart, periodsBetween, ratableUntil } from "../../../libs/time/period.js";
 import type { ProcessorOptions } from "./options.js";
