@@ -3,7 +3,7 @@
  *   node dist/scripts/config.js sample                  print a commented sample config (every service's options)
  *   node dist/scripts/config.js check SERVICE [FILE]    validate a config for a service
  */
-import { ConfigError, loadConfig } from "../libs/config/config.js";
+import { ConfigError, readConfig } from "../libs/config/config.js";
 import { sampleConfig } from "../libs/config/sample.js";
 import { CONFIG_CATALOG } from "../libs/gen/config-catalog.js";
 import { SERVICE_CONFIGS } from "./config-services.js";
@@ -15,8 +15,9 @@ if (command === "sample") {
   process.stdout.write(sampleConfig(SERVICE_CONFIGS));
 } else if (command === "check" && spec !== undefined) {
   try {
-    loadConfig(spec, { file: args[1], env: process.env, catalog: CONFIG_CATALOG });
+    const { warnings } = readConfig(spec, { file: args[1], env: process.env, catalog: CONFIG_CATALOG });
     process.stdout.write(`${args[1] ?? "(defaults)"}: valid for ${spec.service}\n`);
+    for (const w of warnings) process.stdout.write(`warning: ${w}\n`);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);

@@ -141,9 +141,16 @@ export function databaseOptions<const B extends readonly [string, ...string[]]>(
   backendHelp: string;
   urlHelp: string;
   defaultFile: string;
+  /** Backend names refused, each with what to use instead. */
+  refusals?: Readonly<Record<string, string>>;
 }) {
   return {
-    backend: oneOf({ help: spec.backendHelp, choices: spec.backends, default: spec.backends[0] as B[number] }),
+    backend: oneOf({
+      help: spec.backendHelp,
+      choices: spec.backends,
+      default: spec.backends[0] as B[number],
+      ...(spec.refusals !== undefined && { refusals: spec.refusals }),
+    }),
     url: str({ help: spec.urlHelp, default: spec.defaultFile, secret: true }),
   };
 }

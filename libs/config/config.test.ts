@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { commonSections, metricsListen, periodOption, periodProblem } from "./common.js";
-import { ConfigError, defineServiceConfig, loadConfig } from "./config.js";
+import { ConfigError, defineServiceConfig, loadConfig, readConfig } from "./config.js";
 import { parseIni } from "./ini.js";
-import { int, list, oneOf, str, timestamp } from "./options.js";
+import { int, list, oneOf, retired, sectionRef, str, timestamp, tolerated } from "./options.js";
 import { sampleConfig } from "./sample.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ratemesh-config-"));
@@ -162,6 +162,92 @@ describe("loadConfig", () => {
       problemsOf(() => load(join(dir, "missing.conf"))),
       [`${join(dir, "missing.conf")}: cannot be read (ENOENT)`],
     );
+  });
+});
+
+describe("options of another system's file", () => {
+  /** A service that reads a file written for another system: what it tolerates, refuses and borrows. */
+  const delta = defineServiceConfig("delta", {
+    ...commonSections,
+    delta: {
+      backend: oneOf({
+        help: "Where delta keeps things.",
+        choices: ["disk", "memory"],
+        default: "disk",
+        refusals: { tape: "delta cannot use tape: use backend = disk" },
+      }),
+      user: str({ help: "Who." }),
+      password: str({ help: "Secret.", secret: true }),
+      auth_from: sectionRef({ help: "Where user and password are.", takes: ["user", "password"] }),
+      legacy: tolerated({ help: "the old system's knob; delta has none" }),
+      scope: retired({ help: "delta cannot be scoped: set user instead" }),
+    },
+    DEFAULT: { "*": tolerated({ help: "the old system's process-wide options" }) },
+    "bus_*": { "*": tolerated({ help: "the old system's message bus" }) },
+  });
+  const read = (text: string, env: Record<string, string> = {}) => readConfig(delta, { file: file(text), env, catalog: delta.sections });
+
+  it("accepts what it tolerates with one warning per section and reason, listing the options, and returns no value for them", () => {
+    const f = file("[DEFAULT]\ntransport_url = bus://x\ndebug = true\n[bus_kafka]\na = 1\n[bus_rabbit]\nb = 2\n[delta]\nlegacy = 5\n");
+    const { config, warnings } = readConfig(delta, { file: f, env: { RATEMESH_DELTA__LEGACY: "6" }, catalog: delta.sections });
+    assert.equal(config.delta.legacy, undefined);
+    assert.deepEqual(warnings, [
+      `${f}: [DEFAULT] transport_url (line 2), debug (line 3): ignored: the old system's process-wide options`,
+      `${f}: [bus_kafka] a (line 5): ignored: the old system's message bus`,
+      `${f}: [bus_rabbit] b (line 7): ignored: the old system's message bus`,
+      `${f}: [delta] legacy (line 9): ignored: the old system's knob; delta has none`,
+      "environment: [delta] legacy: ignored: the old system's knob; delta has none",
+    ]);
+    // A file without any of them has no warning.
+    assert.deepEqual(read("[delta]\nbackend = memory\n").warnings, []);
+  });
+
+  it("refuses a value it cannot honour, and a retired option whatever its value, saying what to use instead", () => {
+    const f = file("[delta]\nbackend = tape\nscope = project\n");
+    assert.deepEqual(
+      problemsOf(() => readConfig(delta, { file: f, env: {}, catalog: delta.sections })),
+      [
+        `${f}:2: [delta] backend = tape: delta cannot use tape: use backend = disk`,
+        `${f}:3: [delta] scope: delta cannot be scoped: set user instead`,
+      ],
+    );
+  });
+
+  it("reads the options a section reference takes from the section it names, and warns about the rest of that section", () => {
+    const { config, warnings } = read("[delta]\nauth_from = creds\n[creds]\nuser = ann\npassword = s3cret\nprotocol = http\n");
+    assert.equal(config.delta.user, "ann");
+    assert.equal(config.delta.password, "s3cret");
+    assert.equal(config.delta.auth_from, "creds");
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0] ?? "",
+      /\[creds\] protocol \(line 6\): ignored: not read: \[delta\] auth_from takes only user, password from it$/,
+    );
+  });
+
+  it("refuses a reference to a missing section, an option set both in a section and in the one it names, and a reference from the environment", () => {
+    const f1 = file("[delta]\nauth_from = nowhere\n");
+    assert.deepEqual(
+      problemsOf(() => readConfig(delta, { file: f1, env: {}, catalog: delta.sections })),
+      [`${f1}:2: [delta] auth_from: names [nowhere], which is not in the file`],
+    );
+    const f2 = file("[delta]\nuser = bob\nauth_from = creds\n[creds]\nuser = ann\n");
+    assert.deepEqual(
+      problemsOf(() => readConfig(delta, { file: f2, env: {}, catalog: delta.sections })),
+      [`${f2}:5: [creds] user: also set in [delta] at line 2, and both are read as [delta] user: set it in one place`],
+    );
+    assert.deepEqual(
+      problemsOf(() => read("", { RATEMESH_DELTA__AUTH_FROM: "creds" })),
+      [
+        "environment RATEMESH_DELTA__AUTH_FROM: [delta] auth_from: a section reference is read from the file only (the section it names is there)",
+      ],
+    );
+  });
+
+  it("leaves tolerated, retired and pattern sections out of the sample", () => {
+    const sample = sampleConfig([delta]);
+    assert.doesNotMatch(sample, /legacy|scope =|\[DEFAULT\]|bus_/);
+    assert.match(sample, /^#auth_from = $/m);
   });
 });
 

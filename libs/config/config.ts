@@ -5,7 +5,7 @@
  * file (and line), section and option it is about.
  */
 import { readFileSync } from "node:fs";
-import { parseIni } from "./ini.js";
+import { type IniEntry, parseIni } from "./ini.js";
 import type { Option } from "./options.js";
 import type { Catalog, ConfigOf, Sections, ServiceConfig } from "./schema.js";
 
@@ -65,13 +65,21 @@ interface Origin {
   where: string;
 }
 
+/** What loading gives: the values, and the warnings about what the file sets that is accepted but not used. */
+export interface LoadResult<S extends Sections> {
+  config: ConfigOf<S>;
+  warnings: string[];
+}
+
 export function envName(section: string, option: string): string {
   return `${ENV_PREFIX}${section.toUpperCase()}__${option.toUpperCase()}`;
 }
 
+type Declared = Map<string, Map<string, Option<unknown>>>;
+
 /** The catalog's options and the service's own together (its own declarations win): what a file may set. */
-function known(sections: Sections, catalog: Catalog): Map<string, Map<string, Option<unknown>>> {
-  const out = new Map<string, Map<string, Option<unknown>>>();
+function known(sections: Sections, catalog: Catalog): Declared {
+  const out: Declared = new Map();
   for (const part of [catalog, sections]) {
     for (const [name, section] of Object.entries(part)) {
       const options = out.get(name) ?? new Map<string, Option<unknown>>();
@@ -82,47 +90,151 @@ function known(sections: Sections, catalog: Catalog): Map<string, Map<string, Op
   return out;
 }
 
+/** A declared section: by its name, else by a declared pattern ("prefix*"). */
+function sectionOf(declared: Declared, name: string): Map<string, Option<unknown>> | undefined {
+  const exact = declared.get(name);
+  if (exact !== undefined) return exact;
+  for (const [pattern, options] of declared) if (pattern.endsWith("*") && name.startsWith(pattern.slice(0, -1))) return options;
+  return undefined;
+}
+
+/** A declared option: by its name, else the section's "*" (any option). */
+function optionOf(options: Map<string, Option<unknown>>, key: string): Option<unknown> | undefined {
+  return options.get(key) ?? options.get("*");
+}
+
+/** A section that another names through a section reference: the options it lends. */
+interface Lender {
+  from: string;
+  option: string;
+  takes: readonly string[];
+}
+
+/** The sections named by section references set in the file ([a] ref = b), with who names them. */
+function lenders(entries: IniEntry[], declared: Declared): Map<string, Lender[]> {
+  const out = new Map<string, Lender[]>();
+  for (const e of entries) {
+    const decl = sectionOf(declared, e.section)?.get(e.key);
+    if (decl?.takes === undefined || e.value === "") continue;
+    const list = out.get(e.value) ?? [];
+    list.push({ from: e.section, option: e.key, takes: decl.takes });
+    out.set(e.value, list);
+  }
+  return out;
+}
+
+/** Warnings about accepted options that are not used: one per section and reason, listing the options. */
+class Ignored {
+  private readonly groups = new Map<string, { prefix: string; section: string; reason: string; items: string[] }>();
+
+  add(prefix: string, section: string, reason: string, item: string): void {
+    const k = `${prefix}\u0000${section}\u0000${reason}`;
+    const g = this.groups.get(k) ?? { prefix, section, reason, items: [] };
+    g.items.push(item);
+    this.groups.set(k, g);
+  }
+
+  warnings(): string[] {
+    return [...this.groups.values()].map((g) => `${g.prefix}: [${g.section}] ${g.items.join(", ")}: ignored: ${g.reason}`);
+  }
+}
+
+function readEntries(file: string, problems: string[]): IniEntry[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    problems.push(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    return [];
+  }
+  const { entries, problems: syntax } = parseIni(text);
+  for (const p of syntax) problems.push(`${file}:${p.line}: ${p.message}`);
+  return entries;
+}
+
 export function loadConfig<S extends Sections>(spec: ServiceConfig<S>, opts: LoadOptions): ConfigOf<S> {
+  return readConfig(spec, opts).config;
+}
+
+/**
+ * Loads the configuration and returns it with its warnings: the options
+ * that are accepted and not used (declared tolerated, or in a section
+ * another names that ratemesh does not read), one warning per section and
+ * reason. A service logs them once at start.
+ */
+export function readConfig<S extends Sections>(spec: ServiceConfig<S>, opts: LoadOptions): LoadResult<S> {
   const schema: Sections = spec.sections;
   const everywhere = known(schema, opts.catalog);
   const problems: string[] = [];
+  const ignored = new Ignored();
   const raw = new Map<string, { value: string; origin: Origin }>();
   const file = opts.file;
+  const entries = file === undefined ? [] : readEntries(file, problems);
+  const lent = lenders(entries, everywhere);
+  const seen = new Map<string, { line: number; section: string }>();
 
-  if (file !== undefined) {
-    let text: string | undefined;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (err) {
-      problems.push(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  /** Takes one value of [section] option (declared as decl), from `where`. */
+  const take = (section: string, key: string, decl: Option<unknown>, value: string, where: string, prefix: string, item: string) => {
+    const refusal = decl.refusals?.[value];
+    if (refusal !== undefined) problems.push(`${where} = ${value}: ${refusal}`);
+    else if (decl.disposition === "retired") problems.push(`${where}: ${decl.help}`);
+    else if (decl.disposition === "tolerated") ignored.add(prefix, section, decl.help, item);
+    else raw.set(`${section}.${key}`, { value, origin: { where } });
+  };
+
+  for (const e of entries) {
+    const where = `${file}:${e.line}: [${e.section}] ${e.key}`;
+    const options = sectionOf(everywhere, e.section);
+    const lenderOf = lent.get(e.section);
+    if (options === undefined && lenderOf === undefined) {
+      if (e.section === "DEFAULT") problems.push(`${where}: unknown option (ratemesh has no [DEFAULT] options)`);
+      else problems.push(`${file}:${e.line}: [${e.section}]: unknown section (known: ${[...everywhere.keys()].join(", ")})`);
+      continue;
     }
-    if (text !== undefined) {
-      const { entries, problems: syntax } = parseIni(text);
-      for (const p of syntax) problems.push(`${file}:${p.line}: ${p.message}`);
-      const seen = new Map<string, number>();
-      for (const e of entries) {
-        const where = `${file}:${e.line}: [${e.section}] ${e.key}`;
-        if (e.section === "DEFAULT") {
-          problems.push(`${where}: unknown option (ratemesh has no [DEFAULT] options)`);
-          continue;
-        }
-        const options = everywhere.get(e.section);
-        if (options === undefined) {
-          problems.push(`${file}:${e.line}: [${e.section}]: unknown section (known: ${[...everywhere.keys()].join(", ")})`);
-          continue;
-        }
-        if (!options.has(e.key)) {
-          problems.push(`${where}: unknown option (known in [${e.section}]: ${[...options.keys()].join(", ")})`);
-          continue;
-        }
-        const id = `${e.section}.${e.key}`;
-        const first = seen.get(id);
-        if (first !== undefined) {
-          problems.push(`${where}: set twice (first at line ${first})`);
-          continue;
-        }
-        seen.set(id, e.line);
-        raw.set(id, { value: e.value, origin: { where } });
+    // The section lends options to the sections that name it, as theirs.
+    const targets: Array<{ section: string; via: string }> = [];
+    if (lenderOf !== undefined) {
+      for (const l of lenderOf)
+        if (l.takes.includes(e.key))
+          targets.push({ section: l.from, via: ` (read as [${l.from}] ${e.key}: [${l.from}] ${l.option} names [${e.section}])` });
+      if (targets.length === 0 && options === undefined) {
+        const names = lenderOf.map((l) => `[${l.from}] ${l.option}`).join(", ");
+        ignored.add(
+          `${file}`,
+          e.section,
+          `not read: ${names} take${lenderOf.length === 1 ? "s" : ""} only ${lenderOf[0]?.takes.join(", ")} from it`,
+          `${e.key} (line ${e.line})`,
+        );
+        continue;
+      }
+    }
+    if (options !== undefined) targets.push({ section: e.section, via: "" });
+    for (const target of targets) {
+      const decl = optionOf(sectionOf(everywhere, target.section) ?? new Map(), e.key);
+      if (decl === undefined) {
+        const names = [...(options ?? new Map()).keys()].join(", ");
+        problems.push(`${where}: unknown option (known in [${e.section}]: ${names})`);
+        continue;
+      }
+      const id = `${target.section}.${e.key}`;
+      const first = decl.disposition === "tolerated" ? undefined : seen.get(id);
+      if (first !== undefined) {
+        problems.push(
+          first.section === e.section
+            ? `${where}: set twice (first at line ${first.line})`
+            : `${where}: also set in [${first.section}] at line ${first.line}, and both are read as [${target.section}] ${e.key}: set it in one place`,
+        );
+        continue;
+      }
+      seen.set(id, { line: e.line, section: e.section });
+      take(target.section, e.key, decl, e.value, `${where}${target.via}`, `${file}`, `${e.key} (line ${e.line})`);
+    }
+  }
+  for (const [name, lenderList] of lent) {
+    if (!entries.some((e) => e.section === name)) {
+      for (const l of lenderList) {
+        const at = entries.find((e) => e.section === l.from && e.key === l.option);
+        problems.push(`${file}:${at?.line ?? 0}: [${l.from}] ${l.option}: names [${name}], which is not in the file`);
       }
     }
   }
@@ -130,19 +242,24 @@ export function loadConfig<S extends Sections>(spec: ServiceConfig<S>, opts: Loa
   for (const [name, value] of Object.entries(opts.env ?? {})) {
     if (!name.startsWith(ENV_PREFIX) || !name.includes("__") || value === undefined) continue;
     const [sectionPart = "", optionPart = ""] = name.slice(ENV_PREFIX.length).split("__", 2);
-    const sectionName = sectionPart.toLowerCase();
+    const sectionName = sectionPart.toLowerCase() === "default" ? "DEFAULT" : sectionPart.toLowerCase();
     const optionName = optionPart.toLowerCase();
     const where = `environment ${name}: [${sectionName}] ${optionName}`;
-    const options = everywhere.get(sectionName);
+    const options = sectionOf(everywhere, sectionName);
     if (options === undefined) {
       problems.push(`environment ${name}: unknown section [${sectionName}]`);
       continue;
     }
-    if (!options.has(optionName)) {
+    const decl = optionOf(options, optionName);
+    if (decl === undefined) {
       problems.push(`${where}: unknown option`);
       continue;
     }
-    raw.set(`${sectionName}.${optionName}`, { value, origin: { where } });
+    if (decl.takes !== undefined) {
+      problems.push(`${where}: a section reference is read from the file only (the section it names is there)`);
+      continue;
+    }
+    take(sectionName, optionName, decl, value, where, "environment", optionName);
   }
 
   const config: Record<string, Record<string, unknown>> = {};
@@ -176,7 +293,7 @@ export function loadConfig<S extends Sections>(spec: ServiceConfig<S>, opts: Loa
   for (const check of spec.checks) check({ config: cfg, report });
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return cfg;
+  return { config: cfg, warnings: ignored.warnings() };
 }
 
 /** The config with secrets replaced, fit for a log line. */
@@ -184,11 +301,13 @@ export function redactedConfig<S extends Sections>(spec: ServiceConfig<S>, confi
   const out: Record<string, Record<string, unknown>> = {};
   for (const [sectionName, section] of Object.entries(spec.sections as Sections)) {
     const values = (config as unknown as Record<string, Record<string, unknown>>)[sectionName] ?? {};
-    out[sectionName] = {};
+    const shown: Record<string, unknown> = {};
     for (const [name, option] of Object.entries(section)) {
+      if (option.disposition !== undefined) continue;
       const v = values[name];
-      (out[sectionName] as Record<string, unknown>)[name] = option.secret && v !== undefined && v !== "" ? "***" : v;
+      shown[name] = option.secret && v !== undefined && v !== "" ? "***" : v;
     }
+    if (Object.keys(shown).length > 0) out[sectionName] = shown;
   }
   return out;
 }

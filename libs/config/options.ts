@@ -19,6 +19,20 @@ export interface Option<T, Required extends boolean = boolean> {
   show(value: T): string;
   /** How it was declared (the constructor's name and its spec), so that a tool can declare it again elsewhere. */
   readonly declaration: { readonly kind: string; readonly spec: object };
+  /** Values that cannot be honoured, each with what to use instead: an error, whatever the type says. */
+  readonly refusals?: Readonly<Record<string, string>>;
+  /**
+   * How a value set in the file is taken, when not simply read: "tolerated"
+   * (accepted and not used, with one warning that gives `help` as the
+   * reason), "retired" (any value is an error whose message is `help`: what
+   * to use instead).
+   */
+  readonly disposition?: "tolerated" | "retired";
+  /**
+   * A section reference (sectionRef): these options of the section that
+   * declares it are read from the section its value names.
+   */
+  readonly takes?: readonly string[];
 }
 
 export type OptionValue<O> = O extends Option<infer T, true> ? T : O extends Option<infer T, false> ? T | undefined : never;
@@ -26,6 +40,8 @@ export type OptionValue<O> = O extends Option<infer T, true> ? T : O extends Opt
 interface Common {
   help: string;
   secret?: boolean;
+  /** Values refused, each with the message saying what to use instead. */
+  refusals?: Readonly<Record<string, string>>;
 }
 
 function declare<O extends Option<unknown, boolean>>(kind: string, spec: object, option: Omit<O, "declaration">): O {
@@ -45,6 +61,7 @@ function make<T>(
     secret: spec.secret ?? false,
     parse,
     show,
+    ...(spec.refusals !== undefined && { refusals: spec.refusals }),
   };
   return spec.choices === undefined ? opt : { ...opt, choices: spec.choices };
 }
@@ -297,4 +314,67 @@ export function timestamp(spec: Common): Option<Date, false> {
       (v) => v.toISOString(),
     ),
   ) as Option<Date, false>;
+}
+
+/**
+ * An option (or, named "*", any option of its section) that is accepted
+ * and not used: the file stays valid, and the loader returns one warning
+ * per section and reason. `help` is the reason, shown in the warning.
+ */
+export function tolerated(spec: Common): Option<undefined, false> {
+  return {
+    ...declare<Option<undefined, false>>(
+      "tolerated",
+      spec,
+      make(
+        "ignored",
+        spec,
+        () => undefined,
+        () => "",
+      ),
+    ),
+    disposition: "tolerated",
+  };
+}
+
+/** An option that cannot be honoured whatever its value: setting it is an error whose message is `help`, what to use instead. */
+export function retired(spec: Common): Option<undefined, false> {
+  return {
+    ...declare<Option<undefined, false>>(
+      "retired",
+      spec,
+      make(
+        "refused",
+        spec,
+        () => undefined,
+        () => "",
+      ),
+    ),
+    disposition: "retired",
+  };
+}
+
+/**
+ * The name of another section of the file from which the options `takes`
+ * of the declaring section are read, as if set there (oslo.config's
+ * `auth_section` pattern). The named section's other options are reported
+ * as not read, once.
+ */
+export function sectionRef(spec: Common & { takes: readonly string[] }): Option<string, false> {
+  return {
+    ...declare<Option<string, false>>(
+      "sectionRef",
+      spec,
+      make(
+        "section name",
+        spec,
+        (raw) => {
+          if (!/^[^[\]\s]+$/.test(raw)) throw new Error(`${JSON.stringify(raw)} is not a section name`);
+          return raw;
+        },
+        (v) => v,
+      ),
+    ),
+    takes: spec.takes,
+  };
 }

@@ -28,7 +28,10 @@ export function sampleConfig(specs: ReadonlyArray<ServiceConfig<Sections>>): str
     "# (for example RATEMESH_STORAGE__URL), which wins over this file.",
     "",
   ];
-  for (const [sectionName, section] of mergeSections(specs)) {
+  for (const [sectionName, all] of mergeSections(specs)) {
+    // What is accepted and not used (or refused) is not part of a ratemesh file.
+    const section = [...all].filter(([name, option]) => option.disposition === undefined && name !== "*");
+    if (section.length === 0) continue;
     lines.push(`[${sectionName}]`, "");
     for (const [name, option] of section) {
       for (const l of wrap(option.help, 76)) lines.push(`# ${l}`);

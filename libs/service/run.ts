@@ -12,7 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import type { commonSections } from "../config/common.js";
-import { ConfigError, type ConfigOf, loadConfig, redactedConfig, type Sections, type ServiceConfig } from "../config/config.js";
+import { ConfigError, type ConfigOf, readConfig, redactedConfig, type Sections, type ServiceConfig } from "../config/config.js";
 import type { HostPort } from "../config/options.js";
 import { CONFIG_CATALOG } from "../gen/config-catalog.js";
 import { createLogger, type Logger } from "../logging/logger.js";
@@ -69,8 +69,9 @@ export async function runService<S extends Sections & typeof commonSections>(
   }
   const configFile = values.config ?? process.env.RATEMESH_CONFIG;
   let config: ConfigOf<S>;
+  let warnings: string[];
   try {
-    config = loadConfig(spec, { file: configFile, env: process.env, catalog: CONFIG_CATALOG });
+    ({ config, warnings } = readConfig(spec, { file: configFile, env: process.env, catalog: CONFIG_CATALOG }));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`ratemesh-${service}: ${err.message}\n`);
@@ -80,11 +81,14 @@ export async function runService<S extends Sections & typeof commonSections>(
   }
   if (values["check-config"]) {
     process.stdout.write(`${configFile ?? "(defaults)"}: configuration is valid for ${service}\n`);
+    for (const w of warnings) process.stdout.write(`warning: ${w}\n`);
     return;
   }
 
   const logger = createLogger({ service, level: config.log.level });
   logger.info({ config_file: configFile, config: redactedConfig(spec, config) }, "starting");
+  // What the file sets and ratemesh does not use: said once, never silently dropped.
+  for (const w of warnings) logger.warn({ config_file: configFile }, w);
   const tracing = startTracing({
     endpoint: config.tracing.endpoint,
     serviceName: config.tracing.service_name || `ratemesh-${service}`,

@@ -11,7 +11,7 @@ import { clientOptionsFrom } from "../../libs/grpc/client.js";
 import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
 import { buildApp } from "./app.js";
-import { apiConfig } from "./config.js";
+import { apiConfig, authStrategy } from "./config.js";
 import { servicesOver } from "./gateway.js";
 import { Readiness } from "./readiness.js";
 import { UpstreamConnection } from "./upstream.js";
@@ -35,7 +35,7 @@ await runService(apiConfig, async ({ config, logger, serveMetrics }) => {
       services: servicesOver(storage, rating, collector),
       periodSeconds: config.collect.period,
       clock: systemClock,
-      authStrategy: config.api.auth_strategy,
+      authStrategy: authStrategy(config),
     },
     { logger, readiness },
   );
@@ -49,7 +49,7 @@ await runService(apiConfig, async ({ config, logger, serveMetrics }) => {
     {
       address: `${host}:${boundPort}`,
       metrics_address: metricsAddress,
-      auth_strategy: config.api.auth_strategy,
+      auth_strategy: authStrategy(config),
       storage: storage.address,
       rating: rating.address,
       collector: collector.address,

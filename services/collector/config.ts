@@ -6,8 +6,10 @@
 import { commonSections } from "../../libs/config/common.js";
 import { type Check, type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
+import * as cloudkitty from "./config/cloudkitty.js";
 import * as collect from "./config/collect.js";
 import * as gnocchi from "./config/gnocchi.js";
+import * as keystone from "./config/keystone.js";
 import * as orchestrator from "./config/orchestrator.js";
 import * as prometheus from "./config/prometheus.js";
 
@@ -16,10 +18,12 @@ const sections = {
   ...collect.sections,
   ...orchestrator.sections,
   ...gnocchi.sections,
+  ...keystone.sections,
   ...prometheus.sections,
+  ...cloudkitty.sections,
 };
 
-const checks: Array<Check<typeof sections>> = [collect.checks, orchestrator.checks, gnocchi.checks, prometheus.checks];
+const checks: Array<Check<typeof sections>> = [collect.checks, orchestrator.checks, gnocchi.checks, keystone.checks, prometheus.checks];
 
 export const collectorConfig = defineServiceConfig("collector", sections, checks);
 

@@ -53,7 +53,11 @@ export function configFile(t: TestContext, text: string): string {
  * static fetcher, with these [collector_gnocchi] options.
  */
 export function gnocchiCollectorEnv(options: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = { RATEMESH_COLLECT__COLLECTOR: "gnocchi", RATEMESH_FETCHER_SOURCE__SOURCES: "x" };
+  const env: Record<string, string> = {
+    RATEMESH_COLLECT__COLLECTOR: "gnocchi",
+    RATEMESH_FETCHER__BACKEND: "source",
+    RATEMESH_FETCHER_SOURCE__SOURCES: "x",
+  };
   for (const [option, value] of Object.entries(options)) env[`RATEMESH_COLLECTOR_GNOCCHI__${option.toUpperCase()}`] = value;
   return env;
 }

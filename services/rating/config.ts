@@ -1,7 +1,7 @@
 /** The configuration rating reads: its own database (price lists, module states) and its address. */
 import { checkDatabase, commonSections, databaseOptions, metricsListen, serviceAddress } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
-import { duration } from "../../libs/config/options.js";
+import { duration, tolerated } from "../../libs/config/options.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 
 const rating = {
@@ -26,7 +26,14 @@ const rating = {
   }),
 };
 
-export const ratingConfig = defineServiceConfig("rating", { ...commonSections, rating }, [
+/** CloudKitty's SQL database (price lists, module and scope states): ratemesh keeps them in its services' own databases. */
+const database = {
+  "*": tolerated({
+    help: "CloudKitty's SQL database; ratemesh keeps price lists and module states in [rating] url and scope states in [storage] url (`ratemesh migrate from-cloudkitty` copies them)",
+  }),
+};
+
+export const ratingConfig = defineServiceConfig("rating", { ...commonSections, rating, database }, [
   ({ config: c, report }) => {
     checkDatabase("rating", c.rating, report);
   },

@@ -9,7 +9,7 @@ import {
   serviceAddress,
 } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
-import { int } from "../../libs/config/options.js";
+import { int, tolerated } from "../../libs/config/options.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 
 const storage = {
@@ -21,6 +21,16 @@ const storage = {
     urlHelp:
       "sqlite: path of the database file (':memory:' for a throwaway one). postgresql: a connection URL, postgresql://user:password@host:port/dbname.",
     defaultFile: "ratemesh-storage.sqlite",
+    refusals: Object.fromEntries(
+      ["influxdb", "elasticsearch", "opensearch", "loki", "sqlalchemy", "hybrid", "gnocchi"].map((b) => [
+        b,
+        `ratemesh keeps rated data in its storage service, not in CloudKitty's ${b} backend: use backend = postgresql (url = postgresql://…) or sqlite (url = a file); \`ratemesh migrate from-cloudkitty\` writes these options`,
+      ]),
+    ),
+  }),
+  version: tolerated({
+    help: "CloudKitty's storage API version; ratemesh's storage answers both of CloudKitty's APIs through the REST gateway",
+    refusals: { "1": "CloudKitty's v1 storage is not supported: ratemesh's storage is the v2 kind (remove the option or set version = 2)" },
   }),
   pool_size: int({
     help: "postgresql: connections to the database at most, shared by every call of this storage process.",
@@ -36,7 +46,15 @@ const storage = {
   }),
 };
 
-export const storageConfig = defineServiceConfig("storage", { ...commonSections, storage, collect: { period: periodOption } }, [
+/** CloudKitty's storage backends' own sections: its rated data moves to ratemesh's storage, so they have no meaning here. */
+const cloudkittyStorage = Object.fromEntries(
+  ["storage_influxdb", "storage_elasticsearch", "storage_opensearch", "storage_loki", "storage_gnocchi"].map((s) => [
+    s,
+    { "*": tolerated({ help: "CloudKitty's storage backend options; ratemesh's storage is [storage] backend and url" }) },
+  ]),
+);
+
+export const storageConfig = defineServiceConfig("storage", { ...commonSections, storage, collect: { period: periodOption }, ...cloudkittyStorage }, [
   ({ config: c, report }) => {
     checkDatabase("storage", c.storage, report);
     const period = periodProblem(c.collect.period);

@@ -48,7 +48,7 @@ describe("loadConfig", () => {
   it("parses typed values once: durations, sizes, lists, timestamps", () => {
     const c = loadCollectorConfig({
       file: file(
-        "[server]\ngrace_period = 1m\nmax_message_size = 16MiB\n[client]\ndeadline = 500ms\n[fetcher_source]\nsources = a, b,\n  c\n[collect]\nstart = 2026-01-01T00:00:00Z\nperiod = 300\n[collector_gnocchi]\ngnocchi_auth_type = basic\ngnocchi_user = admin\ngnocchi_endpoint = http://gnocchi:8041\n",
+        "[server]\ngrace_period = 1m\nmax_message_size = 16MiB\n[client]\ndeadline = 500ms\n[fetcher]\nbackend = source\n[fetcher_source]\nsources = a, b,\n  c\n[collect]\nstart = 2026-01-01T00:00:00Z\nperiod = 300\n[collector_gnocchi]\ngnocchi_auth_type = basic\ngnocchi_user = admin\ngnocchi_endpoint = http://gnocchi:8041\n",
       ),
     });
     assert.equal(c.server.grace_period, 60);
@@ -65,13 +65,12 @@ describe("loadConfig", () => {
   });
 
   it("reports every problem at once with file, line, section and option", () => {
-    const f = file("[collect]\nperiod = 7\nperiod = 8\nbogus = 1\n[nope]\nx = 1\n[DEFAULT]\ndebug = true\n");
+    const f = file("[collect]\nperiod = 7\nperiod = 8\nbogus = 1\n[nope]\nx = 1\n[DEFAULT]\ndebug = true\n[fetcher]\nbackend = source\n");
     const problems = problemsOf(() => loadCollectorConfig({ file: f }));
     assert.deepEqual(problems, [
       `${f}:3: [collect] period: set twice (first at line 2)`,
       `${f}:4: [collect] bogus: unknown option (known in [collect]: ${Object.keys(CONFIG_CATALOG.collect ?? {}).join(", ")})`,
       `${f}:6: [nope]: unknown section (known: ${Object.keys(CONFIG_CATALOG).join(", ")})`,
-      `${f}:8: [DEFAULT] debug: unknown option (ratemesh has no [DEFAULT] options)`,
       `${f}:2: [collect] period: 7 does not divide a day (86400 s), so periods could not align to days`,
       `${f}: [fetcher_source] sources: a value is required when [fetcher] backend = source (the scope ids to rate)`,
       // The default collector is Gnocchi with Keystone authentication, as CloudKitty's.
@@ -84,7 +83,7 @@ describe("loadConfig", () => {
 
   it("checks cross-option rules for the service that starts only", () => {
     const f = file(
-      "[collect]\nstart = 2026-01-01T00:10:00Z\n[storage]\nbackend = postgresql\nurl = /tmp/x\n[fetcher_source]\nsources = a\n[collector_gnocchi]\ngnocchi_auth_type = basic\ngnocchi_user = admin\ngnocchi_endpoint = http://gnocchi:8041\n",
+      "[collect]\nstart = 2026-01-01T00:10:00Z\n[storage]\nbackend = postgresql\nurl = /tmp/x\n[fetcher]\nbackend = source\n[fetcher_source]\nsources = a\n[collector_gnocchi]\ngnocchi_auth_type = basic\ngnocchi_user = admin\ngnocchi_endpoint = http://gnocchi:8041\n",
     );
     // storage checks its URL; the start of rating is the collector's.
     assert.deepEqual(
@@ -121,7 +120,9 @@ describe("sample config", () => {
     assert.doesNotThrow(() =>
       loadCollectorConfig({
         file: file(`${uncommented}\n[fetcher_source]\nsources = a\n`),
+        // The sample keeps the default fetcher (keystone): the static one here.
         env: {
+          RATEMESH_FETCHER__BACKEND: "source",
           RATEMESH_COLLECTOR_GNOCCHI__GNOCCHI_AUTH_TYPE: "basic",
           RATEMESH_COLLECTOR_GNOCCHI__GNOCCHI_USER: "admin",
           RATEMESH_COLLECTOR_GNOCCHI__GNOCCHI_ENDPOINT: "http://g:8041",

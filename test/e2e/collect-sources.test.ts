@@ -74,6 +74,7 @@ async function collector(t: Parameters<typeof tempDir>[0], sections: IniSections
         end: new Date(T0 + HOUR).toISOString(),
         ...sections.collect,
       },
+      fetcher: { backend: "source" },
       fetcher_source: { sources: project },
       ...Object.fromEntries(Object.entries(sections).filter(([k]) => k !== "collect")),
     },

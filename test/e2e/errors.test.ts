@@ -32,9 +32,9 @@ describe("bad configuration", () => {
       assert.match(r.stderr, new RegExp(`${file}:7: \\[collect\\] period: "hourly" is not an integer`));
       assert.match(r.stderr, new RegExp(`${file}:8: \\[collect\\] wait_periods: -1 is below the minimum 0`));
       assert.match(r.stderr, new RegExp(`${file}:11: \\[server\\] grace_period: "ten seconds" is not a duration`));
-      // The collector also needs its scope list, and the default collector
-      // (Gnocchi with Keystone, as CloudKitty) its four Keystone options.
-      assert.match(r.stderr, new RegExp(`invalid configuration \\(${service === "collector" ? 9 : 4} problems\\)`));
+      // The default collector (Gnocchi with Keystone) and the default
+      // fetcher (Keystone), as CloudKitty's, need four Keystone options each.
+      assert.match(r.stderr, new RegExp(`invalid configuration \\(${service === "collector" ? 12 : 4} problems\\)`));
       assert.equal(r.stdout, "", "nothing started");
     }
   });
@@ -71,6 +71,7 @@ describe("bad configuration", () => {
     const file = writeConfig(dir, {
       collect: { collector: "file", metrics_conf: metrics },
       collector_file: { path: join(dir, "u.jsonl") },
+      fetcher: { backend: "source" },
       fetcher_source: { sources: "a" },
       collector: { listen: "127.0.0.1:0" },
     });

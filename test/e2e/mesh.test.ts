@@ -126,6 +126,7 @@ describe("mesh skeleton", () => {
       sections: {
         collect: { collector: "file", metrics_conf: join(d, "metrics.yml") },
         collector_file: { path: join(d, "usage.jsonl") },
+        fetcher: { backend: "source" },
         fetcher_source: { sources: "p1" },
       },
     });

@@ -1,6 +1,7 @@
 import { endpointProblem, metricsListen, periodOption, periodProblem, serviceAddress } from "../../../libs/config/common.js";
 import type { CheckContext } from "../../../libs/config/config.js";
 import { int, list, oneOf, str, timestamp } from "../../../libs/config/options.js";
+import { collectorRefusals } from "./cloudkitty.js";
 
 /** What to collect and how often: CloudKitty's [collect] and [fetcher] sections. */
 
@@ -9,6 +10,7 @@ const collect = {
     help: "Where usage comes from: gnocchi, prometheus, or file (a JSON-lines usage file, for imports and the demo).",
     choices: ["gnocchi", "prometheus", "file"],
     default: "gnocchi",
+    refusals: collectorRefusals,
   }),
   period: periodOption,
   wait_periods: int({
@@ -46,9 +48,9 @@ const collect = {
 
 const fetcher = {
   backend: oneOf({
-    help: "How the scopes to rate are listed: source (a static list), gnocchi or prometheus.",
-    choices: ["source", "gnocchi", "prometheus"],
-    default: "source",
+    help: "How the scopes to rate are listed: keystone (the projects on which the rating user has the rating role, CloudKitty's default), source (a static list), gnocchi or prometheus.",
+    choices: ["keystone", "source", "gnocchi", "prometheus"],
+    default: "keystone",
   }),
 };
 

@@ -1,6 +1,7 @@
 import type { CheckContext } from "../../../libs/config/config.js";
 import { duration, int, str } from "../../../libs/config/options.js";
 import { parseCoordinationUrl } from "../../../libs/coordination/url.js";
+import { orchestrator as cloudkittyOrchestrator } from "./cloudkitty.js";
 
 /** How collector processes share the work: CloudKitty's [orchestrator]. */
 
@@ -36,6 +37,7 @@ const orchestrator = {
     default: 300,
     min: 0.1,
   }),
+  ...cloudkittyOrchestrator,
 };
 
 export const sections = { orchestrator };

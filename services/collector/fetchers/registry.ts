@@ -1,11 +1,15 @@
 import type { Clock } from "../../../libs/time/period.js";
+import { passwordAuth } from "../config/keystone.js";
 import { parseFilters } from "../config/prometheus.js";
 import type { CollectorConfig as Config } from "../config.js";
 import { gnocchiClientFromConfig } from "../sources/gnocchi.js";
+import { HttpSource } from "../sources/http.js";
+import { KeystoneSession } from "../sources/keystone.js";
 import { prometheusClientFromConfig } from "../sources/prometheus.js";
 import type { CollectorTelemetry } from "../telemetry.js";
 import type { Fetcher } from "./fetcher.js";
 import { GnocchiFetcher } from "./gnocchi.js";
+import { KeystoneFetcher } from "./keystone.js";
 import { PrometheusFetcher } from "./prometheus.js";
 import { SourceFetcher } from "./source.js";
 
@@ -28,6 +32,24 @@ export function createFetcher(config: Config, deps: FetcherDeps): Fetcher {
         scopeAttribute: config.fetcher_gnocchi.scope_attribute,
         resourceTypes: config.fetcher_gnocchi.resource_types,
       });
+    case "keystone": {
+      const k = config.fetcher_keystone;
+      const http = new HttpSource({
+        meter,
+        name: "Keystone",
+        connections: k.http_pool_maxsize,
+        timeoutSeconds: k.timeout,
+        retries: k.retries,
+        retryBackoffSeconds: k.retry_backoff,
+        tls: { cafile: k.cafile, certfile: k.certfile, keyfile: k.keyfile, insecure: k.insecure },
+      });
+      const session = new KeystoneSession(passwordAuth(k), { serviceType: "identity", interface: "public", regionName: "" }, http, clock);
+      return new KeystoneFetcher(http, session, {
+        authUrl: k.auth_url ?? "",
+        ignoreRatingRole: k.ignore_rating_role,
+        ignoreDisabledTenants: k.ignore_disabled_tenants,
+      });
+    }
     case "prometheus":
       return new PrometheusFetcher(prometheusClientFromConfig(config.fetcher_prometheus, meter), {
         metric: config.fetcher_prometheus.metric,

@@ -7,6 +7,7 @@
  */
 
 import type { Clock } from "../../../libs/time/period.js";
+import { passwordAuth } from "../config/keystone.js";
 import type { CollectorConfig as Config } from "../config.js";
 import type { SourceMeter } from "../telemetry.js";
 import { describeRequest, excerpt, type HttpResponse, HttpSource, header, SourceHttpError } from "./http.js";
@@ -259,18 +260,7 @@ export function gnocchiClientFromConfig(c: GnocchiSection, clock: Clock, meter?:
     return new GnocchiClient(http, { kind: "basic", endpoint: c.gnocchi_endpoint, user: c.gnocchi_user });
   }
   const session = new KeystoneSession(
-    {
-      authUrl: c.auth_url ?? "",
-      username: c.username,
-      userId: c.user_id,
-      password: c.password ?? "",
-      userDomainName: c.user_domain_name,
-      userDomainId: c.user_domain_id,
-      projectName: c.project_name,
-      projectId: c.project_id,
-      projectDomainName: c.project_domain_name,
-      projectDomainId: c.project_domain_id,
-    },
+    passwordAuth(c),
     { serviceType: "metric", interface: c.interface, regionName: c.region_name },
     http,
     clock,

@@ -52,7 +52,7 @@ const VOLUME = gnocchiMetric(
 function keystoneConfig(t: TestContext, extra = "") {
   const file = configFile(
     t,
-    "[collect]\ncollector = gnocchi\n[fetcher_source]\nsources = x\n[collector_gnocchi]\ngnocchi_auth_type = keystone\n" +
+    "[collect]\ncollector = gnocchi\n[fetcher]\nbackend = source\n[fetcher_source]\nsources = x\n[collector_gnocchi]\ngnocchi_auth_type = keystone\n" +
       `auth_url = ${ks.url}\nusername = admin\npassword = ${ks.adminPassword}\nuser_domain_name = Default\n` +
       `project_name = admin\nproject_domain_name = Default\ninterface = internalURL\nregion_name = RegionOne\nretry_backoff = 10ms\n${extra}`,
   );

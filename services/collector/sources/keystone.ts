@@ -40,16 +40,25 @@ export interface Token {
   expiresAt: number;
   /** The chosen service endpoint from the catalog, if any. */
   endpoint: string | undefined;
+  /** The id of the user the token was issued to. */
+  userId: string;
 }
 
 const MAX_MARGIN_MS = 5 * 60 * 1000;
 
-/** The token request's URL: /v3 is added when the configured URL lacks it. */
-export function tokensUrl(authUrl: string): URL {
+/** A URL of the identity v3 API (a path, with its query if any) under the configured auth URL: /v3 is added when it lacks it. */
+export function identityUrl(authUrl: string, pathAndQuery: string): URL {
   const u = new URL(authUrl);
-  const path = u.pathname.replace(/\/+$/, "");
-  u.pathname = /\/v3$/.test(path) ? `${path}/auth/tokens` : `${path}/v3/auth/tokens`;
+  const [path = "", query] = pathAndQuery.split("?", 2);
+  const base = u.pathname.replace(/\/+$/, "");
+  u.pathname = /\/v3$/.test(base) ? `${base}${path}` : `${base}/v3${path}`;
+  u.search = query === undefined ? "" : `?${query}`;
   return u;
+}
+
+/** The token request's URL. */
+export function tokensUrl(authUrl: string): URL {
+  return identityUrl(authUrl, "/auth/tokens");
 }
 
 function domain(name: string | undefined, id: string | undefined): { id: string } | { name: string } | undefined {
@@ -135,7 +144,7 @@ export class KeystoneSession {
     if (res.status !== 201 && res.status !== 200) {
       throw new SourceHttpError("Keystone", `POST ${url}`, res.status, excerpt(res.body), res.attempts, undefined, false);
     }
-    let body: { token?: { expires_at?: string; catalog?: CatalogEntry[] } };
+    let body: { token?: { expires_at?: string; catalog?: CatalogEntry[]; user?: { id?: string } } };
     try {
       body = JSON.parse(res.body);
     } catch {
@@ -158,6 +167,7 @@ export class KeystoneSession {
       expiresAt,
       issuedAt,
       endpoint: endpointFromCatalog(body.token?.catalog ?? [], this.choice),
+      userId: body.token?.user?.id ?? "",
     };
     this.current = token;
     this.issued++;

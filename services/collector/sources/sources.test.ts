@@ -136,6 +136,7 @@ describe("source configuration checks", () => {
       loadCollectorConfig({
         env: {
           RATEMESH_COLLECTOR_GNOCCHI__PASSWORD: "hunter2",
+          RATEMESH_FETCHER__BACKEND: "source",
           RATEMESH_FETCHER_SOURCE__SOURCES: "x",
           RATEMESH_COLLECT__COLLECTOR: "prometheus",
           RATEMESH_COLLECTOR_PROMETHEUS__PROMETHEUS_URL: "http://p:9090",
