@@ -192,6 +192,9 @@ describe("api gateway application", () => {
       collector: "gnocchi",
       lastError: "",
       fencingToken: "3",
+      unpriced: false,
+      unpricedPoints: "0",
+      unpricedPeriods: "0",
     };
     const resets: ResetScopeRequest[] = [];
     const { app: a } = await app({

@@ -89,6 +89,7 @@ export function collectorHandlers(deps: CollectorApiDeps): Partial<Handlers<type
           lastErrorAt: s.lastErrorAt,
           busy: s.busy,
           reprocessTaskId: s.taskId ?? "",
+          unpricedPoints: String(s.unpricedPoints),
         })),
         collector: deps.collector.name,
         fetcher: deps.fetcherName,

@@ -35,6 +35,7 @@ import { ProgressLog } from "./processor/progress-log.js";
 import { RatablePeriods } from "./processor/ratable.js";
 import { Reprocessing } from "./processor/reprocessing.js";
 import { Scheduler } from "./processor/scheduler.js";
+import { UnpricedLedger } from "./processor/unpriced.js";
 import { CollectorTelemetry } from "./telemetry.js";
 
 export type { ProcessorDeps, ProcessorOptions } from "./processor/options.js";
@@ -61,6 +62,7 @@ export class Processor {
       signals: { stopping: this.stopping.signal, abandon: this.abandon.signal },
       telemetry,
       progressLog: new ProgressLog(deps.logger),
+      unpriced: new UnpricedLedger(deps.logger),
     };
     const catchUp = new CatchUp(ctx);
     this.scheduler = new Scheduler(ctx, catchUp, new Reprocessing(ctx, catchUp));

@@ -8,7 +8,7 @@
  */
 import { FailedPreconditionError, InvalidArgumentError } from "../../libs/errors/errors.js";
 import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
-import { RatingServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
+import { RatingServiceService, type UnpricedPoints, UnpricedReason } from "../../libs/gen/ratemesh/v1/rating.js";
 import type { Handlers } from "../../libs/grpc/server.js";
 import { Decimal } from "../../libs/money/decimal.js";
 import type { Clock } from "../../libs/time/period.js";
@@ -17,7 +17,7 @@ import { optionalDate, requireText } from "../../libs/validation/fields.js";
 import { decodeFrames } from "./codec/decode-frames.js";
 import { encodeFrames } from "./codec/encode-frames.js";
 import type { FramesMessage } from "./codec/wire-frames.js";
-import { isPlainDecimal, PointError, type RatingFrame, type RatingPoint } from "./domain.js";
+import { type UnpricedReason as DomainUnpricedReason, isPlainDecimal, PointError, type RatingFrame, type RatingPoint } from "./domain.js";
 import type { ModuleInfo, Pipeline } from "./pipeline.js";
 import type { RatingTelemetry } from "./telemetry.js";
 
@@ -43,6 +43,11 @@ export const RatingServiceDefinition = {
     responseDeserialize: decodeFrames,
   },
 } as const;
+
+const UNPRICED_REASONS: Record<DomainUnpricedReason, UnpricedReason> = {
+  no_module_enabled: UnpricedReason.UNPRICED_REASON_NO_MODULE_ENABLED,
+  no_rule_in_force: UnpricedReason.UNPRICED_REASON_NO_RULE_IN_FORCE,
+};
 
 function badDecimal(field: string, value: string): InvalidArgumentError {
   return new InvalidArgumentError(field, `${JSON.stringify(value)} is not an exact decimal (e.g. "12.5", "-0.001")`);
@@ -113,16 +118,24 @@ export function ratingHandlers(deps: RatingApiDeps): Handlers<typeof RatingServi
             checkPoint(p, `frames[${i}].points[${j}]`);
         }
       }
+      const unpriced: UnpricedPoints[] = [];
       for (let i = 0; i < frames.length; i++) {
         const f = frames[i] as RatingFrame;
         rated(
           (j) => `frames[${i}].points[${j}]`,
           () => pipeline.rate([f]),
         );
+        const u = pipeline.unpriced(f);
+        if (u !== undefined) {
+          unpriced.push({ frame: i, points: String(u.points), types: u.types, reason: UNPRICED_REASONS[u.reason] });
+          telemetry?.unpriced(u.reason).inc(u.points);
+        }
       }
       telemetry?.framesRated.inc(frames.length);
       telemetry?.pointsRated.inc(pointCount);
       annotate({ "ratemesh.frames": frames.length, "ratemesh.points": pointCount });
+      if (unpriced.length > 0) req.unpriced = unpriced;
+      else delete req.unpriced;
       return req;
     },
 

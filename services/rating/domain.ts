@@ -78,6 +78,23 @@ export interface RatingModule {
   rate(frame: RatingFrame): void;
   /** Prices one point (in place) and tells how. */
   explain(point: RatingPoint, scopeId: string, at: Date): ExplainStep[];
+  /**
+   * Whether some rule of the module is in force for points of `type` of the
+   * scope at the instant. A module that prices nothing (noop) has no such
+   * method: a point that no enabled module covers is counted as unpriced.
+   */
+  covers?(type: string, scopeId: string, at: Date): boolean;
+}
+
+/** Why points got no price: no module that prices is enabled, or none has a rule in force for their type. */
+export type UnpricedReason = "no_module_enabled" | "no_rule_in_force";
+
+/** The points of one frame no rule priced. */
+export interface Unpriced {
+  points: number;
+  /** Their distinct types, sorted. */
+  types: string[];
+  reason: UnpricedReason;
 }
 
 export interface ModuleState {

@@ -9,9 +9,10 @@
  * other module is disabled (priority 1) until someone enables it.
  */
 import { InvalidArgumentError, NotFoundError } from "../../libs/errors/errors.js";
-import type { ExplainStep, ModuleExplanation, ModuleState, RatingFrame, RatingModule, RatingPoint } from "./domain.js";
+import type { ExplainStep, ModuleExplanation, ModuleState, RatingFrame, RatingModule, RatingPoint, Unpriced } from "./domain.js";
 import type { RatingState } from "./state.js";
 import type { SqlDatabase } from "./store/sql.js";
+import { unpricedOf } from "./unpriced.js";
 
 export interface ModuleDefaults {
   enabled: boolean;
@@ -41,6 +42,8 @@ export class Pipeline {
   private readonly modules: Map<string, RegisteredModule>;
   private cachedFor: unknown;
   private cachedActive: RatingModule[] = [];
+  /** The enabled modules that price (those that can say whether a rule covers a type). */
+  private cachedPricing: RatingModule[] = [];
   private cachedTimers: Array<{ inc(seconds: number): void }> = [];
 
   constructor(
@@ -100,6 +103,7 @@ export class Pipeline {
       this.cachedActive = this.list()
         .filter((m) => m.enabled)
         .map((m) => (this.modules.get(m.name) as RegisteredModule).module);
+      this.cachedPricing = this.cachedActive.filter((m) => m.covers !== undefined);
       this.cachedTimers = this.timer === undefined ? [] : this.cachedActive.map((m) => (this.timer as ModuleTimer).module(m.name));
       this.cachedFor = snapshot;
     }
@@ -116,6 +120,12 @@ export class Pipeline {
         timers[i]?.inc((performance.now() - t0) / 1000);
       }
     }
+  }
+
+  /** The points of a rated frame that no rule priced (see unpriced.ts), or undefined. */
+  unpriced(frame: RatingFrame): Unpriced | undefined {
+    this.active();
+    return unpricedOf(frame, this.cachedPricing);
   }
 
   explain(point: RatingPoint, scopeId: string, at: Date): ModuleExplanation[] {

@@ -10,11 +10,18 @@ export class RatingTelemetry {
   readonly framesRated: Counter;
   readonly pointsRated: Counter;
   private readonly moduleSeconds: Counter<"module">;
+  private readonly pointsUnpriced: Counter<"reason">;
   private readonly byModule = new Map<string, Counter.Internal>();
 
   constructor(registry: Registry, priceListVersion: () => number) {
     this.framesRated = counter(registry, "ratemesh_rating_frames_rated_total", "Frames (one scope's period) priced by Rate.");
     this.pointsRated = counter(registry, "ratemesh_rating_points_rated_total", "Points priced by Rate.");
+    this.pointsUnpriced = new Counter({
+      name: "ratemesh_rating_points_unpriced_total",
+      help: "Points Rate priced with no rule in force, by reason: no_module_enabled (no hashmap nor rules module enabled) or no_rule_in_force (none for their type at the period's begin). They are stored with price 0.",
+      labelNames: ["reason"],
+      registers: [registry],
+    });
     this.moduleSeconds = new Counter({
       name: "ratemesh_rating_module_seconds_total",
       help: "Time each rating module spent pricing frames, in seconds (its rate is the module's share of a CPU).",
@@ -26,6 +33,11 @@ export class RatingTelemetry {
       help: "Version of the price lists and module states this replica prices with (it moves with every change).",
       read: priceListVersion,
     });
+  }
+
+  /** The counter of unpriced points for one reason. */
+  unpriced(reason: "no_module_enabled" | "no_rule_in_force"): Counter.Internal {
+    return this.pointsUnpriced.labels(reason);
   }
 
   /** The counter of one module's time (a module name: one of the few registered modules). */

@@ -54,13 +54,17 @@ const cloudkittyStorage = Object.fromEntries(
   ]),
 );
 
-export const storageConfig = defineServiceConfig("storage", { ...commonSections, storage, collect: { period: periodOption }, ...cloudkittyStorage }, [
-  ({ config: c, report }) => {
-    checkDatabase("storage", c.storage, report);
-    const period = periodProblem(c.collect.period);
-    if (period !== undefined) report("collect", "period", period);
-  },
-]);
+export const storageConfig = defineServiceConfig(
+  "storage",
+  { ...commonSections, storage, collect: { period: periodOption }, ...cloudkittyStorage },
+  [
+    ({ config: c, report }) => {
+      checkDatabase("storage", c.storage, report);
+      const period = periodProblem(c.collect.period);
+      if (period !== undefined) report("collect", "period", period);
+    },
+  ],
+);
 
 export type StorageConfig = ConfigOf<typeof storageConfig.sections>;
 

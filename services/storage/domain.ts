@@ -33,6 +33,8 @@ export interface CommitInput {
   scopeKey: string;
   fetcher: string;
   collector: string;
+  /** Points of the frame no rule priced. */
+  unpricedPoints: number;
 }
 
 export interface CommitResult {
@@ -54,6 +56,10 @@ export interface ScopeRecord {
   activeToggledAt: Date | undefined;
   fencingToken: bigint;
   createdAt: Date;
+  /** Stored points rated with no price rule in force, in how many periods, and the latest such period's begin. */
+  unpricedPoints: number;
+  unpricedPeriods: number;
+  lastUnpricedPeriod: Date | undefined;
 }
 
 export interface ScopeQuery {

@@ -110,7 +110,7 @@ function engineSuite(c: EngineCase) {
       const versions = await sql("SELECT version FROM storage_migrations ORDER BY version");
       assert.deepEqual(
         versions.map((v) => Number(v.version)),
-        [1],
+        [1, 2],
       );
     });
 
@@ -204,6 +204,39 @@ function engineSuite(c: EngineCase) {
       assert.equal(new Set(points.map((p) => p.begin.getTime())).size, 2);
       assert.equal((await engine.getScope("race"))?.state?.getTime(), at(2).getTime());
       assert.deepEqual(await engine.verifyRollups(), []);
+    });
+
+    it("counts the points stored with no price rule on the scope, and follows the periods rated again", async (t) => {
+      const { engine } = await c.open(t);
+      const unpriced = async () => {
+        const s = await engine.getScope("p1");
+        return [s?.unpricedPoints, s?.unpricedPeriods, s?.lastUnpricedPeriod?.toISOString()];
+      };
+      const pts = [point("cpu", "1", "0"), point("cpu", "1", "0"), point("ram", "1", "0.5")];
+      await engine.commitPeriod(commitInput("p1", 0, pts, { expected: null, unpriced: 2 }));
+      assert.deepEqual(await unpriced(), [2, 1, at(0).toISOString()]);
+      await engine.commitPeriod(commitInput("p1", 1, pts, { unpriced: 0 }));
+      await engine.commitPeriod(commitInput("p1", 2, pts, { unpriced: 3 }));
+      assert.deepEqual(await unpriced(), [5, 2, at(2).toISOString()]);
+      // A replay counts nothing twice.
+      const replay = await engine.commitPeriod(commitInput("p1", 2, pts, { unpriced: 3 }));
+      assert.equal(replay.replayed, true);
+      assert.deepEqual(await unpriced(), [5, 2, at(2).toISOString()]);
+      // The price list fixed, the periods rated again: the counts follow what is stored.
+      await engine.resetScopes({ scopes: { all: false, scopeIds: ["p1"] }, state: at(0) }, new Date());
+      await engine.commitPeriod(commitInput("p1", 0, pts, { token: 2, unpriced: 0 }));
+      assert.deepEqual(await unpriced(), [3, 1, at(2).toISOString()]);
+      await engine.commitPeriod(commitInput("p1", 1, pts, { token: 2, unpriced: 1 }));
+      await engine.commitPeriod(commitInput("p1", 2, pts, { token: 2, unpriced: 0 }));
+      assert.deepEqual(await unpriced(), [1, 1, at(1).toISOString()]);
+      await engine.resetScopes({ scopes: { all: false, scopeIds: ["p1"] }, state: at(1) }, new Date());
+      await engine.commitPeriod(commitInput("p1", 1, pts, { token: 3, unpriced: 0 }));
+      assert.deepEqual(await unpriced(), [0, 0, undefined]);
+      // A count beyond the frame's points is refused, naming the field.
+      assert.throws(
+        () => commitInput("p1", 3, pts, { token: 3, unpriced: 4 }),
+        /unpriced_points: must be from 0 to the frame's 3 points, got 4/,
+      );
     });
 
     it("resets a state back: periods are rated again and replace what was stored, with no gap and no duplicate", async (t) => {

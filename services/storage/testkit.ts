@@ -74,6 +74,8 @@ export interface CommitOptions {
   taskId?: string;
   owner?: string;
   period?: number;
+  /** Points of the frame no rule priced. */
+  unpriced?: number;
 }
 
 /** A CommitPeriod request for period n of scope (expected state: its begin, unless n = 0 or given). */
@@ -90,6 +92,7 @@ export function commitRequest(scopeId: string, n: number, points: DataPoint[], o
     scopeKey: "project_id",
     fetcher: "source",
     collector: "file",
+    unpricedPoints: String(o.unpriced ?? 0),
   };
 }
 

@@ -52,6 +52,7 @@ async function commitUsage(mesh: Mesh): Promise<void> {
         scopeKey: "project_id",
         fetcher: "source",
         collector: "file",
+        unpricedPoints: "0",
       });
     }
   }

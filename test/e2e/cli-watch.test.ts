@@ -22,6 +22,7 @@ function status(behind: Record<string, number>, busy = false): GetStatusResponse
       state: new Date("2026-11-01T00:00:00Z"),
       periodsBehind: String(n),
       fencingToken: "1",
+      unpricedPoints: "0",
       lastError: "",
       lastErrorAt: undefined,
       busy,

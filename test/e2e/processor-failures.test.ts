@@ -135,6 +135,7 @@ describe("processor failures", () => {
         scopeKey: "",
         fetcher: "",
         collector: "",
+        unpricedPoints: "0",
       });
     await commit(0, current.token, undefined);
     // The stale owner's next period: the state it expects is the real one, its token is not.

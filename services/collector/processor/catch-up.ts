@@ -44,6 +44,7 @@ export class CatchUp {
         try {
           const { scope } = await deps.scopes.getScope({ scopeId: o.scopeId }, { signal: o.signal });
           p.state = scope?.state;
+          p.unpricedPoints = Number(scope?.unpricedPoints ?? 0);
           p.active = scope?.active ?? true;
         } catch (err) {
           if (!isCode(err, grpcStatus.NOT_FOUND)) {

@@ -113,6 +113,7 @@ export class CollectAndRate {
         }
         f.points = rated.points;
       });
+      this.ctx.unpriced.fromRate(chunk, res.unpriced);
     }
   }
 }

@@ -44,6 +44,7 @@ export class PeriodCommitter {
             scopeKey: opts.scopeKey,
             fetcher: opts.fetcherName,
             collector: opts.collectorName,
+            unpricedPoints: String(this.ctx.unpriced.count(frame)),
           },
           {
             signal: ownership.signal,
@@ -78,6 +79,8 @@ export class PeriodCommitter {
         return false;
       }
       m.state = frame.end;
+      p.unpricedPoints += this.ctx.unpriced.count(frame);
+      this.ctx.unpriced.committed(ownership.scopeId, frame);
       if (m.task === undefined) {
         p.state = frame.end;
         p.periodsBehind = Math.max(0, p.periodsBehind - 1);

@@ -5,6 +5,7 @@ import type { ProcessorDeps, ProcessorOptions } from "./options.js";
 import type { ProgressBoard } from "./progress.js";
 import type { ProgressLog } from "./progress-log.js";
 import type { RatablePeriods } from "./ratable.js";
+import type { UnpricedLedger } from "./unpriced.js";
 
 /** How the processor tells its parts to wind down (see Processor.stop). */
 export interface StopSignals {
@@ -26,4 +27,6 @@ export interface ProcessorContext {
   telemetry: CollectorTelemetry;
   /** The info lines of catch-up progress, one per scope at a bounded rate. */
   progressLog: ProgressLog;
+  /** The points each rated frame has that no rule priced, until its commit; their warnings. */
+  unpriced: UnpricedLedger;
 }

@@ -16,6 +16,8 @@ export interface ScopeProgress {
   busy: boolean;
   /** The reprocessing task being worked on, if any. */
   taskId: string | undefined;
+  /** Points stored with no price rule in force: storage's count when last read, plus what was committed since. */
+  unpricedPoints: number;
 }
 
 /**
@@ -46,6 +48,7 @@ export class ProgressBoard {
         lastErrorAt: undefined,
         busy: false,
         taskId: undefined,
+        unpricedPoints: 0,
       };
       this.byScope.set(scopeId, p);
     }

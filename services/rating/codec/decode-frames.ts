@@ -4,6 +4,7 @@
  * point's type, unit, qty and price), records where each point's bytes and
  * map entries are, and decodes nothing else.
  */
+import { UnpricedPoints } from "../../../libs/gen/ratemesh/v1/rating.js";
 import { text } from "./interned-text.js";
 import { type FramesMessage, GROUPBY, METADATA, type MessageData, type WireFrame, WirePoint } from "./wire-frames.js";
 
@@ -238,15 +239,21 @@ export function decodeFrames(bytes: Buffer): FramesMessage {
   pos = 0;
   data = { buf: bytes, entries: new Int32Array(Math.min(1 << 20, Math.max(64, bytes.length >>> 3))), count: 0 };
   const frames: WireFrame[] = [];
+  const unpriced: UnpricedPoints[] = [];
   try {
     while (pos < bytes.length) {
       const tag = varint();
       if (tag === 0x0a) frames.push(frame(varint()));
-      else skip(tag & 7);
+      else if (tag === 0x12) {
+        const len = varint();
+        checkEnd(pos + len);
+        unpriced.push(UnpricedPoints.decode(bytes.subarray(pos, pos + len)));
+        pos += len;
+      } else skip(tag & 7);
     }
     if (pos !== bytes.length) throw new WireFormatError("truncated");
   } finally {
     buf = Buffer.alloc(0);
   }
-  return { buf: bytes, frames };
+  return unpriced.length === 0 ? { buf: bytes, frames } : { buf: bytes, frames, unpriced };
 }

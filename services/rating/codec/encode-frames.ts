@@ -4,6 +4,7 @@
  * written anew; a fixed-point price has its digits written straight into
  * the response buffer.
  */
+import { UnpricedPoints } from "../../../libs/gen/ratemesh/v1/rating.js";
 import { fixedLength, writeFixedAscii } from "../../../libs/money/fixed.js";
 import type { FramesMessage, WireFrame, WirePoint } from "./wire-frames.js";
 
@@ -134,6 +135,8 @@ export function encodeFrames(msg: FramesMessage): Buffer {
     frameSizes.push(size);
     total += 1 + varintSize(size) + size;
   }
+  const extra = (msg.unpriced ?? []).map((u) => UnpricedPoints.encode(u).finish());
+  for (const e of extra) total += 1 + varintSize(e.length) + e.length;
   out = Buffer.allocUnsafe(total);
   at = 0;
   let k = 0;
@@ -148,6 +151,12 @@ export function encodeFrames(msg: FramesMessage): Buffer {
         writeVarint(pointSizes[k++] as number);
         writePoint(p, src);
       }
+    }
+    for (const e of extra) {
+      out[at++] = 0x12;
+      writeVarint(e.length);
+      out.set(e, at);
+      at += e.length;
     }
     if (at !== total) throw new Error(`encoded ${at} bytes, expected ${total}`);
     return out;

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { DataFrame, DataPoint } from "../../../libs/gen/ratemesh/v1/common.js";
-import { RateRequest, RateResponse } from "../../../libs/gen/ratemesh/v1/rating.js";
+import { RateRequest, RateResponse, UnpricedReason } from "../../../libs/gen/ratemesh/v1/rating.js";
 import { formatFixed } from "../../../libs/money/fixed.js";
 import { seededRandom } from "../../../test/support/random.js";
 import { ByteSlots, KeyTable } from "./byte-slots.js";
@@ -71,7 +71,7 @@ function reencode(r: () => number, change: (p: WirePoint, twin: DataPoint) => vo
   for (const [fi, f] of msg.frames.entries()) {
     for (const [pi, p] of f.points.entries()) change(p, frames[fi]?.points[pi] as DataPoint);
   }
-  return { frames, msg, mine: encodeFrames(msg), theirs: Buffer.from(RateResponse.encode({ frames }).finish()) };
+  return { frames, msg, mine: encodeFrames(msg), theirs: Buffer.from(RateResponse.encode({ frames, unpriced: [] }).finish()) };
 }
 
 const NEW_PRICES = ["", "0", "2.84", "34.40", "-0.000001", "123456789012345678901234567890.1234567890123456789012345678"];
@@ -138,6 +138,23 @@ describe("Rate codec", () => {
       assert.deepEqual(RateResponse.decode(mine), RateResponse.decode(theirs));
     }
     assert.ok(changed > 1000);
+  });
+
+  it("writes the unpriced points after the frames, byte-identical to the generated encoder, and reads them back", () => {
+    const r = seededRandom(7);
+    for (let i = 0; i < 100; i++) {
+      const { frames, msg } = reencode(r, () => {});
+      const unpriced = frames.slice(0, 3).map((f, j) => ({
+        frame: j,
+        points: String(f.points.length),
+        types: [...new Set(f.points.map((p) => p.type))].sort(),
+        reason: j % 2 === 0 ? UnpricedReason.UNPRICED_REASON_NO_RULE_IN_FORCE : UnpricedReason.UNPRICED_REASON_NO_MODULE_ENABLED,
+      }));
+      msg.unpriced = unpriced;
+      const mine = encodeFrames(msg);
+      assert.ok(mine.equals(Buffer.from(RateResponse.encode({ frames, unpriced }).finish())), `case ${i}`);
+      assert.deepEqual(decodeFrames(mine).unpriced ?? [], unpriced);
+    }
   });
 
   it("writes fixed-point prices digit by digit, as their decimal strings encode", () => {

@@ -13,11 +13,13 @@
  * gives the byte-identical output the generated encoder would give
  * (frames.test.ts checks both against the generated codec).
  *
- * Field numbers (proto/ratemesh/v1/common.proto):
+ * Field numbers (proto/ratemesh/v1/common.proto, rating.proto):
+ *   RateResponse: 1 frames, 2 unpriced
  *   DataFrame: 1 scope_id, 2 begin, 3 end, 4 points
  *   DataPoint: 1 type, 2 unit, 3 qty, 4 price, 5 groupby, 6 metadata
  *   map entry: 1 key, 2 value; Timestamp: 1 seconds, 2 nanos
  */
+import type { UnpricedPoints } from "../../../libs/gen/ratemesh/v1/rating.js";
 import { formatFixed } from "../../../libs/money/fixed.js";
 import type { RatingFrame, RatingPoint } from "../domain.js";
 import { type ByteSlots, type KeyTable, sameBytes } from "./byte-slots.js";
@@ -259,4 +261,6 @@ export interface WireFrame extends RatingFrame {
 export interface FramesMessage {
   readonly buf: Buffer;
   frames: WireFrame[];
+  /** RateResponse's field 2: the frames with points no rule priced (encoded with the generated codec: a few per call). */
+  unpriced?: UnpricedPoints[];
 }

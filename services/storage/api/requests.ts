@@ -84,6 +84,10 @@ export function commitInputFrom(req: CommitPeriodRequest, periodSeconds: number,
     throw new InvalidArgumentError("expected_state", "is required for a reprocessing commit: the task's progress");
   }
   const fencingToken = parseInt64(req.fencingToken, "fencing_token");
+  const unpricedPoints = Number(parseInt64(req.unpricedPoints, "unpriced_points"));
+  if (unpricedPoints < 0 || unpricedPoints > frame.points.length) {
+    throw new InvalidArgumentError("unpriced_points", `must be from 0 to the frame's ${frame.points.length} points, got ${unpricedPoints}`);
+  }
   const points: StoredPoint[] = new Array(frame.points.length);
   for (let i = 0; i < frame.points.length; i++) {
     const p = frame.points[i];
@@ -124,6 +128,7 @@ export function commitInputFrom(req: CommitPeriodRequest, periodSeconds: number,
     scopeKey: req.scopeKey,
     fetcher: req.fetcher,
     collector: req.collector,
+    unpricedPoints,
   };
 }
 

@@ -15,7 +15,16 @@ import type { ScopeRecord } from "../domain.js";
 import { pageOf, type StorageApiDeps, selection } from "./requests.js";
 
 function toScopeMessage(s: ScopeRecord): Scope {
-  return { ...s, lastError: s.lastError ?? "", fencingToken: s.fencingToken.toString() };
+  const { unpricedPoints, unpricedPeriods, lastUnpricedPeriod, ...rest } = s;
+  return {
+    ...rest,
+    lastError: s.lastError ?? "",
+    fencingToken: s.fencingToken.toString(),
+    unpriced: unpricedPoints > 0,
+    unpricedPoints: String(unpricedPoints),
+    unpricedPeriods: String(unpricedPeriods),
+    lastUnpricedPeriod,
+  };
 }
 
 export function scopeHandlers(deps: StorageApiDeps): Partial<Handlers<typeof ScopeServiceService>> {

@@ -123,6 +123,7 @@ export function commitRequest(scope: string, begin: Date, points: DataPoint[], f
     scopeKey: "project_id",
     fetcher: "source",
     collector: "gnocchi",
+    unpricedPoints: "0",
   };
 }
 

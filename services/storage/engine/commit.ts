@@ -14,6 +14,7 @@ import { type CommitRequest, decideCommit, decideReprocessCommit, type FrameStat
 import { type ScopeRow, scopeState } from "./scope-selection.js";
 import { DAY } from "./summary.js";
 import { advanceTask, lockTask } from "./tasks.js";
+import { recordUnpriced, unpricedBefore } from "./unpriced.js";
 
 interface Decision {
   replay: boolean;
@@ -75,6 +76,7 @@ export async function commitPeriod(db: Dialect, dictionary: Dictionary, input: C
       }
     }
     const scopeRef = int(scope.ref);
+    const unpricedWas = await unpricedBefore(sql, scope, begin, input.unpricedPoints);
     const day = begin - (begin % DAY);
     const old = await clearPeriod(sql, scopeRef, day, begin);
 
@@ -92,6 +94,7 @@ export async function commitPeriod(db: Dialect, dictionary: Dictionary, input: C
          committed_at = excluded.committed_at`,
       [scopeRef, begin, end, input.fencingToken.toString(), input.owner, input.digest, req.taskId ?? null, input.points.length, now],
     );
+    await recordUnpriced(sql, scopeRef, begin, unpricedWas, input.unpricedPoints);
     const token = input.fencingToken.toString();
     let finishesTask = false;
     if (decision.task !== undefined) {

@@ -22,6 +22,9 @@ export interface ScopeRow {
   last_error_at: unknown;
   active_toggled_at: unknown;
   created_at: unknown;
+  unpriced_points?: unknown;
+  unpriced_periods?: unknown;
+  last_unpriced_at?: unknown;
 }
 
 function time(v: unknown): Date | undefined {
@@ -42,6 +45,9 @@ export function toScope(r: ScopeRow): ScopeRecord {
     activeToggledAt: time(r.active_toggled_at),
     fencingToken: BigInt(r.fencing_token as string),
     createdAt: fromEpochSeconds(int(r.created_at)),
+    unpricedPoints: int(r.unpriced_points ?? 0),
+    unpricedPeriods: int(r.unpriced_periods ?? 0),
+    lastUnpricedPeriod: time(r.last_unpriced_at),
   };
 }
 

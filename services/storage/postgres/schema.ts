@@ -95,4 +95,14 @@ export const migrations: Migration[] = [
       CREATE INDEX reprocess_tasks_by_time ON reprocess_tasks (created_at, task_id);
     `,
   },
+  {
+    version: 2,
+    name: "unpriced points: per committed period, and their count on the scope",
+    sql: `
+      ALTER TABLE frames ADD COLUMN unpriced BIGINT NOT NULL DEFAULT 0;
+      ALTER TABLE scopes ADD COLUMN unpriced_points BIGINT NOT NULL DEFAULT 0;
+      ALTER TABLE scopes ADD COLUMN unpriced_periods BIGINT NOT NULL DEFAULT 0;
+      ALTER TABLE scopes ADD COLUMN last_unpriced_at BIGINT;
+    `,
+  },
 ];

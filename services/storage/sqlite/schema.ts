@@ -106,4 +106,14 @@ export const migrations: Migration[] = [
       CREATE INDEX reprocess_tasks_by_time ON reprocess_tasks (created_at, task_id);
     `,
   },
+  {
+    version: 2,
+    name: "unpriced points: per committed period, and their count on the scope",
+    sql: `
+      ALTER TABLE frames ADD COLUMN unpriced INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE scopes ADD COLUMN unpriced_points INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE scopes ADD COLUMN unpriced_periods INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE scopes ADD COLUMN last_unpriced_at INTEGER;
+    `,
+  },
 ];

@@ -129,6 +129,11 @@ export interface ScopeStatus {
   busy: boolean;
   /** Open reprocessing task being worked on, if any. */
   reprocessTaskId: string;
+  /**
+   * Points of the scope stored with no price rule in force (storage's count
+   * when this process took the scope, plus what it committed since).
+   */
+  unpricedPoints: string;
 }
 
 function createBaseCollectRequest(): CollectRequest {
@@ -1263,6 +1268,7 @@ function createBaseScopeStatus(): ScopeStatus {
     lastErrorAt: undefined,
     busy: false,
     reprocessTaskId: "",
+    unpricedPoints: "0",
   };
 }
 
@@ -1291,6 +1297,9 @@ export const ScopeStatus: MessageFns<ScopeStatus> = {
     }
     if (message.reprocessTaskId !== "") {
       writer.uint32(66).string(message.reprocessTaskId);
+    }
+    if (message.unpricedPoints !== "0") {
+      writer.uint32(160).int64(message.unpricedPoints);
     }
     return writer;
   },
@@ -1372,6 +1381,14 @@ export const ScopeStatus: MessageFns<ScopeStatus> = {
             message.reprocessTaskId = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.unpricedPoints = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1418,6 +1435,11 @@ export const ScopeStatus: MessageFns<ScopeStatus> = {
         : isSet(object.reprocess_task_id)
         ? globalThis.String(object.reprocess_task_id)
         : "",
+      unpricedPoints: isSet(object.unpricedPoints)
+        ? globalThis.String(object.unpricedPoints)
+        : isSet(object.unpriced_points)
+        ? globalThis.String(object.unpriced_points)
+        : "0",
     };
   },
 
@@ -1447,6 +1469,9 @@ export const ScopeStatus: MessageFns<ScopeStatus> = {
     if (message.reprocessTaskId !== "") {
       obj.reprocessTaskId = message.reprocessTaskId;
     }
+    if (message.unpricedPoints !== "0") {
+      obj.unpricedPoints = message.unpricedPoints;
+    }
     return obj;
   },
 
@@ -1463,6 +1488,7 @@ export const ScopeStatus: MessageFns<ScopeStatus> = {
     message.lastErrorAt = object.lastErrorAt ?? undefined;
     message.busy = object.busy ?? false;
     message.reprocessTaskId = object.reprocessTaskId ?? "";
+    message.unpricedPoints = object.unpricedPoints ?? "0";
     return message;
   },
 };

@@ -25,6 +25,51 @@ export const protobufPackage = "ratemesh.v1";
 
 export const protobufFileName = "ratemesh/v1/rating.proto";
 
+/** Why points got no price. */
+export enum UnpricedReason {
+  UNPRICED_REASON_UNSPECIFIED = 0,
+  /** UNPRICED_REASON_NO_MODULE_ENABLED - No module that prices (hashmap, rules) was enabled. */
+  UNPRICED_REASON_NO_MODULE_ENABLED = 1,
+  /**
+   * UNPRICED_REASON_NO_RULE_IN_FORCE - No rule of an enabled module was in force for their type at the
+   * frame's begin, for its scope.
+   */
+  UNPRICED_REASON_NO_RULE_IN_FORCE = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function unpricedReasonFromJSON(object: any): UnpricedReason {
+  switch (object) {
+    case 0:
+    case "UNPRICED_REASON_UNSPECIFIED":
+      return UnpricedReason.UNPRICED_REASON_UNSPECIFIED;
+    case 1:
+    case "UNPRICED_REASON_NO_MODULE_ENABLED":
+      return UnpricedReason.UNPRICED_REASON_NO_MODULE_ENABLED;
+    case 2:
+    case "UNPRICED_REASON_NO_RULE_IN_FORCE":
+      return UnpricedReason.UNPRICED_REASON_NO_RULE_IN_FORCE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return UnpricedReason.UNRECOGNIZED;
+  }
+}
+
+export function unpricedReasonToJSON(object: UnpricedReason): string {
+  switch (object) {
+    case UnpricedReason.UNPRICED_REASON_UNSPECIFIED:
+      return "UNPRICED_REASON_UNSPECIFIED";
+    case UnpricedReason.UNPRICED_REASON_NO_MODULE_ENABLED:
+      return "UNPRICED_REASON_NO_MODULE_ENABLED";
+    case UnpricedReason.UNPRICED_REASON_NO_RULE_IN_FORCE:
+      return "UNPRICED_REASON_NO_RULE_IN_FORCE";
+    case UnpricedReason.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum MappingType {
   MAPPING_TYPE_UNSPECIFIED = 0,
   /** MAPPING_TYPE_FLAT - A price per unit (mapping) or an added amount (threshold). */
@@ -72,6 +117,22 @@ export interface RateRequest {
 
 export interface RateResponse {
   frames: DataFrame[];
+  /**
+   * The frames that have points no rule priced, each once (frames where
+   * every point met a rule are not listed). A price list that does not
+   * apply is never silent: the collector carries the count to storage.
+   */
+  unpriced: UnpricedPoints[];
+}
+
+/** The points of one frame that no rule priced. */
+export interface UnpricedPoints {
+  /** The frame's index in frames. */
+  frame: number;
+  points: string;
+  /** Their types, sorted. */
+  types: string[];
+  reason: UnpricedReason;
 }
 
 export interface QuoteRequest {
@@ -647,13 +708,16 @@ export const RateRequest: MessageFns<RateRequest> = {
 };
 
 function createBaseRateResponse(): RateResponse {
-  return { frames: [] };
+  return { frames: [], unpriced: [] };
 }
 
 export const RateResponse: MessageFns<RateResponse> = {
   encode(message: RateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.frames) {
       DataFrame.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.unpriced) {
+      UnpricedPoints.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -679,6 +743,14 @@ export const RateResponse: MessageFns<RateResponse> = {
             message.frames.push(DataFrame.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.unpriced.push(UnpricedPoints.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -694,6 +766,9 @@ export const RateResponse: MessageFns<RateResponse> = {
   fromJSON(object: any): RateResponse {
     return {
       frames: globalThis.Array.isArray(object?.frames) ? object.frames.map((e: any) => DataFrame.fromJSON(e)) : [],
+      unpriced: globalThis.Array.isArray(object?.unpriced)
+        ? object.unpriced.map((e: any) => UnpricedPoints.fromJSON(e))
+        : [],
     };
   },
 
@@ -701,6 +776,9 @@ export const RateResponse: MessageFns<RateResponse> = {
     const obj: any = {};
     if (message.frames?.length) {
       obj.frames = message.frames.map((e) => DataFrame.toJSON(e));
+    }
+    if (message.unpriced?.length) {
+      obj.unpriced = message.unpriced.map((e) => UnpricedPoints.toJSON(e));
     }
     return obj;
   },
@@ -711,6 +789,124 @@ export const RateResponse: MessageFns<RateResponse> = {
   fromPartial<I extends Exact<DeepPartial<RateResponse>, I>>(object: I): RateResponse {
     const message = createBaseRateResponse();
     message.frames = object.frames?.map((e) => DataFrame.fromPartial(e)) || [];
+    message.unpriced = object.unpriced?.map((e) => UnpricedPoints.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUnpricedPoints(): UnpricedPoints {
+  return { frame: 0, points: "0", types: [], reason: 0 };
+}
+
+export const UnpricedPoints: MessageFns<UnpricedPoints> = {
+  encode(message: UnpricedPoints, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.frame !== 0) {
+      writer.uint32(8).int32(message.frame);
+    }
+    if (message.points !== "0") {
+      writer.uint32(16).int64(message.points);
+    }
+    for (const v of message.types) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.reason !== 0) {
+      writer.uint32(32).int32(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnpricedPoints {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnpricedPoints();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.frame = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.points = reader.int64().toString();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.types.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.reason = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnpricedPoints {
+    return {
+      frame: isSet(object.frame) ? globalThis.Number(object.frame) : 0,
+      points: isSet(object.points) ? globalThis.String(object.points) : "0",
+      types: globalThis.Array.isArray(object?.types) ? object.types.map((e: any) => globalThis.String(e)) : [],
+      reason: isSet(object.reason) ? unpricedReasonFromJSON(object.reason) : 0,
+    };
+  },
+
+  toJSON(message: UnpricedPoints): unknown {
+    const obj: any = {};
+    if (message.frame !== 0) {
+      obj.frame = Math.round(message.frame);
+    }
+    if (message.points !== "0") {
+      obj.points = message.points;
+    }
+    if (message.types?.length) {
+      obj.types = message.types;
+    }
+    if (message.reason !== 0) {
+      obj.reason = unpricedReasonToJSON(message.reason);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnpricedPoints>, I>>(base?: I): UnpricedPoints {
+    return UnpricedPoints.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnpricedPoints>, I>>(object: I): UnpricedPoints {
+    const message = createBaseUnpricedPoints();
+    message.frame = object.frame ?? 0;
+    message.points = object.points ?? "0";
+    message.types = object.types?.map((e) => e) || [];
+    message.reason = object.reason ?? 0;
     return message;
   },
 };

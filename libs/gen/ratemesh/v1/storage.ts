@@ -60,6 +60,11 @@ export interface CommitPeriodRequest {
   scopeKey: string;
   fetcher: string;
   collector: string;
+  /**
+   * Points of the frame that no rule priced (RatingService/Rate counts
+   * them): kept with the period and added up on the scope.
+   */
+  unpricedPoints: string;
 }
 
 export interface CommitPeriodResponse {
@@ -180,7 +185,21 @@ export interface Scope {
     | undefined;
   /** The newest fencing token storage has seen for the scope. */
   fencingToken: string;
-  createdAt?: Date | undefined;
+  createdAt?:
+    | Date
+    | undefined;
+  /**
+   * True when some stored points of the scope were rated with no price rule
+   * in force (no pricing module enabled, or no rule for their type): they
+   * are stored with price 0. Cleared when those periods are rated again
+   * with a rule in force.
+   */
+  unpriced: boolean;
+  /** How many stored points, and in how many periods. */
+  unpricedPoints: string;
+  unpricedPeriods: string;
+  /** Begin of the latest period stored with unpriced points. */
+  lastUnpricedPeriod?: Date | undefined;
 }
 
 export interface ListScopesRequest {
@@ -319,6 +338,7 @@ function createBaseCommitPeriodRequest(): CommitPeriodRequest {
     scopeKey: "",
     fetcher: "",
     collector: "",
+    unpricedPoints: "0",
   };
 }
 
@@ -347,6 +367,9 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
     }
     if (message.collector !== "") {
       writer.uint32(66).string(message.collector);
+    }
+    if (message.unpricedPoints !== "0") {
+      writer.uint32(160).int64(message.unpricedPoints);
     }
     return writer;
   },
@@ -428,6 +451,14 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
             message.collector = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.unpricedPoints = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -466,6 +497,11 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
         : "",
       fetcher: isSet(object.fetcher) ? globalThis.String(object.fetcher) : "",
       collector: isSet(object.collector) ? globalThis.String(object.collector) : "",
+      unpricedPoints: isSet(object.unpricedPoints)
+        ? globalThis.String(object.unpricedPoints)
+        : isSet(object.unpriced_points)
+        ? globalThis.String(object.unpriced_points)
+        : "0",
     };
   },
 
@@ -495,6 +531,9 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
     if (message.collector !== "") {
       obj.collector = message.collector;
     }
+    if (message.unpricedPoints !== "0") {
+      obj.unpricedPoints = message.unpricedPoints;
+    }
     return obj;
   },
 
@@ -513,6 +552,7 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
     message.scopeKey = object.scopeKey ?? "";
     message.fetcher = object.fetcher ?? "";
     message.collector = object.collector ?? "";
+    message.unpricedPoints = object.unpricedPoints ?? "0";
     return message;
   },
 };
@@ -1697,6 +1737,10 @@ function createBaseScope(): Scope {
     activeToggledAt: undefined,
     fencingToken: "0",
     createdAt: undefined,
+    unpriced: false,
+    unpricedPoints: "0",
+    unpricedPeriods: "0",
+    lastUnpricedPeriod: undefined,
   };
 }
 
@@ -1734,6 +1778,18 @@ export const Scope: MessageFns<Scope> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(90).fork()).join();
+    }
+    if (message.unpriced !== false) {
+      writer.uint32(160).bool(message.unpriced);
+    }
+    if (message.unpricedPoints !== "0") {
+      writer.uint32(168).int64(message.unpricedPoints);
+    }
+    if (message.unpricedPeriods !== "0") {
+      writer.uint32(176).int64(message.unpricedPeriods);
+    }
+    if (message.lastUnpricedPeriod !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastUnpricedPeriod), writer.uint32(186).fork()).join();
     }
     return writer;
   },
@@ -1839,6 +1895,38 @@ export const Scope: MessageFns<Scope> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.unpriced = reader.bool();
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.unpricedPoints = reader.int64().toString();
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.unpricedPeriods = reader.int64().toString();
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.lastUnpricedPeriod = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1892,6 +1980,22 @@ export const Scope: MessageFns<Scope> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      unpriced: isSet(object.unpriced) ? globalThis.Boolean(object.unpriced) : false,
+      unpricedPoints: isSet(object.unpricedPoints)
+        ? globalThis.String(object.unpricedPoints)
+        : isSet(object.unpriced_points)
+        ? globalThis.String(object.unpriced_points)
+        : "0",
+      unpricedPeriods: isSet(object.unpricedPeriods)
+        ? globalThis.String(object.unpricedPeriods)
+        : isSet(object.unpriced_periods)
+        ? globalThis.String(object.unpriced_periods)
+        : "0",
+      lastUnpricedPeriod: isSet(object.lastUnpricedPeriod)
+        ? fromJsonTimestamp(object.lastUnpricedPeriod)
+        : isSet(object.last_unpriced_period)
+        ? fromJsonTimestamp(object.last_unpriced_period)
+        : undefined,
     };
   },
 
@@ -1930,6 +2034,18 @@ export const Scope: MessageFns<Scope> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.unpriced !== false) {
+      obj.unpriced = message.unpriced;
+    }
+    if (message.unpricedPoints !== "0") {
+      obj.unpricedPoints = message.unpricedPoints;
+    }
+    if (message.unpricedPeriods !== "0") {
+      obj.unpricedPeriods = message.unpricedPeriods;
+    }
+    if (message.lastUnpricedPeriod !== undefined) {
+      obj.lastUnpricedPeriod = message.lastUnpricedPeriod.toISOString();
+    }
     return obj;
   },
 
@@ -1949,6 +2065,10 @@ export const Scope: MessageFns<Scope> = {
     message.activeToggledAt = object.activeToggledAt ?? undefined;
     message.fencingToken = object.fencingToken ?? "0";
     message.createdAt = object.createdAt ?? undefined;
+    message.unpriced = object.unpriced ?? false;
+    message.unpricedPoints = object.unpricedPoints ?? "0";
+    message.unpricedPeriods = object.unpricedPeriods ?? "0";
+    message.lastUnpricedPeriod = object.lastUnpricedPeriod ?? undefined;
     return message;
   },
 };

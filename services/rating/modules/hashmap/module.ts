@@ -35,6 +35,15 @@ export class HashmapModule implements RatingModule {
     }
   }
 
+  /** A service of that name with a mapping in force, or a threshold, at the instant for the scope. */
+  covers(type: string, scopeId: string, at: Date): boolean {
+    const index = this.index();
+    if (index.isEmpty) return false;
+    const e = index.view(scopeId, at.getTime()).get(type)?.entries;
+    if (e === undefined) return false;
+    return e.mappings.size > 0 || e.thresholds.size > 0 || e.fields.some((f) => f.mappings.size > 0 || f.thresholds.size > 0);
+  }
+
   explain(point: RatingPoint, scopeId: string, at: Date): ExplainStep[] {
     const steps: ExplainStep[] = [];
     const svc = this.index().service(scopeId, at.getTime(), point.type);

@@ -50,6 +50,16 @@ export class RulesModule implements RatingModule {
     }
   }
 
+  /**
+   * A rule in force for the scope at the instant covers every type: its
+   * condition decides point by point, and a condition that does not hold is
+   * the rule's own answer, not a missing rule.
+   */
+  covers(_type: string, scopeId: string, at: Date): boolean {
+    const index = this.index();
+    return !index.isEmpty && index.active(scopeId, at.getTime()).length > 0;
+  }
+
   explain(point: RatingPoint, scopeId: string, at: Date): ExplainStep[] {
     const steps: ExplainStep[] = [];
     const rules = this.index().active(scopeId, at.getTime());
