@@ -7,9 +7,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { action, type Context } from "../context.js";
 import { CliError } from "../errors.js";
-import { examples } from "../options.js";
+import { dateOption, examples } from "../options.js";
 import { parsePriceList, renderPriceList } from "../pricelist/document.js";
 import { loadStored, planImport } from "../pricelist/plan.js";
+import { defaultStart } from "../pricelist/start.js";
 
 async function exportList(ctx: Context, o: { output?: string }): Promise<void> {
   const text = renderPriceList((await loadStored(ctx)).list);
@@ -17,7 +18,7 @@ async function exportList(ctx: Context, o: { output?: string }): Promise<void> {
   else writeFileSync(o.output, text);
 }
 
-async function importList(ctx: Context, o: { dryRun?: boolean; force?: boolean }, file: string): Promise<void> {
+async function importList(ctx: Context, o: { dryRun?: boolean; force?: boolean; start?: Date }, file: string): Promise<void> {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -26,11 +27,15 @@ async function importList(ctx: Context, o: { dryRun?: boolean; force?: boolean }
   }
   const want = parsePriceList(text, file);
   const stored = await loadStored(ctx);
-  const steps = planImport(stored, want, ctx.now());
+  const start = await defaultStart(ctx, o.start);
+  const steps = planImport(stored, want, ctx.now(), start);
   const tally = (sign: string) => steps.filter((s) => s.sign === sign).length;
   if (steps.length === 0) {
     await ctx.write("no changes: the price list already equals the file\n");
     return;
+  }
+  if (want.services.some((s) => [s, ...s.fields].some((x) => x.mappings.some((m) => m.start === undefined)))) {
+    await ctx.write(`${start.why}\n`);
   }
   if (o.dryRun) {
     await ctx.write(
@@ -60,6 +65,12 @@ export function register(hashmap: Command): void {
       "Make the hashmap price list equal to a YAML file: create what is missing, update what differs, delete what the file lacks. Importing the same file again changes nothing",
     )
     .option("--dry-run", "print the changes it would make (+ create, ~ update, - delete) and change nothing")
+    .addOption(
+      dateOption(
+        "--start <when>",
+        "where mappings the file gives no start begin (default: the beginning of time for a price list never published, as CloudKitty 17; now for a later change)",
+      ),
+    )
     .option("--force", "allow mappings whose start is in the past (they change the price of periods rated again)")
     .addHelpText("after", examples("ratemesh hashmap import prices.yaml --dry-run", "ratemesh hashmap import prices.yaml --force"))
     .action(action(importList));

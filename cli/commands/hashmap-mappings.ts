@@ -9,6 +9,7 @@ import { action, type Context } from "../context.js";
 import { dateOption, examples, formatOption, parseDecimalArg } from "../options.js";
 import { type Format, type Row, renderRows } from "../output.js";
 import { listMappings, loadCatalog, typeOf } from "../pricelist/catalog.js";
+import { defaultStart } from "../pricelist/start.js";
 import {
   type Filters,
   filterOf,
@@ -89,7 +90,12 @@ export function register(hashmap: Command): void {
     .addOption(typeOption().default("flat"))
     .option("--group <group>", "its group (id or name)")
     .option("--tenant <project>", "a price for this project only")
-    .addOption(dateOption("--start <when>", "in force from (default: now; a start in the past needs --force)"))
+    .addOption(
+      dateOption(
+        "--start <when>",
+        "in force from (default: the beginning of time for the first mapping of a price list, as CloudKitty 17; else now; a start in the past needs --force)",
+      ),
+    )
     .addOption(dateOption("--end <when>", "in force until, excluded"))
     .option("--name <name>", "a unique name")
     .option("--description <text>")
@@ -104,6 +110,8 @@ export function register(hashmap: Command): void {
     )
     .action(
       action(async (ctx, o: MappingOptions & { service?: string; field?: string; tenant?: string; force?: boolean }) => {
+        const start = await defaultStart(ctx, o.start);
+        if (o.start === undefined) ctx.err.write(`${start.why.replace("mappings without a start begin", "the mapping begins")}\n`);
         const { mapping } = await ctx.hashmap.createMapping(
           CreateMappingRequest.fromPartial({
             ...(await parentOf(ctx, o)),
@@ -112,11 +120,11 @@ export function register(hashmap: Command): void {
             cost: o.cost ?? "",
             groupId: (await groupOf(ctx, o.group)) ?? "",
             tenantId: o.tenant ?? "",
-            start: o.start,
+            start: start.start,
             end: o.end,
             name: o.name ?? "",
             description: o.description ?? "",
-            force: o.force === true,
+            force: o.force === true || (o.start === undefined && start.force),
           }),
         );
         await show(ctx, o.format, mapping);

@@ -18,6 +18,7 @@ const COLUMNS: Column[] = [
   { key: "state" },
   { key: "fetcher" },
   { key: "collector" },
+  { key: "unpriced", right: true },
   { key: "last_error" },
 ];
 
@@ -28,6 +29,14 @@ function row(s: Scope, table: boolean) {
     state: table ? shortTime(s.state) || "never rated" : iso(s.state),
     fetcher: s.fetcher,
     collector: s.collector,
+    // Points stored with no price rule in force (price 0): how many, in how many periods, the latest.
+    unpriced: !s.unpriced
+      ? table
+        ? ""
+        : "0"
+      : table
+        ? `${s.unpricedPoints} in ${s.unpricedPeriods} periods, last ${shortTime(s.lastUnpricedPeriod)}`
+        : s.unpricedPoints,
     last_error: s.lastError === "" ? "" : `${table ? shortTime(s.lastErrorAt) : iso(s.lastErrorAt)} ${s.lastError}`,
   };
 }
@@ -41,7 +50,7 @@ async function printScopes(ctx: Context, format: Format, scopes: Scope[]): Promi
         2,
       )}\n`,
     );
-  else
+  else {
     await ctx.write(
       renderRows(
         format,
@@ -49,6 +58,13 @@ async function printScopes(ctx: Context, format: Format, scopes: Scope[]): Promi
         scopes.map((s) => row(s, format === "table")),
       ),
     );
+    const unpriced = scopes.filter((s) => s.unpriced).length;
+    if (format === "table" && unpriced > 0) {
+      ctx.err.write(
+        `warning: ${unpriced} scopes have points rated with no price rule in force (stored with price 0): fix the price list, then rate those periods again (ratemesh reprocess create)\n`,
+      );
+    }
+  }
 }
 
 interface ListOptions {
@@ -147,7 +163,9 @@ export function register(program: Command): void {
     scopes
       .command("list")
       .argument("[scope_ids...]", "only these scopes")
-      .description("List scopes with their state (end of the last rated period) and last error"),
+      .description(
+        "List scopes with their state (end of the last rated period), the points stored with no price rule in force (unpriced, priced 0) and last error",
+      ),
   )
     .addOption(new Option("--active", "only active scopes"))
     .addOption(new Option("--inactive", "only inactive scopes").conflicts("active"))

@@ -38,13 +38,22 @@ function render(ctx: Context, s: GetStatusResponse): string {
   );
   const scopes = renderRows(
     "table",
-    [{ key: "scope" }, { key: "state" }, { key: "behind", right: true }, { key: "busy" }, { key: "reprocess" }, { key: "last error" }],
+    [
+      { key: "scope" },
+      { key: "state" },
+      { key: "behind", right: true },
+      { key: "unpriced", right: true },
+      { key: "busy" },
+      { key: "reprocess" },
+      { key: "last error" },
+    ],
     [...s.scopes]
       .sort((a, b) => a.scopeId.localeCompare(b.scopeId))
       .map((x) => ({
         scope: x.scopeId,
         state: shortTime(x.state),
         behind: x.periodsBehind,
+        unpriced: x.unpricedPoints === "0" ? "" : x.unpricedPoints,
         busy: x.busy ? "yes" : "",
         reprocess: x.reprocessTaskId,
         "last error": x.lastError === "" ? "" : `${shortTime(x.lastErrorAt)} ${x.lastError}`,
@@ -52,7 +61,12 @@ function render(ctx: Context, s: GetStatusResponse): string {
   );
   const errors = s.scopes.filter((x) => x.lastError !== "");
   const tail = errors.length === 0 ? "last errors: none\n" : `last errors: ${errors.length} scopes (see the table)\n`;
-  return `${head}\nmembers:\n${members}\nowned scopes:\n${scopes}\n${tail}`;
+  const unpriced = s.scopes.filter((x) => x.unpricedPoints !== "0");
+  const warn =
+    unpriced.length === 0
+      ? ""
+      : `warning: ${unpriced.length} scopes have points rated with no price rule in force, stored with price 0 (unpriced column; ratemesh scopes list)\n`;
+  return `${head}\nmembers:\n${members}\nowned scopes:\n${scopes}\n${tail}${warn}`;
 }
 
 /**
@@ -96,7 +110,7 @@ async function status(ctx: Context, o: StatusOptions): Promise<void> {
 export function register(program: Command): void {
   program
     .command("status")
-    .description("A collector's coordination members, owned scopes, periods behind and last errors")
+    .description("A collector's coordination members, owned scopes, periods behind, points rated with no price rule, and last errors")
     .addOption(formatOption(["table", "json"]))
     .option("-w, --watch", "follow a catch-up with a progress bar (periods done, rate, ETA) until every owned scope is up to date")
     .option("--interval <seconds>", "how often --watch asks the collector", parsePositiveArg, 1)

@@ -24,6 +24,7 @@ import { iso } from "../dates.js";
 import { CliError } from "../errors.js";
 import { type Catalog, listMappings, listThresholds, loadCatalog, parentName, typeName, typeOf } from "./catalog.js";
 import type { MappingEntry, PriceList, ServiceEntry, ThresholdEntry } from "./document.js";
+import type { StartChoice } from "./start.js";
 
 /** Ids by name, filled as the import creates things. */
 export interface Ids {
@@ -104,9 +105,9 @@ function need(map: Map<string, string>, key: string, what: string): string {
 const sameDecimal = (a: string, b: string) => Decimal.parse(a).eq(Decimal.parse(b));
 const identity = (m: MappingEntry) => JSON.stringify([m.value ?? "", m.group ?? "", m.tenant ?? ""]);
 
-function mappingLabel(parent: string, m: MappingEntry): string {
+function mappingLabel(parent: string, m: MappingEntry, from = "now"): string {
   const tags = [m.group && `group ${m.group}`, m.tenant && `tenant ${m.tenant}`].filter(Boolean).join(", ");
-  return `mapping ${parent}${m.value === undefined ? "" : `=${m.value}`}${tags ? ` (${tags})` : ""} from ${m.start ?? "now"}`;
+  return `mapping ${parent}${m.value === undefined ? "" : `=${m.value}`}${tags ? ` (${tags})` : ""} from ${m.start ?? from}`;
 }
 
 function thresholdLabel(parent: string, t: ThresholdEntry): string {
@@ -128,6 +129,8 @@ class Planner {
   constructor(
     private readonly stored: Stored,
     private readonly now: Date,
+    /** Where mappings the file gives no start begin. */
+    private readonly start: StartChoice,
   ) {}
 
   rules(parent: string, want: Rules, have: Rules, where: string): void {
@@ -152,7 +155,7 @@ class Planner {
       if (match === undefined) {
         this.ruleAdds.push({
           sign: "+",
-          text: `${mappingLabel(parent, m)}: ${m.type} ${m.cost}${m.end ? ` until ${m.end}` : ""}`,
+          text: `${mappingLabel(parent, m, this.start.label)}: ${m.type} ${m.cost}${m.end ? ` until ${m.end}` : ""}`,
           run: async (ctx, ids, force) => {
             await ctx.hashmap.createMapping({
               ...this.parentIds(ids, parent),
@@ -161,11 +164,11 @@ class Planner {
               cost: m.cost,
               groupId: m.group === undefined ? "" : need(ids.group, m.group, "group"),
               tenantId: m.tenant ?? "",
-              start: m.start === undefined ? undefined : new Date(m.start),
+              start: m.start === undefined ? this.start.start : new Date(m.start),
               end: m.end === undefined ? undefined : new Date(m.end),
               name: m.name ?? "",
               description: m.description ?? "",
-              force,
+              force: force || (m.start === undefined && this.start.force),
             });
           },
         });
@@ -272,8 +275,8 @@ function rulesIn(s: ServiceEntry): number {
   return [s, ...s.fields].reduce((n, x) => n + x.mappings.length + x.thresholds.length, 0);
 }
 
-export function planImport(stored: Stored, want: PriceList, now: Date): Step[] {
-  const p = new Planner(stored, now);
+export function planImport(stored: Stored, want: PriceList, now: Date, start: StartChoice): Step[] {
+  const p = new Planner(stored, now, start);
   const have = stored.list;
   for (const g of want.groups.filter((g) => !have.groups.includes(g))) {
     p.adds.push({

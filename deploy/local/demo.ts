@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { sleep } from "../../libs/async/limit.js";
 import { HashmapServiceService, RatingServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
-import { ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
+import { type Scope, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import { Connection } from "../../libs/grpc/client.js";
 import { rfc3339 } from "../../libs/time/period.js";
 import { ServiceProcess } from "../../test/support/service-process.js";
@@ -86,6 +86,7 @@ try {
 
   const t0 = Date.now();
   out(`\nrating ${SCOPES.length} projects, hourly, ${rfc3339(BEGIN)} to ${rfc3339(END)}...`);
+  let rated: Scope[] = [];
   for (;;) {
     const { scopes: list } = await scopes.listScopes({
       scopeIds: SCOPES,
@@ -96,6 +97,7 @@ try {
       pageToken: "",
     });
     const done = list.filter((s) => s.state?.getTime() === END.getTime()).length;
+    rated = list;
     if (done === SCOPES.length) break;
     if (Date.now() - t0 > 120_000) throw new Error(`rating did not finish within 120 s (${done}/${SCOPES.length} projects done)`);
     await sleep(200);
@@ -129,8 +131,14 @@ try {
     pageToken: "",
   });
   const col = (name: string) => byProject.columns.indexOf(name);
-  out("\n  price per project:");
-  for (const r of byProject.rows) out(`    ${(r.values[col("scope_id")] ?? "").padEnd(widths[0] ?? 0)}  ${r.values[col("price")]}`);
+  out("\n  price per project (and points stored with no price rule in force, which cost 0):");
+  for (const r of byProject.rows) {
+    const id = r.values[col("scope_id")] ?? "";
+    const unpriced = rated.find((s) => s.scopeId === id)?.unpricedPoints ?? "?";
+    out(`    ${id.padEnd(widths[0] ?? 0)}  ${r.values[col("price")]}  unpriced points: ${unpriced}`);
+  }
+  const missing = rated.filter((s) => s.unpriced);
+  if (missing.length > 0) out(`  warning: ${missing.map((s) => s.scopeId).join(", ")} had points no rule priced (ratemesh scopes list)`);
   const total = await store.total({ begin: BEGIN, end: END, filters: [] });
   out(`  total price over all projects: ${total.price}`);
   conn.close();
@@ -155,6 +163,7 @@ try {
   out(`  npx ratemesh summary --storage ${storage.address} --begin 2026-11-01 --end 2026-11-04 -g scope_id,type`);
   out(`  npx ratemesh explain --rating ${rating.address} --scope acme-prod --type volume.size --qty 200 --metadata volume_type=ssd`);
   out(`  npx ratemesh status --collector ${collector.address}`);
+  out(`  npx ratemesh scopes list --storage ${storage.address}      # with each scope's unpriced points`);
 
   if (values.once) {
     await stopAll();

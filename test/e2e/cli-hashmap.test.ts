@@ -177,6 +177,80 @@ describe("ratemesh CLI: price lists", () => {
     });
   });
 
+  it("starts undated mappings at the beginning of time for a price list never published, as CloudKitty 17, and later ones from now, saying which", async (t) => {
+    const mesh = await startMesh(t, { withCollector: false });
+    const env = meshEnv({ storage: mesh.storage.address, rating: mesh.rating.address });
+    const cli = (...args: string[]) => runCli(args, { env });
+    const first = join(mesh.dir, "undated.yaml");
+    const undated = `${HEADER}groups: []\nservices:\n  - name: volume.size\n    mappings:\n      - type: flat\n        cost: "0.0002"\n`;
+    writeFileSync(first, undated);
+    const dry = await cli("hashmap", "import", first, "--dry-run");
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(
+      dry.stdout,
+      /^mappings without a start begin at the beginning of time \(1970-01-01T00:00:00Z\): the price list was never published/,
+    );
+    assert.match(dry.stdout, /\n\+ mapping volume\.size from 1970-01-01T00:00:00Z: flat 0\.0002\n/);
+    // No --force needed: a first publication applies to every period, as CloudKitty 17's undated mappings.
+    const r = await cli("hashmap", "import", first);
+    assert.equal(r.code, 0, r.stderr);
+    await mesh.clients.rating.updateModule({ name: "hashmap", enabled: true, priority: undefined });
+    const quoted = await mesh.clients.rating.quote({
+      points: [{ type: "volume.size", unit: "GiB", qty: "10", price: "0", groupby: {}, metadata: {} }],
+      scopeId: "",
+      at: new Date("2001-01-01T00:00:00Z"),
+    });
+    assert.equal(quoted.total, "0.0020");
+    assert.equal((await cli("hashmap", "import", first)).stdout, "no changes: the price list already equals the file\n");
+
+    // Published: what is added later takes effect from now.
+    const later = join(mesh.dir, "later.yaml");
+    writeFileSync(later, `${undated}  - name: image.size\n    mappings:\n      - type: flat\n        cost: "0.00001"\n`);
+    const before = Date.now();
+    const next = await cli("hashmap", "import", later);
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(next.stdout, /^mappings without a start begin now: the price list was published before/);
+    assert.match(next.stdout, /\n\+ mapping image\.size from now: flat 0\.00001\n/);
+    const listed = await cli("hashmap", "mappings", "list", "--service", "image.size", "--format", "json");
+    const start = Date.parse((JSON.parse(listed.stdout) as Array<{ start: string }>)[0]?.start ?? "");
+    assert.ok(start >= before - 1000 && start <= Date.now(), `image.size starts now (${new Date(start).toISOString()})`);
+
+    // The item command says which start it used, and --start in the past needs --force.
+    const made = await cli("hashmap", "mappings", "create", "--service", "image.size", "--cost", "1", "--tenant", "acme");
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stderr, /^the mapping begins now: the price list was published before/);
+    const past = await cli(
+      "hashmap",
+      "mappings",
+      "create",
+      "--service",
+      "image.size",
+      "--cost",
+      "2",
+      "--tenant",
+      "beta",
+      "--start",
+      "2020-01-01",
+    );
+    assert.equal(past.code, 4);
+    assert.match(past.stderr, /start: 2020-01-01T00:00:00(\.000)?Z is in the past/);
+    const forced = await cli(
+      "hashmap",
+      "mappings",
+      "create",
+      "--service",
+      "image.size",
+      "--cost",
+      "2",
+      "--tenant",
+      "beta",
+      "--start",
+      "2020-01-01",
+      "--force",
+    );
+    assert.equal(forced.code, 0, forced.stderr);
+  });
+
   it("manages items, modules and rules, and quotes and explains prices", async (t) => {
     const mesh = await startMesh(t, { withCollector: false });
     const env = meshEnv({ storage: mesh.storage.address, rating: mesh.rating.address });

@@ -23,6 +23,9 @@ describe("local demo", () => {
     assert.match(r.stdout, /acme-prod {3}volume\.size {14}14400 {10}4\.104/);
     assert.match(r.stdout, /globex-dev {2}volume\.size {15}5040 {10}1\.152/);
     assert.match(r.stdout, /total price over all projects: 24\.78947017995/);
+    // The price list covers every type from the first period on: nothing was rated without a rule.
+    for (const p of ["acme-prod", "globex-dev", "initech-qa"]) assert.match(r.stdout, new RegExp(`${p} +[0-9.]+  unpriced points: 0\n`));
+    assert.doesNotMatch(r.stdout, /had points no rule priced/);
     assert.match(r.stdout, /ratemesh\.v1\.StorageService\/Summary/);
     assert.match(r.stdout, /services stopped\./);
   });
