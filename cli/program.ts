@@ -10,6 +10,7 @@ import { register as hashmap } from "./commands/hashmap.js";
 import { register as hashmapFile } from "./commands/hashmap-file.js";
 import { register as hashmapMappings } from "./commands/hashmap-mappings.js";
 import { register as hashmapThresholds } from "./commands/hashmap-thresholds.js";
+import { register as migrate } from "./commands/migrate.js";
 import { register as modules } from "./commands/modules.js";
 import { register as quote } from "./commands/quote.js";
 import { register as reprocess } from "./commands/reprocess.js";
@@ -93,5 +94,6 @@ export function buildProgram(opts: ProgramOptions = {}): Command {
   modules(program);
   quote(program);
   status(program);
+  migrate(program);
   return program;
 }

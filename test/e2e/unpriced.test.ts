@@ -49,7 +49,9 @@ describe("unpriced points", () => {
     const instance = (await hm.createService({ name: "instance" })).service?.serviceId ?? "";
     const volume = (await hm.createService({ name: "volume.size" })).service?.serviceId ?? "";
     const flat = (serviceId: string, cost: string, start: Date, tenantId = "") =>
-      hm.createMapping(CreateMappingRequest.fromPartial({ serviceId, cost, type: MappingType.MAPPING_TYPE_FLAT, start, tenantId, force: true }));
+      hm.createMapping(
+        CreateMappingRequest.fromPartial({ serviceId, cost, type: MappingType.MAPPING_TYPE_FLAT, start, tenantId, force: true }),
+      );
     await flat(instance, "0.5", new Date(BEGIN.getTime() + 2 * HOUR), SCOPE);
     await mesh.clients.rating.updateModule({ name: "hashmap", enabled: true, priority: undefined });
 
