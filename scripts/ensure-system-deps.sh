@@ -23,10 +23,13 @@ need_cmd pg_ctlcluster postgresql
 need_cmd psql postgresql-client
 need_cmd ss iproute2
 # The real CloudKitty client (the api gateway's acceptance tests), CloudKitty
-# itself (its API and rating code, for side-by-side tests), faketime (a
-# collector under a skewed clock).
+# itself (its API under uWSGI for the migration, its collector and rating
+# code for equal bills, its fetcher beside ours), faketime (a collector under
+# a skewed clock).
 need_pkg python3-cloudkittyclient
 need_pkg python3-cloudkitty
+# oslo-config-generator (CloudKitty's full sample configuration in a test).
+need_cmd oslo-config-generator python3-oslo.config
 need_cmd faketime faketime
 
 [ -z "$missing" ] && exit 0

@@ -30,6 +30,12 @@ export interface WorkloadOptions {
   /** Epoch ms of the first period. */
   day: number;
   prefix?: string;
+  /**
+   * Values exact in binary (multiples of 1/8) and constant within each
+   * hour, so that every aggregate of an hour is the same exact number
+   * whether read as a float (CloudKitty) or as its JSON text (ratemesh).
+   */
+  binaryExact?: boolean;
 }
 
 /** Creates the resources and pushes the measures; returns the project ids once Gnocchi has processed them. */
@@ -55,13 +61,16 @@ export async function populateWorkload(g: GnocchiServer, opts: WorkloadOptions):
           metrics: Object.fromEntries(metrics.map((m) => [m, { archive_policy_name: "ratemesh" }])),
         });
         batch[id] = Object.fromEntries(
-          metrics.map((m) => [
-            m,
-            Array.from({ length: opts.periods * 12 }, (_, k) => ({
-              timestamp: new Date(opts.day + k * 300_000).toISOString(),
-              value: Math.round(rnd() * 1e6) / 100,
-            })),
-          ]),
+          metrics.map((m) => {
+            const hourly = opts.binaryExact ? Array.from({ length: opts.periods }, () => Math.round(rnd() * 8e4) / 8) : [];
+            return [
+              m,
+              Array.from({ length: opts.periods * 12 }, (_, k) => ({
+                timestamp: new Date(opts.day + k * 300_000).toISOString(),
+                value: opts.binaryExact ? (hourly[Math.floor(k / 12)] as number) : Math.round(rnd() * 1e6) / 100,
+              })),
+            ];
+          }),
         );
       }
     }
