@@ -90,6 +90,7 @@ export function collectorHandlers(deps: CollectorApiDeps): Partial<Handlers<type
           busy: s.busy,
           reprocessTaskId: s.taskId ?? "",
           unpricedPoints: String(s.unpricedPoints),
+          unpriced: s.unpricedPoints > 0,
         })),
         collector: deps.collector.name,
         fetcher: deps.fetcherName,

@@ -23,6 +23,7 @@ function status(behind: Record<string, number>, busy = false): GetStatusResponse
       periodsBehind: String(n),
       fencingToken: "1",
       unpricedPoints: "0",
+      unpriced: false,
       lastError: "",
       lastErrorAt: undefined,
       busy,

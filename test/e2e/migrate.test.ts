@@ -19,6 +19,7 @@ import { loadStorageConfig } from "../../services/storage/config.js";
 import { meshEnv, runCli } from "../support/cli.js";
 import { type CloudKittyServer, startCloudKitty } from "../support/cloudkitty.js";
 import { CloudKittyCli } from "../support/cloudkitty-cli.js";
+import { registerService, startKeystone } from "../support/keystone.js";
 import { startMesh, tempDir } from "../support/mesh.js";
 
 let ck: CloudKittyServer;
@@ -229,6 +230,29 @@ describe("ratemesh migrate from-cloudkitty", () => {
     );
     assert.match(next.stdout, /\n~ module hashmap: priority 3 -> 5\n/);
     assert.match((await migrate()).stdout, /no changes: ratemesh already equals CloudKitty\n$/);
+  });
+});
+
+describe("ratemesh migrate from-cloudkitty with Keystone", () => {
+  it("authenticates with a password and finds CloudKitty in the token's catalog; a wrong password is an auth error", async (t) => {
+    const ks = await startKeystone();
+    t.after(() => ks.stop());
+    await registerService(ks, "rating", "cloudkitty", ck.url);
+    const mesh = await startMesh(t, { withCollector: false });
+    const env = {
+      ...meshEnv({ storage: mesh.storage.address, rating: mesh.rating.address }),
+      OS_AUTH_URL: ks.authUrl,
+      OS_USERNAME: "admin",
+      OS_PROJECT_NAME: "admin",
+      OS_INTERFACE: "internal",
+    };
+    const ok = await runCli(["migrate", "from-cloudkitty", "--dry-run"], { env: { ...env, OS_PASSWORD: ks.adminPassword } });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, new RegExp(`^CloudKitty ${ck.url}: 2 hashmap services`));
+    const bad = await runCli(["migrate", "from-cloudkitty", "--dry-run"], { env: { ...env, OS_PASSWORD: "wrong" } });
+    assert.equal(bad.code, 7);
+    assert.match(bad.stderr, /^ratemesh: Keystone POST .*\/v3\/auth\/tokens answered 401/);
+    assert.doesNotMatch(bad.stderr, /wrong/);
   });
 });
 

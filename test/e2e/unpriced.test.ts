@@ -72,7 +72,8 @@ describe("unpriced points", () => {
     assert.equal(total.price, "2", "four instance-hours at 0.5; volumes stored at 0");
 
     const status = await connect(t, collector.address).client(CollectorServiceService).getStatus({});
-    assert.equal(status.scopes.find((s) => s.scopeId === SCOPE)?.unpricedPoints, "8");
+    const mine = status.scopes.find((s) => s.scopeId === SCOPE);
+    assert.deepEqual([mine?.unpriced, mine?.unpricedPoints], [true, "8"]);
 
     const warnings = collector.logs().filter((l) => l.msg === "points rated with no price rule in force: stored with price 0");
     assert.ok(warnings.length >= 1 && warnings.length <= 2, `one line, then at most one a minute: ${warnings.length}`);

@@ -134,6 +134,8 @@ export interface ScopeStatus {
    * when this process took the scope, plus what it committed since).
    */
   unpricedPoints: string;
+  /** True when unpriced_points is not 0. */
+  unpriced: boolean;
 }
 
 function createBaseCollectRequest(): CollectRequest {
@@ -1269,6 +1271,7 @@ function createBaseScopeStatus(): ScopeStatus {
     busy: false,
     reprocessTaskId: "",
     unpricedPoints: "0",
+    unpriced: false,
   };
 }
 
@@ -1300,6 +1303,9 @@ export const ScopeStatus: MessageFns<ScopeStatus> = {
     }
     if (message.unpricedPoints !== "0") {
       writer.uint32(160).int64(message.unpricedPoints);
+    }
+    if (message.unpriced !== false) {
+      writer.uint32(168).bool(message.unpriced);
     }
     return writer;
   },
@@ -1389,6 +1395,14 @@ export const ScopeStatus: MessageFns<ScopeStatus> = {
             message.unpricedPoints = reader.int64().toString();
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.unpriced = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1440,6 +1454,7 @@ export const ScopeStatus: MessageFns<ScopeStatus> = {
         : isSet(object.unpriced_points)
         ? globalThis.String(object.unpriced_points)
         : "0",
+      unpriced: isSet(object.unpriced) ? globalThis.Boolean(object.unpriced) : false,
     };
   },
 
@@ -1472,6 +1487,9 @@ export const ScopeStatus: MessageFns<ScopeStatus> = {
     if (message.unpricedPoints !== "0") {
       obj.unpricedPoints = message.unpricedPoints;
     }
+    if (message.unpriced !== false) {
+      obj.unpriced = message.unpriced;
+    }
     return obj;
   },
 
@@ -1489,6 +1507,7 @@ export const ScopeStatus: MessageFns<ScopeStatus> = {
     message.busy = object.busy ?? false;
     message.reprocessTaskId = object.reprocessTaskId ?? "";
     message.unpricedPoints = object.unpricedPoints ?? "0";
+    message.unpriced = object.unpriced ?? false;
     return message;
   },
 };
