@@ -72,6 +72,17 @@ export const periodOption = int({
   max: 86400,
 });
 
+/**
+ * How many finished periods to wait before rating one: the collector waits
+ * them out, and storage refuses a commit that did not (a committer whose
+ * clock runs ahead). One declaration for both.
+ */
+export const waitPeriodsOption = int({
+  help: "Finished periods to wait before rating one, so that late measures arrive first.",
+  default: 2,
+  min: 0,
+});
+
 /** Why a period length cannot be used, or undefined. */
 export function periodProblem(seconds: number): string | undefined {
   return 86400 % seconds === 0 ? undefined : `${seconds} does not divide a day (86400 s), so periods could not align to days`;

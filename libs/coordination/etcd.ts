@@ -5,8 +5,9 @@
  * client whatever the work is doing, and registers as a member under it. A
  * scope is owned by creating its ownership key under the lease only if the
  * key is absent (a transaction); the revision that created the key is the
- * fencing token every commit of the scope carries. Members agree on who
- * should own what by rendezvous hashing over the live members.
+ * fencing token every commit of the scope carries, with the group's epoch
+ * (epoch.ts), read when the process joins. Members agree on who should own
+ * what by rendezvous hashing over the live members.
  *
  * Invariants, and what happens on each failure:
  *  - The process believes it holds its lease only until the last keepalive
@@ -34,6 +35,7 @@ import { sleep } from "../async/limit.js";
 import { errorMessage } from "../errors/errors.js";
 import type { Logger } from "../logging/logger.js";
 import type { Coordinator, MemberInfo, Ownership } from "./coordinator.js";
+import { groupEpoch } from "./epoch.js";
 import { rendezvousOwner } from "./rendezvous.js";
 
 export interface EtcdCoordinatorOptions {
@@ -74,6 +76,7 @@ export class EtcdCoordinator implements Coordinator {
   private readonly ttl: number;
   private lease: Lease | undefined;
   private leaseId: string | undefined;
+  private groupEpoch = 0n;
   /** Local deadline of the lease (ms since the epoch). */
   private validUntil = 0;
   private lastFiredAt = 0;
@@ -109,7 +112,11 @@ export class EtcdCoordinator implements Coordinator {
     });
   }
 
-  private key(kind: "members" | "scopes" | "stepback", ...parts: string[]): string {
+  get epoch(): bigint {
+    return this.groupEpoch;
+  }
+
+  private key(kind: "members" | "scopes" | "stepback" | "epoch", ...parts: string[]): string {
     return [this.opts.prefix, kind, ...parts.map(encodeURIComponent)].join("/");
   }
 
@@ -176,6 +183,7 @@ export class EtcdCoordinator implements Coordinator {
 
   async acquire(scopeId: string): Promise<Ownership | undefined> {
     const leaseId = this.leaseId;
+    const epoch = this.groupEpoch;
     if (leaseId === undefined || !this.leaseHeld() || this.owned.has(scopeId)) return undefined;
     const key = this.key("scopes", scopeId);
     const res = await this.client.if(key, "Create", "==", 0).then(this.client.put(key).value(this.memberId).lease(leaseId)).commit();
@@ -190,7 +198,7 @@ export class EtcdCoordinator implements Coordinator {
       return undefined;
     }
     const controller = new AbortController();
-    const ownership: Ownership = { scopeId, token, signal: controller.signal };
+    const ownership: Ownership = { scopeId, epoch, token, signal: controller.signal };
     this.owned.set(scopeId, { ownership, controller, key });
     return ownership;
   }
@@ -249,6 +257,8 @@ export class EtcdCoordinator implements Coordinator {
     let leaseId: string;
     try {
       leaseId = String(await lease.grant());
+      // Read at every join: a cluster that lost its keys meanwhile gets a new epoch.
+      this.groupEpoch = await groupEpoch(this.client, this.key("epoch"), this.groupEpoch, Date.now);
       await lease
         .put(this.key("members", this.memberId))
         .value(JSON.stringify({ description: this.description, joinedAt: this.joinedAt.toISOString() }))
@@ -262,7 +272,10 @@ export class EtcdCoordinator implements Coordinator {
     this.leaseId = leaseId;
     this.validUntil = requestedAt + this.ttl * 1000;
     this.memberMap.set(this.memberId, { memberId: this.memberId, description: this.description, joinedAt: this.joinedAt });
-    this.opts.logger.info({ member_id: this.memberId, lease_id: leaseId, ttl_s: this.ttl }, "joined the coordination group");
+    this.opts.logger.info(
+      { member_id: this.memberId, lease_id: leaseId, ttl_s: this.ttl, fencing_epoch: this.groupEpoch.toString() },
+      "joined the coordination group",
+    );
     for (const stale of [...this.staleLeases]) {
       stale
         .revoke()

@@ -25,11 +25,12 @@ export const CONFIG_CATALOG: Catalog = {
     "url": str({"help":"sqlite: path of the database file (':memory:' for a throwaway one). postgresql: a connection URL, postgresql://user:password@host:port/dbname.","default":"ratemesh-storage.sqlite","secret":true}),
     "pool_size": int({"help":"postgresql: connections to the database at most, shared by every call of this storage process.","default":10,"min":1,"max":1000}),
     "cache_size": int({"help":"sqlite: page cache of the database file, in MiB (more keeps more of a large database's rollups in memory).","default":64,"min":1,"max":65536}),
+    "clock_skew_tolerance": duration({"help":"How far ahead of storage's clock a committer's clock may run: a commit whose period ends after now + this, minus [collect] wait_periods, is refused (its usage may not all be in yet).","default":300,"min":0}),
   },
   "collect": {
     "period": int({"help":"Length of a rating period in seconds. Periods are aligned to the epoch, so it must divide a day (86400).","default":3600,"min":1,"max":86400}),
-    "collector": oneOf({"help":"Where usage comes from: gnocchi, prometheus, or file (a JSON-lines usage file, for imports and the demo).","choices":["gnocchi","prometheus","file"],"default":"gnocchi"}),
     "wait_periods": int({"help":"Finished periods to wait before rating one, so that late measures arrive first.","default":2,"min":0}),
+    "collector": oneOf({"help":"Where usage comes from: gnocchi, prometheus, or file (a JSON-lines usage file, for imports and the demo).","choices":["gnocchi","prometheus","file"],"default":"gnocchi"}),
     "metrics_conf": str({"help":"Path of the metrics configuration, in CloudKitty's metrics.yml format.","default":"/etc/ratemesh/metrics.yml"}),
     "scope_key": str({"help":"The attribute that identifies a scope (tenant) in the collected data; added to every metric's groupby.","default":"project_id"}),
     "start": timestamp({"help":"Where a scope that was never rated starts (a period boundary). Default: the start of the current month (UTC), as CloudKitty."}),

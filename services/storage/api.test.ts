@@ -193,7 +193,7 @@ function apiSuite(backend: Backend) {
       await invalid(s.storage.commitPeriod(withPoint({ groupby: { type: "x" } })), "frame.points[1].groupby");
       await invalid(s.storage.commitPeriod({ ...ok, reprocessTaskId: "t", expectedState: undefined }), "expected_state");
       await invalid(s.scopes.getScope({ scopeId: "" }), "scope_id");
-      await invalid(s.scopes.recordScopeError({ scopeId: "p1", message: "", fencingToken: "1" }), "message");
+      await invalid(s.scopes.recordScopeError({ scopeId: "p1", message: "", fencingToken: "1", fencingEpoch: "0" }), "message");
 
       assert.equal(await fingerprint(), before, "nothing stored changed");
       // The same refusal through buf curl and reflection, as an operator sees it.

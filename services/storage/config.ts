@@ -1,7 +1,20 @@
-/** The configuration storage reads: its engine and address, and the period length it checks windows against. */
-import { checkDatabase, commonSections, databaseOptions, periodOption, periodProblem, serviceAddress } from "../../libs/config/common.js";
+/**
+ * The configuration storage reads: its engine and address, the period
+ * length it checks windows against, and what it needs to refuse a commit
+ * from a clock that runs ahead ([collect] wait_periods, [storage]
+ * clock_skew_tolerance).
+ */
+import {
+  checkDatabase,
+  commonSections,
+  databaseOptions,
+  periodOption,
+  periodProblem,
+  serviceAddress,
+  waitPeriodsOption,
+} from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
-import { int } from "../../libs/config/options.js";
+import { duration, int } from "../../libs/config/options.js";
 
 const storage = {
   ...serviceAddress("storage", "127.0.0.1:9631"),
@@ -24,15 +37,24 @@ const storage = {
     min: 1,
     max: 65536,
   }),
+  clock_skew_tolerance: duration({
+    help: "How far ahead of storage's clock a committer's clock may run: a commit whose period ends after now + this, minus [collect] wait_periods, is refused (its usage may not all be in yet).",
+    default: 300,
+    min: 0,
+  }),
 };
 
-export const storageConfig = defineServiceConfig("storage", { ...commonSections, storage, collect: { period: periodOption } }, [
-  ({ config: c, report }) => {
-    checkDatabase("storage", c.storage, report);
-    const period = periodProblem(c.collect.period);
-    if (period !== undefined) report("collect", "period", period);
-  },
-]);
+export const storageConfig = defineServiceConfig(
+  "storage",
+  { ...commonSections, storage, collect: { period: periodOption, wait_periods: waitPeriodsOption } },
+  [
+    ({ config: c, report }) => {
+      checkDatabase("storage", c.storage, report);
+      const period = periodProblem(c.collect.period);
+      if (period !== undefined) report("collect", "period", period);
+    },
+  ],
+);
 
 export type StorageConfig = ConfigOf<typeof storageConfig.sections>;
 

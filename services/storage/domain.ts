@@ -25,11 +25,15 @@ export interface CommitInput {
   /** undefined: the scope has no state yet. For a reprocessing commit, the task's progress. */
   expectedState: Date | undefined;
   fencingToken: bigint;
+  /** The coordinator epoch of the token (0: none given). */
+  fencingEpoch: bigint;
   owner: string;
   /** Digest of the request, to tell a replay from a conflicting commit. */
   digest: string;
   /** Set for a reprocessing commit: the period is replaced and the task advances. */
   reprocessTaskId: string | undefined;
+  /** The latest period end storage's clock allows now (see rules.ts latestCommittable); undefined: not checked. */
+  notAfter?: Date | undefined;
   scopeKey: string;
   fetcher: string;
   collector: string;
@@ -53,7 +57,17 @@ export interface ScopeRecord {
   lastErrorAt: Date | undefined;
   activeToggledAt: Date | undefined;
   fencingToken: bigint;
+  fencingEpoch: bigint;
+  lastFencingReseed: FencingReseed | undefined;
   createdAt: Date;
+}
+
+/** An operator's re-seed of a scope's fencing record. */
+export interface FencingReseed {
+  at: Date;
+  reason: string;
+  /** The record it replaced. */
+  previous: { epoch: bigint; token: bigint };
 }
 
 export interface ScopeQuery {
@@ -89,7 +103,15 @@ export interface ScopeErrorInput {
   message: string;
   periodBegin: Date | undefined;
   fencingToken: bigint;
+  fencingEpoch: bigint;
   at: Date;
+}
+
+export interface ReseedInput {
+  scopes: ScopeSelection;
+  reason: string;
+  /** The epoch of the new record; its token is 0. */
+  epoch: bigint;
 }
 
 /** Which scopes a reset or a reprocessing request is about. */
@@ -223,6 +245,8 @@ export interface StorageEngine {
   updateScope(input: UpdateScopeInput, now: Date): Promise<ScopeRecord>;
   resetScopes(input: ResetInput, now: Date): Promise<ScopeRecord[]>;
   recordScopeError(input: ScopeErrorInput): Promise<void>;
+  /** Sets the fencing record of the scopes to (epoch, 0), recording why and when. */
+  reseedFencing(input: ReseedInput, now: Date): Promise<ScopeRecord[]>;
   createTasks(input: CreateTasksInput, now: Date): Promise<TaskRecord[]>;
   listTasks(query: TaskQuery): Promise<TaskRecord[]>;
   /** Every groupby key seen on a committed point (any type). */

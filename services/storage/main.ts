@@ -16,7 +16,14 @@ await runService(storageConfig, async ({ config, logger }) => {
   const periodSeconds = config.collect.period;
   const { backend, url } = config.storage;
   const engine = await openEngine({ backend, url, periodSeconds, poolSize: config.storage.pool_size, cacheMiB: config.storage.cache_size });
-  const deps = { engine, logger, clock: systemClock, periodSeconds };
+  const deps = {
+    engine,
+    logger,
+    clock: systemClock,
+    periodSeconds,
+    waitPeriods: config.collect.wait_periods,
+    clockSkewTolerance: config.storage.clock_skew_tolerance,
+  };
   const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size });
   const storage = storageService(deps);
   server.add(storage.definition, storage.handlers);

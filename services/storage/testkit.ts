@@ -71,6 +71,7 @@ export function point(
 export interface CommitOptions {
   expected?: Date | null;
   token?: number | bigint;
+  epoch?: number | bigint;
   taskId?: string;
   owner?: string;
   period?: number;
@@ -85,6 +86,7 @@ export function commitRequest(scopeId: string, n: number, points: DataPoint[], o
     frame: { scopeId, begin, end: at(n + 1, period), points },
     expectedState: expected,
     fencingToken: String(o.token ?? 1),
+    fencingEpoch: String(o.epoch ?? 0),
     owner: o.owner ?? "test",
     reprocessTaskId: o.taskId ?? "",
     scopeKey: "project_id",

@@ -1,4 +1,4 @@
-import { endpointProblem, periodOption, periodProblem, serviceAddress } from "../../../libs/config/common.js";
+import { endpointProblem, periodOption, periodProblem, serviceAddress, waitPeriodsOption } from "../../../libs/config/common.js";
 import type { CheckContext } from "../../../libs/config/config.js";
 import { int, list, oneOf, str, timestamp } from "../../../libs/config/options.js";
 
@@ -11,11 +11,7 @@ const collect = {
     default: "gnocchi",
   }),
   period: periodOption,
-  wait_periods: int({
-    help: "Finished periods to wait before rating one, so that late measures arrive first.",
-    default: 2,
-    min: 0,
-  }),
+  wait_periods: waitPeriodsOption,
   metrics_conf: str({
     help: "Path of the metrics configuration, in CloudKitty's metrics.yml format.",
     default: "/etc/ratemesh/metrics.yml",

@@ -102,9 +102,11 @@ export class CatchUp {
       const ready = [...batch.keys()];
       const committed = await mapLimit(ready, ready.length, (m) => committer.commit(m, batch.get(m) as DataFrame[]));
       members = ready.filter((_, i) => committed[i]);
+      // Only what storage accepted: a scope that stopped (refused, failed) has its own line.
+      if (members.length === 0) return;
       deps.logger.info(
         {
-          scopes: ready.map((m) => m.ownership.scopeId),
+          scopes: members.map((m) => m.ownership.scopeId),
           from: begin.toISOString(),
           periods,
           periods_behind: Math.max(0, behind - periods),

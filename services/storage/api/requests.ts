@@ -35,6 +35,9 @@ export interface StorageApiDeps {
   logger: Logger;
   clock: Clock;
   periodSeconds: number;
+  /** [collect] wait_periods and [storage] clock_skew_tolerance (seconds): the latest period storage's clock lets be committed. */
+  waitPeriods: number;
+  clockSkewTolerance: number;
 }
 
 /** At most this many digits on each side of the point: NUMERIC and the SQLite parts hold them exactly. */
@@ -81,6 +84,7 @@ export function commitInputFrom(req: CommitPeriodRequest, periodSeconds: number,
     throw new InvalidArgumentError("expected_state", "is required for a reprocessing commit: the task's progress");
   }
   const fencingToken = parseInt64(req.fencingToken, "fencing_token");
+  const fencingEpoch = parseInt64(req.fencingEpoch, "fencing_epoch");
   const points: StoredPoint[] = new Array(frame.points.length);
   for (let i = 0; i < frame.points.length; i++) {
     const p = frame.points[i];
@@ -115,6 +119,7 @@ export function commitInputFrom(req: CommitPeriodRequest, periodSeconds: number,
     points,
     expectedState,
     fencingToken,
+    fencingEpoch,
     owner: req.owner,
     digest: digest ?? sha256(CommitPeriodRequest.encode(req).finish()),
     reprocessTaskId: taskId,

@@ -11,6 +11,7 @@ import { Decimal } from "../../../libs/money/decimal.js";
 import { rfc3339 } from "../../../libs/time/period.js";
 import { decodePageToken, encodePageToken, pageSize } from "../../../libs/validation/fields.js";
 import type { OrderBy, PeriodPoint, PointCursor, SummaryRow } from "../domain.js";
+import { latestCommittable } from "../engine/rules.js";
 import {
   commitInputFrom,
   KeyCatalog,
@@ -111,6 +112,7 @@ export function storageHandlers(
   return {
     async commitPeriod(req) {
       const input = commitInputFrom(req, periodSeconds, digestOf(req));
+      input.notAfter = latestCommittable(clock.now(), periodSeconds, deps.waitPeriods, deps.clockSkewTolerance);
       const result = await engine.commitPeriod(input);
       // One line per accepted commit: the audit trail of which owner rated which period.
       deps.logger.debug(
@@ -118,6 +120,7 @@ export function storageHandlers(
           scope_id: input.scopeId,
           begin: input.begin.toISOString(),
           fencing_token: input.fencingToken.toString(),
+          fencing_epoch: input.fencingEpoch.toString(),
           owner: input.owner,
           replayed: result.replayed,
           task_id: input.reprocessTaskId,

@@ -10,6 +10,7 @@ import type {
   CreateTasksInput,
   PointPage,
   PointQuery,
+  ReseedInput,
   ResetInput,
   ScopeErrorInput,
   ScopeQuery,
@@ -25,7 +26,7 @@ import { commitPeriod } from "./commit.js";
 import type { Dialect } from "./dialect.js";
 import { Dictionary } from "./dictionary.js";
 import { listPoints } from "./points.js";
-import { createScope, getScope, listScopes, recordScopeError, resetScopes, updateScope } from "./scopes.js";
+import { createScope, getScope, listScopes, recordScopeError, reseedFencing, resetScopes, updateScope } from "./scopes.js";
 import { SqlSummarySource } from "./sources.js";
 import { summarize } from "./summary.js";
 import { createTasks, listTasks } from "./tasks.js";
@@ -69,6 +70,10 @@ export class SqlStorageEngine implements StorageEngine {
 
   recordScopeError(input: ScopeErrorInput): Promise<void> {
     return this.db.write((sql) => recordScopeError(sql, input));
+  }
+
+  reseedFencing(input: ReseedInput, now: Date): Promise<ScopeRecord[]> {
+    return this.db.write((sql) => reseedFencing(sql, input, now));
   }
 
   createTasks(input: CreateTasksInput, now: Date): Promise<TaskRecord[]> {

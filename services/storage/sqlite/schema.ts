@@ -106,4 +106,15 @@ export const migrations: Migration[] = [
       CREATE INDEX reprocess_tasks_by_time ON reprocess_tasks (created_at, task_id);
     `,
   },
+  {
+    version: 2,
+    name: "fencing epochs, and the operator's last re-seed of a scope's fencing record",
+    sql: `
+      ALTER TABLE scopes ADD COLUMN fencing_epoch TEXT NOT NULL DEFAULT '0';
+      ALTER TABLE scopes ADD COLUMN fencing_reseed_at INTEGER;
+      ALTER TABLE scopes ADD COLUMN fencing_reseed_reason TEXT;
+      ALTER TABLE scopes ADD COLUMN fencing_reseed_previous_epoch TEXT;
+      ALTER TABLE scopes ADD COLUMN fencing_reseed_previous_token TEXT;
+    `,
+  },
 ];

@@ -102,6 +102,8 @@ export interface GetStatusResponse {
   fetcher: string;
   /** Scopes listed by the fetcher at its last run. */
   scopesDiscovered: string;
+  /** The coordinator epoch this process's fencing tokens belong to. */
+  fencingEpoch: string;
 }
 
 export interface Member {
@@ -952,6 +954,7 @@ function createBaseGetStatusResponse(): GetStatusResponse {
     collector: "",
     fetcher: "",
     scopesDiscovered: "0",
+    fencingEpoch: "0",
   };
 }
 
@@ -980,6 +983,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     }
     if (message.scopesDiscovered !== "0") {
       writer.uint32(64).int64(message.scopesDiscovered);
+    }
+    if (message.fencingEpoch !== "0") {
+      writer.uint32(72).int64(message.fencingEpoch);
     }
     return writer;
   },
@@ -1061,6 +1067,14 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
             message.scopesDiscovered = reader.int64().toString();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.fencingEpoch = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1095,6 +1109,11 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
         : isSet(object.scopes_discovered)
         ? globalThis.String(object.scopes_discovered)
         : "0",
+      fencingEpoch: isSet(object.fencingEpoch)
+        ? globalThis.String(object.fencingEpoch)
+        : isSet(object.fencing_epoch)
+        ? globalThis.String(object.fencing_epoch)
+        : "0",
     };
   },
 
@@ -1124,6 +1143,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     if (message.scopesDiscovered !== "0") {
       obj.scopesDiscovered = message.scopesDiscovered;
     }
+    if (message.fencingEpoch !== "0") {
+      obj.fencingEpoch = message.fencingEpoch;
+    }
     return obj;
   },
 
@@ -1140,6 +1162,7 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.collector = object.collector ?? "";
     message.fetcher = object.fetcher ?? "";
     message.scopesDiscovered = object.scopesDiscovered ?? "0";
+    message.fencingEpoch = object.fencingEpoch ?? "0";
     return message;
   },
 };

@@ -60,6 +60,13 @@ export interface CommitPeriodRequest {
   scopeKey: string;
   fetcher: string;
   collector: string;
+  /**
+   * The coordinator epoch the fencing token belongs to. Storage orders
+   * (fencing_epoch, fencing_token) pairs: a newer epoch wins and becomes
+   * the scope's (its tokens start again), an older one is refused; within
+   * one epoch, tokens are compared. 0: a committer that knows no epochs.
+   */
+  fencingEpoch: string;
 }
 
 export interface CommitPeriodResponse {
@@ -180,7 +187,22 @@ export interface Scope {
     | undefined;
   /** The newest fencing token storage has seen for the scope. */
   fencingToken: string;
-  createdAt?: Date | undefined;
+  createdAt?:
+    | Date
+    | undefined;
+  /** The coordinator epoch of fencing_token. */
+  fencingEpoch: string;
+  /** The last time an operator re-seeded the scope's fencing record. */
+  lastFencingReseed?: FencingReseed | undefined;
+}
+
+/** An operator's re-seed of a scope's fencing record (ReseedFencing). */
+export interface FencingReseed {
+  at?: Date | undefined;
+  reason: string;
+  /** The record it replaced. */
+  previousEpoch: string;
+  previousToken: string;
 }
 
 export interface ListScopesRequest {
@@ -258,9 +280,28 @@ export interface RecordScopeErrorRequest {
   /** The period that failed. */
   periodBegin?: Date | undefined;
   fencingToken: string;
+  /** The coordinator epoch of fencing_token (see CommitPeriodRequest). */
+  fencingEpoch: string;
 }
 
 export interface RecordScopeErrorResponse {
+}
+
+export interface ReseedFencingRequest {
+  scopeIds: string[];
+  /** Every scope instead of a list. */
+  allScopes: boolean;
+  /** Why: kept on the scope and logged. Required. */
+  reason: string;
+  /**
+   * The epoch of the new record (its token is 0): owners of an older epoch
+   * stay refused. 0 lets the next owner of any epoch in.
+   */
+  fencingEpoch: string;
+}
+
+export interface ReseedFencingResponse {
+  scopes: Scope[];
 }
 
 export interface ReprocessTask {
@@ -319,6 +360,7 @@ function createBaseCommitPeriodRequest(): CommitPeriodRequest {
     scopeKey: "",
     fetcher: "",
     collector: "",
+    fencingEpoch: "0",
   };
 }
 
@@ -347,6 +389,9 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
     }
     if (message.collector !== "") {
       writer.uint32(66).string(message.collector);
+    }
+    if (message.fencingEpoch !== "0") {
+      writer.uint32(72).int64(message.fencingEpoch);
     }
     return writer;
   },
@@ -428,6 +473,14 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
             message.collector = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.fencingEpoch = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -466,6 +519,11 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
         : "",
       fetcher: isSet(object.fetcher) ? globalThis.String(object.fetcher) : "",
       collector: isSet(object.collector) ? globalThis.String(object.collector) : "",
+      fencingEpoch: isSet(object.fencingEpoch)
+        ? globalThis.String(object.fencingEpoch)
+        : isSet(object.fencing_epoch)
+        ? globalThis.String(object.fencing_epoch)
+        : "0",
     };
   },
 
@@ -495,6 +553,9 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
     if (message.collector !== "") {
       obj.collector = message.collector;
     }
+    if (message.fencingEpoch !== "0") {
+      obj.fencingEpoch = message.fencingEpoch;
+    }
     return obj;
   },
 
@@ -513,6 +574,7 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
     message.scopeKey = object.scopeKey ?? "";
     message.fetcher = object.fetcher ?? "";
     message.collector = object.collector ?? "";
+    message.fencingEpoch = object.fencingEpoch ?? "0";
     return message;
   },
 };
@@ -1697,6 +1759,8 @@ function createBaseScope(): Scope {
     activeToggledAt: undefined,
     fencingToken: "0",
     createdAt: undefined,
+    fencingEpoch: "0",
+    lastFencingReseed: undefined,
   };
 }
 
@@ -1734,6 +1798,12 @@ export const Scope: MessageFns<Scope> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(90).fork()).join();
+    }
+    if (message.fencingEpoch !== "0") {
+      writer.uint32(96).int64(message.fencingEpoch);
+    }
+    if (message.lastFencingReseed !== undefined) {
+      FencingReseed.encode(message.lastFencingReseed, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -1839,6 +1909,22 @@ export const Scope: MessageFns<Scope> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.fencingEpoch = reader.int64().toString();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.lastFencingReseed = FencingReseed.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1892,6 +1978,16 @@ export const Scope: MessageFns<Scope> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      fencingEpoch: isSet(object.fencingEpoch)
+        ? globalThis.String(object.fencingEpoch)
+        : isSet(object.fencing_epoch)
+        ? globalThis.String(object.fencing_epoch)
+        : "0",
+      lastFencingReseed: isSet(object.lastFencingReseed)
+        ? FencingReseed.fromJSON(object.lastFencingReseed)
+        : isSet(object.last_fencing_reseed)
+        ? FencingReseed.fromJSON(object.last_fencing_reseed)
+        : undefined,
     };
   },
 
@@ -1930,6 +2026,12 @@ export const Scope: MessageFns<Scope> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.fencingEpoch !== "0") {
+      obj.fencingEpoch = message.fencingEpoch;
+    }
+    if (message.lastFencingReseed !== undefined) {
+      obj.lastFencingReseed = FencingReseed.toJSON(message.lastFencingReseed);
+    }
     return obj;
   },
 
@@ -1949,6 +2051,135 @@ export const Scope: MessageFns<Scope> = {
     message.activeToggledAt = object.activeToggledAt ?? undefined;
     message.fencingToken = object.fencingToken ?? "0";
     message.createdAt = object.createdAt ?? undefined;
+    message.fencingEpoch = object.fencingEpoch ?? "0";
+    message.lastFencingReseed = (object.lastFencingReseed !== undefined && object.lastFencingReseed !== null)
+      ? FencingReseed.fromPartial(object.lastFencingReseed)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFencingReseed(): FencingReseed {
+  return { at: undefined, reason: "", previousEpoch: "0", previousToken: "0" };
+}
+
+export const FencingReseed: MessageFns<FencingReseed> = {
+  encode(message: FencingReseed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(10).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.previousEpoch !== "0") {
+      writer.uint32(24).int64(message.previousEpoch);
+    }
+    if (message.previousToken !== "0") {
+      writer.uint32(32).int64(message.previousToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FencingReseed {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFencingReseed();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.previousEpoch = reader.int64().toString();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.previousToken = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FencingReseed {
+    return {
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      previousEpoch: isSet(object.previousEpoch)
+        ? globalThis.String(object.previousEpoch)
+        : isSet(object.previous_epoch)
+        ? globalThis.String(object.previous_epoch)
+        : "0",
+      previousToken: isSet(object.previousToken)
+        ? globalThis.String(object.previousToken)
+        : isSet(object.previous_token)
+        ? globalThis.String(object.previous_token)
+        : "0",
+    };
+  },
+
+  toJSON(message: FencingReseed): unknown {
+    const obj: any = {};
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.previousEpoch !== "0") {
+      obj.previousEpoch = message.previousEpoch;
+    }
+    if (message.previousToken !== "0") {
+      obj.previousToken = message.previousToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FencingReseed>, I>>(base?: I): FencingReseed {
+    return FencingReseed.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FencingReseed>, I>>(object: I): FencingReseed {
+    const message = createBaseFencingReseed();
+    message.at = object.at ?? undefined;
+    message.reason = object.reason ?? "";
+    message.previousEpoch = object.previousEpoch ?? "0";
+    message.previousToken = object.previousToken ?? "0";
     return message;
   },
 };
@@ -2972,7 +3203,7 @@ export const ResetScopeResponse: MessageFns<ResetScopeResponse> = {
 };
 
 function createBaseRecordScopeErrorRequest(): RecordScopeErrorRequest {
-  return { scopeId: "", message: "", periodBegin: undefined, fencingToken: "0" };
+  return { scopeId: "", message: "", periodBegin: undefined, fencingToken: "0", fencingEpoch: "0" };
 }
 
 export const RecordScopeErrorRequest: MessageFns<RecordScopeErrorRequest> = {
@@ -2988,6 +3219,9 @@ export const RecordScopeErrorRequest: MessageFns<RecordScopeErrorRequest> = {
     }
     if (message.fencingToken !== "0") {
       writer.uint32(32).int64(message.fencingToken);
+    }
+    if (message.fencingEpoch !== "0") {
+      writer.uint32(40).int64(message.fencingEpoch);
     }
     return writer;
   },
@@ -3037,6 +3271,14 @@ export const RecordScopeErrorRequest: MessageFns<RecordScopeErrorRequest> = {
             message.fencingToken = reader.int64().toString();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.fencingEpoch = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3067,6 +3309,11 @@ export const RecordScopeErrorRequest: MessageFns<RecordScopeErrorRequest> = {
         : isSet(object.fencing_token)
         ? globalThis.String(object.fencing_token)
         : "0",
+      fencingEpoch: isSet(object.fencingEpoch)
+        ? globalThis.String(object.fencingEpoch)
+        : isSet(object.fencing_epoch)
+        ? globalThis.String(object.fencing_epoch)
+        : "0",
     };
   },
 
@@ -3084,6 +3331,9 @@ export const RecordScopeErrorRequest: MessageFns<RecordScopeErrorRequest> = {
     if (message.fencingToken !== "0") {
       obj.fencingToken = message.fencingToken;
     }
+    if (message.fencingEpoch !== "0") {
+      obj.fencingEpoch = message.fencingEpoch;
+    }
     return obj;
   },
 
@@ -3096,6 +3346,7 @@ export const RecordScopeErrorRequest: MessageFns<RecordScopeErrorRequest> = {
     message.message = object.message ?? "";
     message.periodBegin = object.periodBegin ?? undefined;
     message.fencingToken = object.fencingToken ?? "0";
+    message.fencingEpoch = object.fencingEpoch ?? "0";
     return message;
   },
 };
@@ -3148,6 +3399,202 @@ export const RecordScopeErrorResponse: MessageFns<RecordScopeErrorResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<RecordScopeErrorResponse>, I>>(_: I): RecordScopeErrorResponse {
     const message = createBaseRecordScopeErrorResponse();
+    return message;
+  },
+};
+
+function createBaseReseedFencingRequest(): ReseedFencingRequest {
+  return { scopeIds: [], allScopes: false, reason: "", fencingEpoch: "0" };
+}
+
+export const ReseedFencingRequest: MessageFns<ReseedFencingRequest> = {
+  encode(message: ReseedFencingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.scopeIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.allScopes !== false) {
+      writer.uint32(16).bool(message.allScopes);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    if (message.fencingEpoch !== "0") {
+      writer.uint32(32).int64(message.fencingEpoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReseedFencingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReseedFencingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scopeIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.allScopes = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.fencingEpoch = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReseedFencingRequest {
+    return {
+      scopeIds: globalThis.Array.isArray(object?.scopeIds)
+        ? object.scopeIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.scope_ids)
+        ? object.scope_ids.map((e: any) => globalThis.String(e))
+        : [],
+      allScopes: isSet(object.allScopes)
+        ? globalThis.Boolean(object.allScopes)
+        : isSet(object.all_scopes)
+        ? globalThis.Boolean(object.all_scopes)
+        : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      fencingEpoch: isSet(object.fencingEpoch)
+        ? globalThis.String(object.fencingEpoch)
+        : isSet(object.fencing_epoch)
+        ? globalThis.String(object.fencing_epoch)
+        : "0",
+    };
+  },
+
+  toJSON(message: ReseedFencingRequest): unknown {
+    const obj: any = {};
+    if (message.scopeIds?.length) {
+      obj.scopeIds = message.scopeIds;
+    }
+    if (message.allScopes !== false) {
+      obj.allScopes = message.allScopes;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.fencingEpoch !== "0") {
+      obj.fencingEpoch = message.fencingEpoch;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReseedFencingRequest>, I>>(base?: I): ReseedFencingRequest {
+    return ReseedFencingRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReseedFencingRequest>, I>>(object: I): ReseedFencingRequest {
+    const message = createBaseReseedFencingRequest();
+    message.scopeIds = object.scopeIds?.map((e) => e) || [];
+    message.allScopes = object.allScopes ?? false;
+    message.reason = object.reason ?? "";
+    message.fencingEpoch = object.fencingEpoch ?? "0";
+    return message;
+  },
+};
+
+function createBaseReseedFencingResponse(): ReseedFencingResponse {
+  return { scopes: [] };
+}
+
+export const ReseedFencingResponse: MessageFns<ReseedFencingResponse> = {
+  encode(message: ReseedFencingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.scopes) {
+      Scope.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReseedFencingResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReseedFencingResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scopes.push(Scope.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReseedFencingResponse {
+    return { scopes: globalThis.Array.isArray(object?.scopes) ? object.scopes.map((e: any) => Scope.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ReseedFencingResponse): unknown {
+    const obj: any = {};
+    if (message.scopes?.length) {
+      obj.scopes = message.scopes.map((e) => Scope.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReseedFencingResponse>, I>>(base?: I): ReseedFencingResponse {
+    return ReseedFencingResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReseedFencingResponse>, I>>(object: I): ReseedFencingResponse {
+    const message = createBaseReseedFencingResponse();
+    message.scopes = object.scopes?.map((e) => Scope.fromPartial(e)) || [];
     return message;
   },
 };
@@ -3858,8 +4305,10 @@ export const StorageServiceService = {
    * Stores the rated points of one (scope, period) and advances the scope's
    * state from expected_state to the period's end, in one transaction.
    * Fenced: refused with FAILED_PRECONDITION (and nothing written) if the
-   * state is not expected_state or a newer fencing token was seen for the
-   * scope. Replaying the very same commit after a lost reply succeeds and
+   * state is not expected_state, a newer fencing token was seen for the
+   * scope, or the period ends later than storage's clock allows (a
+   * committer whose clock runs ahead). A refusal is recorded on the scope
+   * (last_error). Replaying the very same commit after a lost reply succeeds and
    * writes nothing twice.
    */
   commitPeriod: {
@@ -3926,8 +4375,10 @@ export interface StorageServiceServer extends UntypedServiceImplementation {
    * Stores the rated points of one (scope, period) and advances the scope's
    * state from expected_state to the period's end, in one transaction.
    * Fenced: refused with FAILED_PRECONDITION (and nothing written) if the
-   * state is not expected_state or a newer fencing token was seen for the
-   * scope. Replaying the very same commit after a lost reply succeeds and
+   * state is not expected_state, a newer fencing token was seen for the
+   * scope, or the period ends later than storage's clock allows (a
+   * committer whose clock runs ahead). A refusal is recorded on the scope
+   * (last_error). Replaying the very same commit after a lost reply succeeds and
    * writes nothing twice.
    */
   commitPeriod: handleUnaryCall<CommitPeriodRequest, CommitPeriodResponse>;
@@ -3949,8 +4400,10 @@ export interface StorageServiceClient extends Client {
    * Stores the rated points of one (scope, period) and advances the scope's
    * state from expected_state to the period's end, in one transaction.
    * Fenced: refused with FAILED_PRECONDITION (and nothing written) if the
-   * state is not expected_state or a newer fencing token was seen for the
-   * scope. Replaying the very same commit after a lost reply succeeds and
+   * state is not expected_state, a newer fencing token was seen for the
+   * scope, or the period ends later than storage's clock allows (a
+   * committer whose clock runs ahead). A refusal is recorded on the scope
+   * (last_error). Replaying the very same commit after a lost reply succeeds and
    * writes nothing twice.
    */
   commitPeriod(
@@ -4109,6 +4562,23 @@ export const ScopeServiceService = {
       Buffer.from(RecordScopeErrorResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RecordScopeErrorResponse => RecordScopeErrorResponse.decode(value),
   },
+  /**
+   * An operator's way out for a scope whose fencing record can no longer be
+   * reached by any owner (a forged or mistaken token): sets the record to
+   * (fencing_epoch, 0), so that the next owner's commit is accepted. The
+   * state is not touched. Recorded on the scope (last_fencing_reseed) with
+   * its reason and time, and in storage's log.
+   */
+  reseedFencing: {
+    path: "/ratemesh.v1.ScopeService/ReseedFencing" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReseedFencingRequest): Buffer => Buffer.from(ReseedFencingRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReseedFencingRequest => ReseedFencingRequest.decode(value),
+    responseSerialize: (value: ReseedFencingResponse): Buffer =>
+      Buffer.from(ReseedFencingResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReseedFencingResponse => ReseedFencingResponse.decode(value),
+  },
 } as const;
 
 export interface ScopeServiceServer extends UntypedServiceImplementation {
@@ -4128,6 +4598,14 @@ export interface ScopeServiceServer extends UntypedServiceImplementation {
    * period fails); cleared by the next successful commit.
    */
   recordScopeError: handleUnaryCall<RecordScopeErrorRequest, RecordScopeErrorResponse>;
+  /**
+   * An operator's way out for a scope whose fencing record can no longer be
+   * reached by any owner (a forged or mistaken token): sets the record to
+   * (fencing_epoch, 0), so that the next owner's commit is accepted. The
+   * state is not touched. Recorded on the scope (last_fencing_reseed) with
+   * its reason and time, and in storage's log.
+   */
+  reseedFencing: handleUnaryCall<ReseedFencingRequest, ReseedFencingResponse>;
 }
 
 export interface ScopeServiceClient extends Client {
@@ -4230,6 +4708,28 @@ export interface ScopeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RecordScopeErrorResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * An operator's way out for a scope whose fencing record can no longer be
+   * reached by any owner (a forged or mistaken token): sets the record to
+   * (fencing_epoch, 0), so that the next owner's commit is accepted. The
+   * state is not touched. Recorded on the scope (last_fencing_reseed) with
+   * its reason and time, and in storage's log.
+   */
+  reseedFencing(
+    request: ReseedFencingRequest,
+    callback: (error: ServiceError | null, response: ReseedFencingResponse) => void,
+  ): ClientUnaryCall;
+  reseedFencing(
+    request: ReseedFencingRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReseedFencingResponse) => void,
+  ): ClientUnaryCall;
+  reseedFencing(
+    request: ReseedFencingRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReseedFencingResponse) => void,
   ): ClientUnaryCall;
 }
 
