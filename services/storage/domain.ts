@@ -96,6 +96,8 @@ export interface UpdateScopeInput {
   scopeKey: string | undefined;
   fetcher: string | undefined;
   collector: string | undefined;
+  /** Where a never rated scope starts: its state. */
+  start: Date | undefined;
 }
 
 export interface ScopeErrorInput {

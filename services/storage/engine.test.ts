@@ -154,7 +154,10 @@ function engineSuite(c: EngineCase) {
         FailedPreconditionError,
         /moved/,
       );
-      await engine.updateScope({ scopeId: "p1", active: false, scopeKey: undefined, fetcher: undefined, collector: undefined }, new Date());
+      await engine.updateScope(
+        { scopeId: "p1", active: false, scopeKey: undefined, fetcher: undefined, collector: undefined, start: undefined },
+        new Date(),
+      );
       await refused(engine.commitPeriod(commitInput("p1", 1, [point("cpu", "1", "1")], { token: 5 })), FailedPreconditionError, /inactive/);
       const scope = await engine.getScope("p1");
       assert.equal(scope?.state?.getTime(), at(1).getTime());

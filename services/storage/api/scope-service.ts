@@ -35,6 +35,10 @@ function toScopeMessage(s: ScopeRecord): Scope {
 
 export function scopeHandlers(deps: StorageApiDeps): Partial<Handlers<typeof ScopeServiceService>> {
   const { engine, clock, periodSeconds } = deps;
+  const startOf = (value: Date | undefined): Date | undefined => {
+    const start = optionalDate(value, "start");
+    return start === undefined ? undefined : requireAligned(start, periodSeconds, "start");
+  };
   return {
     async listScopes(req) {
       const limit = pageSize(req.pageSize, "page_size", 100, 10000);
@@ -82,6 +86,7 @@ export function scopeHandlers(deps: StorageApiDeps): Partial<Handlers<typeof Sco
           scopeKey: req.scopeKey,
           fetcher: req.fetcher,
           collector: req.collector,
+          start: startOf(req.start),
         },
         clock.now(),
       );

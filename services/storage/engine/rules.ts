@@ -169,6 +169,14 @@ export function decideReprocessCommit(
   return "apply";
 }
 
+/** A start may be set on a scope never rated (or set again to the same value), never moved: ResetScope does that. */
+export function checkStart(scopeId: string, scope: ScopeState, start: number): void {
+  if (scope.state === null || scope.state === start) return;
+  throw new FailedPreconditionError(
+    `scope ${scopeId} is at ${show(scope.state)}: its start is fixed once, by its first state (ResetScope moves a state back)`,
+  );
+}
+
 /** Whether scope may be reset to `to`; throws for an explicitly named scope that may not. */
 export function checkReset(scopeId: string, scope: ScopeState, to: number, explicit: boolean): boolean {
   if (scope.state === null) {

@@ -6,7 +6,7 @@ import { AlreadyExistsError, NotFoundError } from "../../../libs/errors/errors.j
 import { epochSeconds } from "../../../libs/time/period.js";
 import type { CreateScopeInput, ReseedInput, ResetInput, ScopeErrorInput, ScopeQuery, ScopeRecord, UpdateScopeInput } from "../domain.js";
 import { bool, type Dialect, int, intOrNull, type Sql } from "./dialect.js";
-import { checkFence, checkReset } from "./rules.js";
+import { checkFence, checkReset, checkStart } from "./rules.js";
 import { lockScope, type ScopeRow, scopeState, selectScopes, toScope } from "./scope-selection.js";
 import { clipOpenTasks } from "./tasks.js";
 import { Where } from "./where.js";
@@ -55,9 +55,12 @@ export async function updateScope(sql: Sql, input: UpdateScopeInput, now: Date):
   const row = await lockScope(sql, input.scopeId);
   if (row === undefined) throw new NotFoundError("scope", input.scopeId);
   const active = input.active ?? bool(row.active);
+  const start = input.start === undefined ? undefined : epochSeconds(input.start);
+  if (start !== undefined) checkStart(input.scopeId, scopeState(row), start);
   const [updated] = await sql.all<ScopeRow>(
-    "UPDATE scopes SET active = ?, scope_key = ?, fetcher = ?, collector = ?, active_toggled_at = ? WHERE ref = ? RETURNING *",
+    "UPDATE scopes SET state = ?, active = ?, scope_key = ?, fetcher = ?, collector = ?, active_toggled_at = ? WHERE ref = ? RETURNING *",
     [
+      start ?? intOrNull(row.state),
       active,
       input.scopeKey ?? row.scope_key,
       input.fetcher ?? row.fetcher,

@@ -255,7 +255,17 @@ export interface UpdateScopeRequest {
   active?: boolean | undefined;
   scopeKey?: string | undefined;
   fetcher?: string | undefined;
-  collector?: string | undefined;
+  collector?:
+    | string
+    | undefined;
+  /**
+   * Where a scope never rated starts (a period boundary): becomes its
+   * state. The collector sets it when it first sees a scope, so that the
+   * start does not move if the first periods fail for a while.
+   * FAILED_PRECONDITION if the scope is at another state (ResetScope moves
+   * a rated scope).
+   */
+  start?: Date | undefined;
 }
 
 export interface UpdateScopeResponse {
@@ -2819,7 +2829,14 @@ export const CreateScopeResponse: MessageFns<CreateScopeResponse> = {
 };
 
 function createBaseUpdateScopeRequest(): UpdateScopeRequest {
-  return { scopeId: "", active: undefined, scopeKey: undefined, fetcher: undefined, collector: undefined };
+  return {
+    scopeId: "",
+    active: undefined,
+    scopeKey: undefined,
+    fetcher: undefined,
+    collector: undefined,
+    start: undefined,
+  };
 }
 
 export const UpdateScopeRequest: MessageFns<UpdateScopeRequest> = {
@@ -2838,6 +2855,9 @@ export const UpdateScopeRequest: MessageFns<UpdateScopeRequest> = {
     }
     if (message.collector !== undefined) {
       writer.uint32(42).string(message.collector);
+    }
+    if (message.start !== undefined) {
+      Timestamp.encode(toTimestamp(message.start), writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -2895,6 +2915,14 @@ export const UpdateScopeRequest: MessageFns<UpdateScopeRequest> = {
             message.collector = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.start = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2922,6 +2950,7 @@ export const UpdateScopeRequest: MessageFns<UpdateScopeRequest> = {
         : undefined,
       fetcher: isSet(object.fetcher) ? globalThis.String(object.fetcher) : undefined,
       collector: isSet(object.collector) ? globalThis.String(object.collector) : undefined,
+      start: isSet(object.start) ? fromJsonTimestamp(object.start) : undefined,
     };
   },
 
@@ -2942,6 +2971,9 @@ export const UpdateScopeRequest: MessageFns<UpdateScopeRequest> = {
     if (message.collector !== undefined) {
       obj.collector = message.collector;
     }
+    if (message.start !== undefined) {
+      obj.start = message.start.toISOString();
+    }
     return obj;
   },
 
@@ -2955,6 +2987,7 @@ export const UpdateScopeRequest: MessageFns<UpdateScopeRequest> = {
     message.scopeKey = object.scopeKey ?? undefined;
     message.fetcher = object.fetcher ?? undefined;
     message.collector = object.collector ?? undefined;
+    message.start = object.start ?? undefined;
     return message;
   },
 };
@@ -4524,7 +4557,10 @@ export const ScopeServiceService = {
     responseSerialize: (value: CreateScopeResponse): Buffer => Buffer.from(CreateScopeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateScopeResponse => CreateScopeResponse.decode(value),
   },
-  /** Turns a scope on or off (and updates its descriptive fields). */
+  /**
+   * Turns a scope on or off (and updates its descriptive fields), or fixes
+   * where a scope never rated starts.
+   */
   updateScope: {
     path: "/ratemesh.v1.ScopeService/UpdateScope" as const,
     requestStream: false as const,
@@ -4586,7 +4622,10 @@ export interface ScopeServiceServer extends UntypedServiceImplementation {
   getScope: handleUnaryCall<GetScopeRequest, GetScopeResponse>;
   /** Registers a scope ahead of discovery, possibly inactive or with a start. */
   createScope: handleUnaryCall<CreateScopeRequest, CreateScopeResponse>;
-  /** Turns a scope on or off (and updates its descriptive fields). */
+  /**
+   * Turns a scope on or off (and updates its descriptive fields), or fixes
+   * where a scope never rated starts.
+   */
   updateScope: handleUnaryCall<UpdateScopeRequest, UpdateScopeResponse>;
   /**
    * Moves scopes' state back to a period boundary: the periods from there on
@@ -4655,7 +4694,10 @@ export interface ScopeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateScopeResponse) => void,
   ): ClientUnaryCall;
-  /** Turns a scope on or off (and updates its descriptive fields). */
+  /**
+   * Turns a scope on or off (and updates its descriptive fields), or fixes
+   * where a scope never rated starts.
+   */
   updateScope(
     request: UpdateScopeRequest,
     callback: (error: ServiceError | null, response: UpdateScopeResponse) => void,
