@@ -2,7 +2,14 @@
  * The storage engine, one for every database: the behaviour of each
  * operation (engine/*.ts) run through a dialect's transactions. An engine
  * module (sqlite/, postgres/) only provides the Dialect.
+ *
+ * Every transaction and read goes through `outageAsUnavailable`: the one
+ * place where a database outage (connection lost, server restarting,
+ * deadlock, serialization failure, SQLite busy) becomes UNAVAILABLE, which
+ * callers retry (a commit is safe to send again: a replay is recognized),
+ * instead of INTERNAL.
  */
+import { outageAsUnavailable } from "../../../libs/db/outage.js";
 import type {
   CommitInput,
   CommitResult,
@@ -34,11 +41,24 @@ import { verifyRollups } from "./verify-rollups.js";
 
 export class SqlStorageEngine implements StorageEngine {
   private readonly dictionary = new Dictionary();
+  private readonly db: Dialect;
 
   constructor(
-    private readonly db: Dialect,
+    dialect: Dialect,
     private readonly period: number,
-  ) {}
+  ) {
+    const guard = <T>(p: Promise<T>): Promise<T> =>
+      p.catch((err: unknown) => {
+        throw outageAsUnavailable(err);
+      });
+    this.db = {
+      write: (fn) => guard(dialect.write(fn)),
+      snapshot: (fn) => guard(dialect.snapshot(fn)),
+      read: (fn) => guard(dialect.read(fn)),
+      ping: () => dialect.ping(),
+      close: () => dialect.close(),
+    };
+  }
 
   ping(): Promise<boolean> {
     return this.db.ping();
