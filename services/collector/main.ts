@@ -17,17 +17,22 @@ import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
 import { collectorHandlers } from "./api.js";
 import { createCollector, extraArgsValidator } from "./collectors/registry.js";
-import { collectorConfig } from "./config.js";
+import { type CollectorConfig, collectorConfig } from "./config.js";
 import { createFetcher } from "./fetchers/registry.js";
 import { loadMetrics } from "./metrics.js";
 import { Processor } from "./processor.js";
 
-await runService(collectorConfig, async ({ config, logger }) => {
-  const metricsFile = config.collect.metrics_conf;
-  const metrics = loadMetrics(metricsFile, {
+const metricsOf = (config: CollectorConfig) =>
+  loadMetrics(config.collect.metrics_conf, {
     scopeKey: config.collect.scope_key,
     extraArgs: extraArgsValidator(config.collect.collector),
   });
+// metrics.yml is checked with the configuration, --check-config included.
+const checked = { ...collectorConfig, checkFiles: (config: CollectorConfig) => void metricsOf(config) };
+
+await runService(checked, async ({ config, logger }) => {
+  const metricsFile = config.collect.metrics_conf;
+  const metrics = metricsOf(config);
   // The one clock of the service: every "what time is it" below asks it.
   const clock = systemClock;
   const collector = createCollector(config, { logger, clock });
