@@ -5,21 +5,29 @@
  */
 import type { Command } from "commander";
 import { CreateMappingRequest, HashMapping, UpdateMappingRequest } from "../../libs/gen/ratemesh/v1/rating.js";
-import { action, type Context } from "../context.js";
-import { dateOption, examples, formatOption, parseDecimalArg } from "../options.js";
-import { type Format, type Row, renderRows } from "../output.js";
-import { listMappings, loadCatalog, typeOf } from "../pricelist/catalog.js";
+import { action } from "../context.js";
+import { deleteCommand, messageKind, type RecordFormat, recordFormatOption, showCommand, subcommand } from "../declare.js";
+import { dateOption, formatOption, parseDecimalArg } from "../options.js";
+import { type Format, type Row, renderMessages } from "../output.js";
+import { listMappings, loadCatalog } from "../pricelist/catalog.js";
 import {
   type Filters,
   filterOf,
   filterOptions,
-  groupOf,
   MAPPING_COLUMNS,
   mappingRows,
-  parentOf,
-  printOne,
+  type NewRuleOptions,
+  newRuleOf,
+  priceChangesOf,
   typeOption,
 } from "./hashmap-rows.js";
+
+const MAPPING = messageKind<HashMapping>(
+  "mapping",
+  ["<mapping_id>"],
+  async (ctx, m) => ({ ...(mappingRows(await loadCatalog(ctx), [m], false)[0] as Row), description: m.description }),
+  (m) => HashMapping.toJSON(m),
+);
 
 interface MappingOptions {
   value?: string;
@@ -30,58 +38,51 @@ interface MappingOptions {
   end?: Date;
   name?: string;
   description?: string;
-  format: "table" | "json";
+  format: RecordFormat;
 }
 
+const EXAMPLE_ID = "0b8a7a4e-5d1f-4c9a-9a53-6f0b6f1f2c11";
+
 export function register(hashmap: Command): void {
-  const mappings = hashmap
-    .command("mappings")
-    .description("Hashmap mappings: a price on a service, or on a field value")
-    .addHelpText("after", examples("ratemesh hashmap mappings list --service volume.size"));
-  filterOptions(mappings.command("list").description("List mappings (live ones unless --deleted)"))
+  const about = "Hashmap mappings: a price on a service, or on a field value";
+  const mappings = subcommand(hashmap, "mappings", about, "ratemesh hashmap mappings list --service volume.size");
+  filterOptions(
+    subcommand(
+      mappings,
+      "list",
+      "List mappings (live ones unless --deleted)",
+      "ratemesh hashmap mappings list --field instance/flavor_name",
+      "ratemesh hashmap mappings list --active-at now",
+    ),
+  )
     .option("--deleted", "include deleted mappings")
     .addOption(dateOption("--active-at <when>", "only mappings in force at this instant"))
     .addOption(formatOption())
-    .addHelpText(
-      "after",
-      examples("ratemesh hashmap mappings list --field instance/flavor_name", "ratemesh hashmap mappings list --active-at now"),
-    )
     .action(
       action(async (ctx, o: Filters & { deleted?: boolean; activeAt?: Date; format: Format }) => {
         const [c, list] = await Promise.all([
           loadCatalog(ctx),
           filterOf(ctx, o).then((f) => listMappings(ctx, { ...f, includeDeleted: o.deleted === true, activeAt: o.activeAt })),
         ]);
-        if (o.format === "json")
-          await ctx.write(
-            `${JSON.stringify(
-              list.map((m) => HashMapping.toJSON(m)),
-              null,
-              2,
-            )}\n`,
-          );
-        else await ctx.write(renderRows(o.format, MAPPING_COLUMNS, mappingRows(c, list, o.format === "table")));
+        const rows = (ms: HashMapping[]) => mappingRows(c, ms, o.format === "table");
+        await ctx.write(renderMessages(o.format, list, (m) => HashMapping.toJSON(m), MAPPING_COLUMNS, rows));
       }),
     );
-  const show = async (ctx: Context, format: "table" | "json", m: HashMapping | undefined) => {
-    if (m === undefined) return;
-    const c = await loadCatalog(ctx);
-    await printOne(ctx, format, { ...(mappingRows(c, [m], false)[0] as Row), description: m.description }, HashMapping.toJSON(m));
-  };
-  mappings
-    .command("show")
-    .argument("<mapping_id>")
-    .description("One mapping")
-    .addOption(formatOption(["table", "json"]))
-    .addHelpText("after", examples("ratemesh hashmap mappings show 0b8a7a4e-5d1f-4c9a-9a53-6f0b6f1f2c11"))
-    .action(
-      action(async (ctx, o: { format: "table" | "json" }, id: string) => {
-        await show(ctx, o.format, (await ctx.hashmap.getMapping({ mappingId: id })).mapping);
-      }),
-    );
-  mappings
-    .command("create")
-    .description("Create a mapping on a service (no --value) or on a field value")
+  showCommand(
+    mappings,
+    MAPPING,
+    { description: "One mapping", example: `ratemesh hashmap mappings show ${EXAMPLE_ID}` },
+    async (ctx, id) => {
+      return (await ctx.hashmap.getMapping({ mappingId: id })).mapping;
+    },
+  );
+  subcommand(
+    mappings,
+    "create",
+    "Create a mapping on a service (no --value) or on a field value",
+    "ratemesh hashmap mappings create --field instance/flavor_name --value m1.small --cost 0.02",
+    "ratemesh hashmap mappings create --service volume.size --cost 0.0002 --start 2027-01-01",
+  )
     .option("--service <service>", "the service it prices (id or name)")
     .option("--field <field>", "the field whose value it prices (id or service/field)")
     .option("--value <value>", "the field value that matches (field mappings)")
@@ -94,38 +95,28 @@ export function register(hashmap: Command): void {
     .option("--name <name>", "a unique name")
     .option("--description <text>")
     .option("--force", "allow a start in the past (it changes the price of periods already rated, if they are rated again)")
-    .addOption(formatOption(["table", "json"]))
-    .addHelpText(
-      "after",
-      examples(
-        "ratemesh hashmap mappings create --field instance/flavor_name --value m1.small --cost 0.02",
-        "ratemesh hashmap mappings create --service volume.size --cost 0.0002 --start 2027-01-01",
-      ),
-    )
+    .addOption(recordFormatOption())
     .action(
-      action(async (ctx, o: MappingOptions & { service?: string; field?: string; tenant?: string; force?: boolean }) => {
-        const { mapping } = await ctx.hashmap.createMapping(
-          CreateMappingRequest.fromPartial({
-            ...(await parentOf(ctx, o)),
-            value: o.value ?? "",
-            type: typeOf(o.type ?? "flat"),
-            cost: o.cost ?? "",
-            groupId: (await groupOf(ctx, o.group)) ?? "",
-            tenantId: o.tenant ?? "",
-            start: o.start,
-            end: o.end,
-            name: o.name ?? "",
-            description: o.description ?? "",
-            force: o.force === true,
-          }),
-        );
-        await show(ctx, o.format, mapping);
+      action(async (ctx, o: MappingOptions & NewRuleOptions & { force?: boolean }) => {
+        const req = CreateMappingRequest.fromPartial({
+          ...(await newRuleOf(ctx, o)),
+          value: o.value ?? "",
+          start: o.start,
+          end: o.end,
+          name: o.name ?? "",
+          description: o.description ?? "",
+          force: o.force === true,
+        });
+        await MAPPING.print(ctx, o.format, (await ctx.hashmap.createMapping(req)).mapping);
       }),
     );
-  mappings
-    .command("update")
-    .argument("<mapping_id>")
-    .description("Change a mapping; once it has started only its end can be set (end-date it and create a new one)")
+  subcommand(
+    mappings,
+    "update",
+    "Change a mapping; once it has started only its end can be set (end-date it and create a new one)",
+    `ratemesh hashmap mappings update ${EXAMPLE_ID} --end 2027-01-01`,
+  )
+    .argument(...MAPPING.arg)
     .option("--value <value>")
     .option("--cost <decimal>", "new cost", parseDecimalArg)
     .addOption(typeOption())
@@ -134,36 +125,24 @@ export function register(hashmap: Command): void {
     .addOption(dateOption("--end <when>", "end of its validity"))
     .option("--name <name>")
     .option("--description <text>")
-    .addOption(formatOption(["table", "json"]))
-    .addHelpText("after", examples("ratemesh hashmap mappings update 0b8a7a4e-5d1f-4c9a-9a53-6f0b6f1f2c11 --end 2027-01-01"))
+    .addOption(recordFormatOption())
     .action(
       action(async (ctx, o: MappingOptions, id: string) => {
-        const groupId = await groupOf(ctx, o.group);
-        const { mapping } = await ctx.hashmap.updateMapping(
-          UpdateMappingRequest.fromPartial({
-            mappingId: id,
-            ...(o.value !== undefined && { value: o.value }),
-            ...(o.cost !== undefined && { cost: o.cost }),
-            ...(o.type !== undefined && { type: typeOf(o.type) }),
-            ...(groupId !== undefined && { groupId }),
-            start: o.start,
-            end: o.end,
-            ...(o.name !== undefined && { name: o.name }),
-            ...(o.description !== undefined && { description: o.description }),
-          }),
-        );
-        await show(ctx, o.format, mapping);
+        const req = UpdateMappingRequest.fromPartial({
+          mappingId: id,
+          ...(o.value !== undefined && { value: o.value }),
+          ...(await priceChangesOf(ctx, o)),
+          start: o.start,
+          end: o.end,
+          ...(o.name !== undefined && { name: o.name }),
+          ...(o.description !== undefined && { description: o.description }),
+        });
+        await MAPPING.print(ctx, o.format, (await ctx.hashmap.updateMapping(req)).mapping);
       }),
     );
-  mappings
-    .command("delete")
-    .argument("<mapping_id>")
-    .description("Delete a mapping: it stays listed with --deleted and never applies again")
-    .addHelpText("after", examples("ratemesh hashmap mappings delete 0b8a7a4e-5d1f-4c9a-9a53-6f0b6f1f2c11"))
-    .action(
-      action(async (ctx, _o: object, id: string) => {
-        await ctx.hashmap.deleteMapping({ mappingId: id });
-        await ctx.write(`deleted mapping ${id}\n`);
-      }),
-    );
+  const remove = {
+    description: "Delete a mapping: it stays listed with --deleted and never applies again",
+    example: `ratemesh hashmap mappings delete ${EXAMPLE_ID}`,
+  };
+  deleteCommand(mappings, MAPPING, remove, (ctx, mappingId) => ctx.hashmap.deleteMapping({ mappingId }));
 }

@@ -8,8 +8,8 @@ import type { HashMapping, HashThreshold } from "../../libs/gen/ratemesh/v1/rati
 import type { Context } from "../context.js";
 import { iso, shortTime } from "../dates.js";
 import { CliError } from "../errors.js";
-import { type Column, type Row, renderRecord } from "../output.js";
-import { type Catalog, fieldIdOf, groupIdOf, parentName, serviceIdOf, typeName } from "../pricelist/catalog.js";
+import type { Column, Row } from "../output.js";
+import { type Catalog, fieldIdOf, groupIdOf, parentName, serviceIdOf, typeName, typeOf } from "../pricelist/catalog.js";
 
 export const MAPPING_COLUMNS: Column[] = [
   { key: "mapping_id" },
@@ -90,6 +90,37 @@ export async function parentOf(ctx: Context, o: { service?: string; field?: stri
   };
 }
 
+/** The options of a new mapping or threshold that both have. */
+export interface NewRuleOptions {
+  service?: string;
+  field?: string;
+  type?: string;
+  cost?: string;
+  group?: string;
+  tenant?: string;
+}
+
+/** The parent, price, group and project of a new mapping or threshold. */
+export async function newRuleOf(ctx: Context, o: NewRuleOptions) {
+  return {
+    ...(await parentOf(ctx, o)),
+    type: typeOf(o.type ?? "flat"),
+    cost: o.cost ?? "",
+    groupId: (await groupOf(ctx, o.group)) ?? "",
+    tenantId: o.tenant ?? "",
+  };
+}
+
+/** The price and group changes an update of a mapping or threshold asks for (only the options given). */
+export async function priceChangesOf(ctx: Context, o: { cost?: string; type?: string; group?: string }) {
+  const groupId = await groupOf(ctx, o.group);
+  return {
+    ...(o.cost !== undefined && { cost: o.cost }),
+    ...(o.type !== undefined && { type: typeOf(o.type) }),
+    ...(groupId !== undefined && { groupId }),
+  };
+}
+
 /** --group: a group id or name; "" (an empty name) moves the rule to the default group. */
 export async function groupOf(ctx: Context, ref: string | undefined): Promise<string | undefined> {
   if (ref === undefined) return undefined;
@@ -107,7 +138,3 @@ export function filterOptions(cmd: Command): Command {
 
 export const typeOption = () =>
   new Option("--type <type>", "flat: a price per unit (or an added amount); rate: a multiplier").choices(["flat", "rate"]);
-
-export async function printOne(ctx: Context, format: "table" | "json", row: Row, json: unknown): Promise<void> {
-  await ctx.write(renderRecord(format, format === "json" ? (json as Record<string, unknown>) : row));
-}

@@ -1,0 +1,112 @@
+/**
+ * Commands declared from what differs between them. A command is a name, a
+ * description and examples, then arguments, options and an action; the
+ * commands about one record (show, rename, delete a service, field, group,
+ * mapping, threshold or rule) differ only in the kind of record: its name in
+ * messages, the argument that names one, how that argument becomes an id and
+ * how one record is printed.
+ */
+import type { Command } from "commander";
+import { action, type Context } from "./context.js";
+import { examples, formatOption } from "./options.js";
+import { renderRecord } from "./output.js";
+
+/** The output formats of a command that prints one record. */
+export type RecordFormat = "table" | "json";
+
+/** `-f, --format` of a command that prints one record: table or json. */
+export const recordFormatOption = () => formatOption(["table", "json"]);
+
+/** A subcommand of `parent` with its description and examples; the caller adds arguments, options and the action. */
+export function subcommand(parent: Command, name: string, description: string, ...exampleLines: string[]): Command {
+  return parent
+    .command(name)
+    .description(description)
+    .addHelpText("after", examples(...exampleLines));
+}
+
+/** A kind of record, as the commands about one record need it. */
+export interface RecordKind<T> {
+  /** What messages call one: "service". */
+  noun: string;
+  /** The argument that names one, as commander takes it: ["<service>", "id or name"]. */
+  arg: readonly [name: string, description?: string];
+  /** The id of the record the argument names (a name, a service/field path); the argument itself when absent. */
+  idOf?: (ctx: Context, ref: string) => Promise<string>;
+  print: (ctx: Context, format: RecordFormat, record: T | undefined) => Promise<void>;
+}
+
+/** A kind of record printed as its row in a table, and as the message's own JSON (every field, exact) in json. */
+export function messageKind<T>(
+  noun: string,
+  arg: readonly [name: string, description?: string],
+  row: (ctx: Context, record: T) => Promise<Record<string, unknown>> | Record<string, unknown>,
+  toJSON: (record: T) => unknown,
+): RecordKind<T> {
+  return {
+    noun,
+    arg,
+    print: async (ctx, format, record) => {
+      if (record === undefined) return;
+      const shown = await row(ctx, record);
+      await ctx.write(renderRecord(format, format === "json" ? (toJSON(record) as Record<string, unknown>) : shown));
+    },
+  };
+}
+
+function idOf<T>(kind: RecordKind<T>, ctx: Context, ref: string): Promise<string> {
+  return kind.idOf === undefined ? Promise.resolve(ref) : kind.idOf(ctx, ref);
+}
+
+/** `show <record>`: one record, printed. */
+export function showCommand<T>(
+  group: Command,
+  kind: RecordKind<T>,
+  help: { description: string; example: string },
+  get: (ctx: Context, id: string) => Promise<T | undefined>,
+): Command {
+  return subcommand(group, "show", help.description, help.example)
+    .argument(...kind.arg)
+    .addOption(recordFormatOption())
+    .action(
+      action(async (ctx, o: { format: RecordFormat }, ref: string) => {
+        await kind.print(ctx, o.format, await get(ctx, await idOf(kind, ctx, ref)));
+      }),
+    );
+}
+
+/** `update <record> --name <name>`: the record renamed, printed. */
+export function renameCommand<T>(
+  group: Command,
+  kind: RecordKind<T>,
+  help: { description: string; example: string },
+  rename: (ctx: Context, id: string, name: string) => Promise<T | undefined>,
+): Command {
+  return subcommand(group, "update", help.description, help.example)
+    .argument(...kind.arg)
+    .requiredOption("--name <name>", "new name")
+    .addOption(recordFormatOption())
+    .action(
+      action(async (ctx, o: { name: string; format: RecordFormat }, ref: string) => {
+        await kind.print(ctx, o.format, await rename(ctx, await idOf(kind, ctx, ref), o.name));
+      }),
+    );
+}
+
+/** `delete <record>`, saying which id it deleted; `remove` gets the command's options (add them to the returned command). */
+export function deleteCommand<T, O = object>(
+  group: Command,
+  kind: RecordKind<T>,
+  help: { description: string; example: string },
+  remove: (ctx: Context, id: string, o: O) => Promise<unknown>,
+): Command {
+  return subcommand(group, "delete", help.description, help.example)
+    .argument(...kind.arg)
+    .action(
+      action(async (ctx, o: O, ref: string) => {
+        const id = await idOf(kind, ctx, ref);
+        await remove(ctx, id, o);
+        await ctx.write(`deleted ${kind.noun} ${id}\n`);
+      }),
+    );
+}
