@@ -4,7 +4,8 @@
  * commands about one record (show, rename, delete a service, field, group,
  * mapping, threshold or rule) differ only in the kind of record: its name in
  * messages, the argument that names one, how that argument becomes an id and
- * how one record is printed.
+ * how one record is printed. Commands that create or change a record print
+ * it the same way (printsRecord).
  */
 import type { Command } from "commander";
 import { action, type Context } from "./context.js";
@@ -31,6 +32,8 @@ export interface RecordKind<T> {
   noun: string;
   /** The argument that names one, as commander takes it: ["<service>", "id or name"]. */
   arg: readonly [name: string, description?: string];
+  /** An example of that argument, for the examples in the help. */
+  sample: string;
   /** The id of the record the argument names (a name, a service/field path); the argument itself when absent. */
   idOf?: (ctx: Context, ref: string) => Promise<string>;
   print: (ctx: Context, format: RecordFormat, record: T | undefined) => Promise<void>;
@@ -40,12 +43,14 @@ export interface RecordKind<T> {
 export function messageKind<T>(
   noun: string,
   arg: readonly [name: string, description?: string],
+  sample: string,
   row: (ctx: Context, record: T) => Promise<Record<string, unknown>> | Record<string, unknown>,
   toJSON: (record: T) => unknown,
 ): RecordKind<T> {
   return {
     noun,
     arg,
+    sample,
     print: async (ctx, format, record) => {
       if (record === undefined) return;
       const shown = await row(ctx, record);
@@ -58,49 +63,52 @@ function idOf<T>(kind: RecordKind<T>, ctx: Context, ref: string): Promise<string
   return kind.idOf === undefined ? Promise.resolve(ref) : kind.idOf(ctx, ref);
 }
 
-/** `show <record>`: one record, printed. */
-export function showCommand<T>(
-  group: Command,
+/** The action of a command that prints the one record `run` gives (show, create, update), in its -f format. */
+export function printsRecord<T, O, A extends unknown[]>(
   kind: RecordKind<T>,
-  help: { description: string; example: string },
-  get: (ctx: Context, id: string) => Promise<T | undefined>,
-): Command {
-  return subcommand(group, "show", help.description, help.example)
+  run: (ctx: Context, o: O, ...args: A) => Promise<T | undefined>,
+) {
+  return action(async (ctx, o: O & { format: RecordFormat }, ...args: A) => {
+    await kind.print(ctx, o.format, await run(ctx, o, ...args));
+  });
+}
+
+/** The command's full name, as the help shows it: "ratemesh hashmap services". */
+function pathOf(cmd: Command): string {
+  return cmd.parent === null ? cmd.name() : `${pathOf(cmd.parent)} ${cmd.name()}`;
+}
+
+/** `show <record>`: one record, printed. */
+export function showCommand<T>(group: Command, kind: RecordKind<T>, get: (ctx: Context, id: string) => Promise<T | undefined>): Command {
+  return subcommand(group, "show", `One ${kind.noun}`, `${pathOf(group)} show ${kind.sample}`)
     .argument(...kind.arg)
     .addOption(recordFormatOption())
-    .action(
-      action(async (ctx, o: { format: RecordFormat }, ref: string) => {
-        await kind.print(ctx, o.format, await get(ctx, await idOf(kind, ctx, ref)));
-      }),
-    );
+    .action(printsRecord(kind, async (ctx, _o: object, ref: string) => get(ctx, await idOf(kind, ctx, ref))));
 }
 
 /** `update <record> --name <name>`: the record renamed, printed. */
 export function renameCommand<T>(
   group: Command,
   kind: RecordKind<T>,
-  help: { description: string; example: string },
+  example: string,
   rename: (ctx: Context, id: string, name: string) => Promise<T | undefined>,
 ): Command {
-  return subcommand(group, "update", help.description, help.example)
+  return subcommand(group, "update", `Rename a ${kind.noun}`, example)
     .argument(...kind.arg)
     .requiredOption("--name <name>", "new name")
     .addOption(recordFormatOption())
-    .action(
-      action(async (ctx, o: { name: string; format: RecordFormat }, ref: string) => {
-        await kind.print(ctx, o.format, await rename(ctx, await idOf(kind, ctx, ref), o.name));
-      }),
-    );
+    .action(printsRecord(kind, async (ctx, o: { name: string }, ref: string) => rename(ctx, await idOf(kind, ctx, ref), o.name)));
 }
 
 /** `delete <record>`, saying which id it deleted; `remove` gets the command's options (add them to the returned command). */
 export function deleteCommand<T, O = object>(
   group: Command,
   kind: RecordKind<T>,
-  help: { description: string; example: string },
+  description: string,
+  example: string,
   remove: (ctx: Context, id: string, o: O) => Promise<unknown>,
 ): Command {
-  return subcommand(group, "delete", help.description, help.example)
+  return subcommand(group, "delete", description, example)
     .argument(...kind.arg)
     .action(
       action(async (ctx, o: O, ref: string) => {

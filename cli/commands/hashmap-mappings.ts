@@ -3,28 +3,27 @@
  * prices a service (always) or a field value, from its start to its end;
  * once started only its end may change. Costs are shown exactly as stored.
  */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { CreateMappingRequest, HashMapping, UpdateMappingRequest } from "../../libs/gen/ratemesh/v1/rating.js";
-import { action } from "../context.js";
-import { deleteCommand, messageKind, type RecordFormat, recordFormatOption, showCommand, subcommand } from "../declare.js";
-import { dateOption, formatOption, parseDecimalArg } from "../options.js";
-import { type Format, type Row, renderMessages } from "../output.js";
+import { deleteCommand, messageKind, printsRecord, recordFormatOption, showCommand, subcommand } from "../declare.js";
+import { dateOption, given, parseDecimalArg } from "../options.js";
+import type { Row } from "../output.js";
 import { listMappings, loadCatalog } from "../pricelist/catalog.js";
 import {
-  type Filters,
-  filterOf,
-  filterOptions,
-  MAPPING_COLUMNS,
+  MAPPING_TABLE,
   mappingRows,
   type NewRuleOptions,
   newRuleOf,
   priceChangesOf,
+  priceListCommand,
+  priceUpdateOptions,
   typeOption,
 } from "./hashmap-rows.js";
 
 const MAPPING = messageKind<HashMapping>(
   "mapping",
   ["<mapping_id>"],
+  "0b8a7a4e-5d1f-4c9a-9a53-6f0b6f1f2c11",
   async (ctx, m) => ({ ...(mappingRows(await loadCatalog(ctx), [m], false)[0] as Row), description: m.description }),
   (m) => HashMapping.toJSON(m),
 );
@@ -38,44 +37,26 @@ interface MappingOptions {
   end?: Date;
   name?: string;
   description?: string;
-  format: RecordFormat;
 }
-
-const EXAMPLE_ID = "0b8a7a4e-5d1f-4c9a-9a53-6f0b6f1f2c11";
 
 export function register(hashmap: Command): void {
   const about = "Hashmap mappings: a price on a service, or on a field value";
   const mappings = subcommand(hashmap, "mappings", about, "ratemesh hashmap mappings list --service volume.size");
-  filterOptions(
-    subcommand(
-      mappings,
-      "list",
-      "List mappings (live ones unless --deleted)",
-      "ratemesh hashmap mappings list --field instance/flavor_name",
-      "ratemesh hashmap mappings list --active-at now",
-    ),
-  )
-    .option("--deleted", "include deleted mappings")
-    .addOption(dateOption("--active-at <when>", "only mappings in force at this instant"))
-    .addOption(formatOption())
-    .action(
-      action(async (ctx, o: Filters & { deleted?: boolean; activeAt?: Date; format: Format }) => {
-        const [c, list] = await Promise.all([
-          loadCatalog(ctx),
-          filterOf(ctx, o).then((f) => listMappings(ctx, { ...f, includeDeleted: o.deleted === true, activeAt: o.activeAt })),
-        ]);
-        const rows = (ms: HashMapping[]) => mappingRows(c, ms, o.format === "table");
-        await ctx.write(renderMessages(o.format, list, (m) => HashMapping.toJSON(m), MAPPING_COLUMNS, rows));
-      }),
-    );
-  showCommand(
+  const list = subcommand(
     mappings,
-    MAPPING,
-    { description: "One mapping", example: `ratemesh hashmap mappings show ${EXAMPLE_ID}` },
-    async (ctx, id) => {
-      return (await ctx.hashmap.getMapping({ mappingId: id })).mapping;
-    },
+    "list",
+    "List mappings (live ones unless --deleted)",
+    "ratemesh hashmap mappings list --field instance/flavor_name",
+    "ratemesh hashmap mappings list --active-at now",
   );
+  const live = [
+    new Option("--deleted", "include deleted mappings"),
+    dateOption("--active-at <when>", "only mappings in force at this instant"),
+  ];
+  priceListCommand(list, live, MAPPING_TABLE, (ctx, filter, o: { deleted?: boolean; activeAt?: Date }) =>
+    listMappings(ctx, { ...filter, includeDeleted: o.deleted === true, activeAt: o.activeAt }),
+  );
+  showCommand(mappings, MAPPING, async (ctx, mappingId) => (await ctx.hashmap.getMapping({ mappingId })).mapping);
   subcommand(
     mappings,
     "create",
@@ -97,7 +78,7 @@ export function register(hashmap: Command): void {
     .option("--force", "allow a start in the past (it changes the price of periods already rated, if they are rated again)")
     .addOption(recordFormatOption())
     .action(
-      action(async (ctx, o: MappingOptions & NewRuleOptions & { force?: boolean }) => {
+      printsRecord(MAPPING, async (ctx, o: MappingOptions & NewRuleOptions & { force?: boolean }) => {
         const req = CreateMappingRequest.fromPartial({
           ...(await newRuleOf(ctx, o)),
           value: o.value ?? "",
@@ -107,42 +88,31 @@ export function register(hashmap: Command): void {
           description: o.description ?? "",
           force: o.force === true,
         });
-        await MAPPING.print(ctx, o.format, (await ctx.hashmap.createMapping(req)).mapping);
+        return (await ctx.hashmap.createMapping(req)).mapping;
       }),
     );
-  subcommand(
+  const update = subcommand(
     mappings,
     "update",
     "Change a mapping; once it has started only its end can be set (end-date it and create a new one)",
-    `ratemesh hashmap mappings update ${EXAMPLE_ID} --end 2027-01-01`,
+    `ratemesh hashmap mappings update ${MAPPING.sample} --end 2027-01-01`,
   )
     .argument(...MAPPING.arg)
-    .option("--value <value>")
-    .option("--cost <decimal>", "new cost", parseDecimalArg)
-    .addOption(typeOption())
-    .option("--group <group>", "new group (id or name; '' for none)")
+    .option("--value <value>");
+  priceUpdateOptions(update)
     .addOption(dateOption("--start <when>", "new start (not yet started mappings)"))
     .addOption(dateOption("--end <when>", "end of its validity"))
     .option("--name <name>")
     .option("--description <text>")
     .addOption(recordFormatOption())
     .action(
-      action(async (ctx, o: MappingOptions, id: string) => {
-        const req = UpdateMappingRequest.fromPartial({
-          mappingId: id,
-          ...(o.value !== undefined && { value: o.value }),
-          ...(await priceChangesOf(ctx, o)),
-          start: o.start,
-          end: o.end,
-          ...(o.name !== undefined && { name: o.name }),
-          ...(o.description !== undefined && { description: o.description }),
-        });
-        await MAPPING.print(ctx, o.format, (await ctx.hashmap.updateMapping(req)).mapping);
+      printsRecord(MAPPING, async (ctx, o: MappingOptions, mappingId: string) => {
+        const changes = { ...given(o, "value", "name", "description"), ...(await priceChangesOf(ctx, o)), start: o.start, end: o.end };
+        return (await ctx.hashmap.updateMapping(UpdateMappingRequest.fromPartial({ mappingId, ...changes }))).mapping;
       }),
     );
-  const remove = {
-    description: "Delete a mapping: it stays listed with --deleted and never applies again",
-    example: `ratemesh hashmap mappings delete ${EXAMPLE_ID}`,
-  };
-  deleteCommand(mappings, MAPPING, remove, (ctx, mappingId) => ctx.hashmap.deleteMapping({ mappingId }));
+  const remove = "Delete a mapping: it stays listed with --deleted and never applies again";
+  deleteCommand(mappings, MAPPING, remove, `ratemesh hashmap mappings delete ${MAPPING.sample}`, (ctx, mappingId) =>
+    ctx.hashmap.deleteMapping({ mappingId }),
+  );
 }

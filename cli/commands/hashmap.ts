@@ -9,6 +9,7 @@ import { type HashField, type HashGroup, HashMapping, type HashService, HashThre
 import { action, type Context } from "../context.js";
 import {
   deleteCommand,
+  printsRecord,
   type RecordFormat,
   type RecordKind,
   recordFormatOption,
@@ -25,22 +26,26 @@ import { MAPPING_COLUMNS, mappingRows, THRESHOLD_COLUMNS, thresholdRows } from "
 function kind<T>(
   noun: string,
   arg: readonly [string, string],
+  sample: string,
   idOf: (ctx: Context, ref: string) => Promise<string>,
   fields: (r: T | undefined) => Record<string, unknown>,
 ): RecordKind<T> {
-  return { noun, arg, idOf, print: (ctx, format, r) => ctx.write(renderRecord(format, fields(r))) };
+  return { noun, arg, sample, idOf, print: (ctx, format, r) => ctx.write(renderRecord(format, fields(r))) };
 }
 
-const SERVICE = kind<HashService>("service", ["<service>", "id or name"], serviceIdOf, (s) => ({
+const SERVICE = kind<HashService>("service", ["<service>", "id or name"], "volume.size", serviceIdOf, (s) => ({
   service_id: s?.serviceId,
   name: s?.name,
 }));
-const FIELD = kind<HashField>("field", ["<field>", "id or service/field"], fieldIdOf, (f) => ({
+const FIELD = kind<HashField>("field", ["<field>", "id or service/field"], "instance/flavor_name", fieldIdOf, (f) => ({
   field_id: f?.fieldId,
   service_id: f?.serviceId,
   name: f?.name,
 }));
-const GROUP = kind<HashGroup>("group", ["<group>", "id or name"], groupIdOf, (g) => ({ group_id: g?.groupId, name: g?.name }));
+const GROUP = kind<HashGroup>("group", ["<group>", "id or name"], "instance_uptime", groupIdOf, (g) => ({
+  group_id: g?.groupId,
+  name: g?.name,
+}));
 
 function registerServices(hashmap: Command): void {
   const services = subcommand(hashmap, "services", "Hashmap services: one per rating type they price", "ratemesh hashmap services list");
@@ -53,24 +58,18 @@ function registerServices(hashmap: Command): void {
         await ctx.write(renderRows(o.format, [{ key: "service_id" }, { key: "name" }], rows));
       }),
     );
-  showCommand(services, SERVICE, { description: "One service", example: "ratemesh hashmap services show volume.size" }, async (ctx, id) => {
-    return (await ctx.hashmap.getService({ serviceId: id })).service;
-  });
+  showCommand(services, SERVICE, async (ctx, serviceId) => (await ctx.hashmap.getService({ serviceId })).service);
   subcommand(services, "create", "Create a service", "ratemesh hashmap services create volume.size")
     .argument("<name>", "the rating type it prices (a metric's alt_name)")
     .addOption(recordFormatOption())
-    .action(
-      action(async (ctx, o: { format: RecordFormat }, name: string) => {
-        await SERVICE.print(ctx, o.format, (await ctx.hashmap.createService({ name })).service);
-      }),
-    );
-  const rename = { description: "Rename a service", example: "ratemesh hashmap services update image.size --name image.download" };
-  renameCommand(services, SERVICE, rename, async (ctx, serviceId, name) => (await ctx.hashmap.updateService({ serviceId, name })).service);
-  const remove = {
-    description: "Delete a service with its fields, mappings and thresholds",
-    example: "ratemesh hashmap services delete image.size",
-  };
-  deleteCommand(services, SERVICE, remove, (ctx, serviceId) => ctx.hashmap.deleteService({ serviceId }));
+    .action(printsRecord(SERVICE, async (ctx, _o: object, name: string) => (await ctx.hashmap.createService({ name })).service));
+  renameCommand(services, SERVICE, "ratemesh hashmap services update image.size --name image.download", async (ctx, serviceId, name) => {
+    return (await ctx.hashmap.updateService({ serviceId, name })).service;
+  });
+  const remove = "Delete a service with its fields, mappings and thresholds";
+  deleteCommand(services, SERVICE, remove, "ratemesh hashmap services delete image.size", (ctx, serviceId) =>
+    ctx.hashmap.deleteService({ serviceId }),
+  );
 }
 
 function registerFields(hashmap: Command): void {
@@ -89,31 +88,24 @@ function registerFields(hashmap: Command): void {
         await ctx.write(renderRows(o.format, [{ key: "field_id" }, { key: "service" }, { key: "name" }], rows));
       }),
     );
-  showCommand(
-    fields,
-    FIELD,
-    { description: "One field", example: "ratemesh hashmap fields show instance/flavor_name" },
-    async (ctx, id) => {
-      return (await ctx.hashmap.getField({ fieldId: id })).field;
-    },
-  );
+  showCommand(fields, FIELD, async (ctx, fieldId) => (await ctx.hashmap.getField({ fieldId })).field);
   subcommand(fields, "create", "Create a field of a service", "ratemesh hashmap fields create instance flavor_name")
     .argument("<service>", "id or name")
     .argument("<name>", "the attribute (a groupby or metadata key)")
     .addOption(recordFormatOption())
     .action(
-      action(async (ctx, o: { format: RecordFormat }, service: string, name: string) => {
+      printsRecord(FIELD, async (ctx, _o: object, service: string, name: string) => {
         const { field } = await ctx.hashmap.createField({ serviceId: await serviceIdOf(ctx, service), name });
-        await FIELD.print(ctx, o.format, field);
+        return field;
       }),
     );
-  const rename = { description: "Rename a field", example: "ratemesh hashmap fields update instance/flavor --name flavor_name" };
-  renameCommand(fields, FIELD, rename, async (ctx, fieldId, name) => (await ctx.hashmap.updateField({ fieldId, name })).field);
-  const remove = {
-    description: "Delete a field with its mappings and thresholds",
-    example: "ratemesh hashmap fields delete instance/flavor_name",
-  };
-  deleteCommand(fields, FIELD, remove, (ctx, fieldId) => ctx.hashmap.deleteField({ fieldId }));
+  renameCommand(fields, FIELD, "ratemesh hashmap fields update instance/flavor --name flavor_name", async (ctx, fieldId, name) => {
+    return (await ctx.hashmap.updateField({ fieldId, name })).field;
+  });
+  const remove = "Delete a field with its mappings and thresholds";
+  deleteCommand(fields, FIELD, remove, "ratemesh hashmap fields delete instance/flavor_name", (ctx, fieldId) =>
+    ctx.hashmap.deleteField({ fieldId }),
+  );
 }
 
 function registerGroups(hashmap: Command): void {
@@ -154,16 +146,16 @@ function registerGroups(hashmap: Command): void {
   subcommand(groups, "create", "Create a group", "ratemesh hashmap groups create instance_uptime")
     .argument("<name>")
     .addOption(recordFormatOption())
-    .action(
-      action(async (ctx, o: { format: RecordFormat }, name: string) => {
-        await GROUP.print(ctx, o.format, (await ctx.hashmap.createGroup({ name })).group);
-      }),
-    );
-  const rename = { description: "Rename a group", example: "ratemesh hashmap groups update uptime --name instance_uptime" };
-  renameCommand(groups, GROUP, rename, async (ctx, groupId, name) => (await ctx.hashmap.updateGroup({ groupId, name })).group);
-  const remove = { description: "Delete a group", example: "ratemesh hashmap groups delete instance_uptime --recursive" };
-  deleteCommand(groups, GROUP, remove, (ctx, groupId, o: { recursive?: boolean }) =>
-    ctx.hashmap.deleteGroup({ groupId, recursive: o.recursive === true }),
+    .action(printsRecord(GROUP, async (ctx, _o: object, name: string) => (await ctx.hashmap.createGroup({ name })).group));
+  renameCommand(groups, GROUP, "ratemesh hashmap groups update uptime --name instance_uptime", async (ctx, groupId, name) => {
+    return (await ctx.hashmap.updateGroup({ groupId, name })).group;
+  });
+  deleteCommand(
+    groups,
+    GROUP,
+    "Delete a group",
+    "ratemesh hashmap groups delete instance_uptime --recursive",
+    (ctx, groupId, o: { recursive?: boolean }) => ctx.hashmap.deleteGroup({ groupId, recursive: o.recursive === true }),
   ).option("--recursive", "delete its mappings and thresholds too (without it they move to the default group)");
 }
 

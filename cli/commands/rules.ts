@@ -8,8 +8,8 @@ import { type Command, Option } from "commander";
 import { CreateRuleRequest, ListRulesRequest, PriceRule, UpdateRuleRequest } from "../../libs/gen/ratemesh/v1/rating.js";
 import { action } from "../context.js";
 import { iso, shortTime } from "../dates.js";
-import { deleteCommand, messageKind, type RecordFormat, recordFormatOption, showCommand, subcommand } from "../declare.js";
-import { dateOption, formatOption, parseIntArg } from "../options.js";
+import { deleteCommand, messageKind, printsRecord, recordFormatOption, showCommand, subcommand } from "../declare.js";
+import { dateOption, formatOption, given, parseIntArg } from "../options.js";
 import { type Column, type Format, renderMessages } from "../output.js";
 import { allPages } from "../paging.js";
 
@@ -42,6 +42,7 @@ function row(r: PriceRule, table: boolean) {
 const RULE = messageKind<PriceRule>(
   "rule",
   ["<rule_id>"],
+  "2f7c1d0a-3b9e-4e61-a1c4-8d2b9f0e6a17",
   (_ctx, r) => ({ ...row(r, false), description: r.description }),
   (r) => PriceRule.toJSON(r),
 );
@@ -53,10 +54,7 @@ interface RuleOptions {
   start?: Date;
   end?: Date;
   description?: string;
-  format: RecordFormat;
 }
-
-const EXAMPLE_ID = "2f7c1d0a-3b9e-4e61-a1c4-8d2b9f0e6a17";
 
 export function register(program: Command): void {
   const rules = subcommand(
@@ -84,9 +82,7 @@ export function register(program: Command): void {
       }),
     );
 
-  showCommand(rules, RULE, { description: "One rule", example: `ratemesh rules show ${EXAMPLE_ID}` }, async (ctx, id) => {
-    return (await ctx.rules.getRule({ ruleId: id })).rule;
-  });
+  showCommand(rules, RULE, async (ctx, ruleId) => (await ctx.rules.getRule({ ruleId })).rule);
 
   subcommand(
     rules,
@@ -107,7 +103,7 @@ export function register(program: Command): void {
     .option("--force", "allow a start in the past")
     .addOption(recordFormatOption())
     .action(
-      action(async (ctx, o: RuleOptions & { tenant?: string; force?: boolean }, name: string) => {
+      printsRecord(RULE, async (ctx, o: RuleOptions & { tenant?: string; force?: boolean }, name: string) => {
         const req = CreateRuleRequest.fromPartial({
           name,
           condition: o.condition ?? "",
@@ -119,11 +115,11 @@ export function register(program: Command): void {
           description: o.description ?? "",
           force: o.force === true,
         });
-        await RULE.print(ctx, o.format, (await ctx.rules.createRule(req)).rule);
+        return (await ctx.rules.createRule(req)).rule;
       }),
     );
 
-  subcommand(rules, "update", "Change a rule", `ratemesh rules update ${EXAMPLE_ID} --end 2027-01-01`)
+  subcommand(rules, "update", "Change a rule", `ratemesh rules update ${RULE.sample} --end 2027-01-01`)
     .argument(...RULE.arg)
     .option("--expression <cel>")
     .option("--condition <cel>")
@@ -133,23 +129,12 @@ export function register(program: Command): void {
     .option("--description <text>")
     .addOption(recordFormatOption())
     .action(
-      action(async (ctx, o: RuleOptions, id: string) => {
-        const req = UpdateRuleRequest.fromPartial({
-          ruleId: id,
-          ...(o.condition !== undefined && { condition: o.condition }),
-          ...(o.expression !== undefined && { expression: o.expression }),
-          ...(o.order !== undefined && { order: o.order }),
-          start: o.start,
-          end: o.end,
-          ...(o.description !== undefined && { description: o.description }),
-        });
-        await RULE.print(ctx, o.format, (await ctx.rules.updateRule(req)).rule);
+      printsRecord(RULE, async (ctx, o: RuleOptions, ruleId: string) => {
+        const changes = { ...given(o, "condition", "expression", "order", "description"), start: o.start, end: o.end };
+        return (await ctx.rules.updateRule(UpdateRuleRequest.fromPartial({ ruleId, ...changes }))).rule;
       }),
     );
 
-  const remove = {
-    description: "Delete a rule: it stays listed with --deleted and never applies again",
-    example: `ratemesh rules delete ${EXAMPLE_ID}`,
-  };
-  deleteCommand(rules, RULE, remove, (ctx, ruleId) => ctx.rules.deleteRule({ ruleId }));
+  const remove = "Delete a rule: it stays listed with --deleted and never applies again";
+  deleteCommand(rules, RULE, remove, `ratemesh rules delete ${RULE.sample}`, (ctx, ruleId) => ctx.rules.deleteRule({ ruleId }));
 }
