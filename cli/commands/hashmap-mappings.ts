@@ -14,6 +14,7 @@ import {
   mappingRows,
   type NewRuleOptions,
   newRuleOf,
+  type PriceOptions,
   priceChangesOf,
   priceListCommand,
   priceUpdateOptions,
@@ -28,11 +29,8 @@ const MAPPING = messageKind<HashMapping>(
   (m) => HashMapping.toJSON(m),
 );
 
-interface MappingOptions {
+interface MappingOptions extends PriceOptions {
   value?: string;
-  cost?: string;
-  type?: string;
-  group?: string;
   start?: Date;
   end?: Date;
   name?: string;

@@ -92,13 +92,17 @@ async function parentOf(ctx: Context, o: { service?: string; field?: string }) {
   };
 }
 
+/** The price options of a mapping or threshold: --cost, --type and --group. */
+export interface PriceOptions {
+  cost?: string;
+  type?: string;
+  group?: string;
+}
+
 /** The options of a new mapping or threshold that both have. */
-export interface NewRuleOptions {
+export interface NewRuleOptions extends PriceOptions {
   service?: string;
   field?: string;
-  type?: string;
-  cost?: string;
-  group?: string;
   tenant?: string;
 }
 
@@ -114,7 +118,7 @@ export async function newRuleOf(ctx: Context, o: NewRuleOptions) {
 }
 
 /** The price and group changes an update of a mapping or threshold asks for (only the options given). */
-export async function priceChangesOf(ctx: Context, o: { cost?: string; type?: string; group?: string }) {
+export async function priceChangesOf(ctx: Context, o: PriceOptions) {
   const groupId = await groupOf(ctx, o.group);
   return {
     ...given(o, "cost"),

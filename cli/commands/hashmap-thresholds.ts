@@ -11,6 +11,7 @@ import { listThresholds, loadCatalog } from "../pricelist/catalog.js";
 import {
   type NewRuleOptions,
   newRuleOf,
+  type PriceOptions,
   priceChangesOf,
   priceListCommand,
   priceUpdateOptions,
@@ -27,11 +28,8 @@ const THRESHOLD = messageKind<HashThreshold>(
   (t) => HashThreshold.toJSON(t),
 );
 
-interface ThresholdOptions {
+interface ThresholdOptions extends PriceOptions {
   level?: string;
-  cost?: string;
-  type?: string;
-  group?: string;
 }
 
 export function register(hashmap: Command): void {
