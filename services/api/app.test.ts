@@ -270,44 +270,21 @@ describe("api gateway application", () => {
         },
       },
     });
-    const post = await a.inject({
-      method: "POST",
-      url: "/v2/task/reprocess",
-      payload: {
-        scope_ids: ["p1", "p2"],
-        start_reprocess_time: "2026-11-01T01:00:00+00:00",
-        end_reprocess_time: "2026-11-01T03:00:00+00:00",
-        reason: "fix",
-      },
-    });
+    /** CloudKitty's reprocessing request, posted to `url`. */
+    const reprocess = (url: string, scope_ids: string | string[], start: string, end: string, reason: string) =>
+      a.inject({ method: "POST", url, payload: { scope_ids, start_reprocess_time: start, end_reprocess_time: end, reason } });
+    const post = await reprocess("/v2/task/reprocess", ["p1", "p2"], "2026-11-01T01:00:00+00:00", "2026-11-01T03:00:00+00:00", "fix");
     assert.equal(post.statusCode, 202);
     assert.deepEqual(created[0]?.scopeIds, ["p1", "p2"]);
     assert.equal(created[0]?.begin?.toISOString(), "2026-11-01T01:00:00.000Z");
     assert.equal(created[0]?.end?.toISOString(), "2026-11-01T04:00:00.000Z");
-    await a.inject({
-      method: "POST",
-      url: "/v2/task/reprocesses",
-      payload: { scope_ids: "ALL", start_reprocess_time: "2026-11-01T01:00:00", end_reprocess_time: "2026-11-01T01:00:00", reason: "one" },
-    });
+    await reprocess("/v2/task/reprocesses", "ALL", "2026-11-01T01:00:00", "2026-11-01T01:00:00", "one");
     assert.equal(created[1]?.allScopes, true);
     assert.deepEqual(created[1]?.scopeIds, []);
     assert.equal(created[1]?.end?.toISOString(), "2026-11-01T02:00:00.000Z", "start = end: one period");
-    const mixed = await a.inject({
-      method: "POST",
-      url: "/v2/task/reprocesses",
-      payload: {
-        scope_ids: ["ALL", "p1"],
-        start_reprocess_time: "2026-11-01T01:00:00",
-        end_reprocess_time: "2026-11-01T01:00:00",
-        reason: "x",
-      },
-    });
+    const mixed = await reprocess("/v2/task/reprocesses", ["ALL", "p1"], "2026-11-01T01:00:00", "2026-11-01T01:00:00", "x");
     assert.equal(mixed.statusCode, 400);
-    const blank = await a.inject({
-      method: "POST",
-      url: "/v2/task/reprocesses",
-      payload: { scope_ids: ["p1"], start_reprocess_time: "2026-11-01T01:00:00", end_reprocess_time: "2026-11-01T01:00:00", reason: "  " },
-    });
+    const blank = await reprocess("/v2/task/reprocesses", ["p1"], "2026-11-01T01:00:00", "2026-11-01T01:00:00", "  ");
     assert.match((blank.json() as { message: string }).message, /^Empty or blank reason/);
     assert.equal(created.length, 2);
 

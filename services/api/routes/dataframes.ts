@@ -12,7 +12,7 @@ import { ListDataFramesRequest, TotalRequest } from "../../../libs/gen/ratemesh/
 import { ApiError, badRequest, notFound } from "../errors.js";
 import { callerOf, type Gateway } from "../gateway.js";
 import { RawNumber } from "../json.js";
-import { keyValues, single, stringList, timestamp } from "../query.js";
+import { keyValues, type PagedQuery, pagedQuerySchema, single, timestamp } from "../query.js";
 import { sendJson } from "../reply.js";
 import { awareIso } from "../time.js";
 
@@ -68,31 +68,16 @@ function pointWindow(frames: DataFrame[], offset: number, limit: number): DataFr
   return out;
 }
 
-interface DataframesQuery {
+interface DataframesQuery extends PagedQuery {
   begin?: string[];
   end?: string[];
   filters?: string[];
-  offset: number;
-  limit: number;
 }
 
 export function registerDataframes(app: FastifyInstance, gw: Gateway): void {
   app.get<{ Querystring: DataframesQuery }>(
     "/v2/dataframes",
-    {
-      schema: {
-        querystring: {
-          type: "object",
-          properties: {
-            begin: stringList,
-            end: stringList,
-            filters: stringList,
-            offset: { type: "integer", minimum: 0, default: 0 },
-            limit: { type: "integer", minimum: 1, default: 100 },
-          },
-        },
-      },
-    },
+    { schema: pagedQuerySchema("begin", "end", "filters") },
     async (request, reply) => {
       const q = request.query;
       const filters: Filter[] = [...keyValues(q.filters, "filters", true)].map(([key, values]) => ({ key, values }));
