@@ -1,6 +1,7 @@
 // The layout rule of ARCHITECTURE.md, enforced: a service never imports
-// another service's code (they talk over gRPC), and libs/ never imports a
-// service. Exits non-zero listing every offending import.
+// another service's code (they talk over gRPC), libs/ never imports a
+// service, and the CLI (a client, like a service) imports only libs/.
+// Exits non-zero listing every offending import.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
@@ -23,7 +24,7 @@ function roomOf(file) {
 }
 
 const problems = [];
-for (const top of ["libs", "services"]) {
+for (const top of ["libs", "services", "cli"]) {
   for (const file of files(join(root, top))) {
     const room = roomOf(file);
     const text = readFileSync(file, "utf8");
@@ -33,7 +34,8 @@ for (const top of ["libs", "services"]) {
       const target = roomOf(resolve(dirname(file), spec));
       const bad =
         (room.startsWith("services/") && target.startsWith("services/") && target !== room) ||
-        (room === "libs" && target.startsWith("services/"));
+        (room === "libs" && target.startsWith("services/")) ||
+        (room === "cli" && target !== "cli" && target !== "libs");
       if (bad) problems.push(`${relative(root, file)}: imports ${spec} (${target}); ${room} may only import libs/ and its own files`);
     }
   }

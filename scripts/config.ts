@@ -5,6 +5,7 @@
  */
 import { ConfigError, loadConfig } from "../libs/config/config.js";
 import { sampleConfig } from "../libs/config/sample.js";
+import { CONFIG_CATALOG } from "../libs/gen/config-catalog.js";
 import { SERVICE_CONFIGS } from "./config-services.js";
 
 const [command, ...args] = process.argv.slice(2);
@@ -14,7 +15,7 @@ if (command === "sample") {
   process.stdout.write(sampleConfig(SERVICE_CONFIGS));
 } else if (command === "check" && spec !== undefined) {
   try {
-    loadConfig(spec, { file: args[1], env: process.env });
+    loadConfig(spec, { file: args[1], env: process.env, catalog: CONFIG_CATALOG });
     process.stdout.write(`${args[1] ?? "(defaults)"}: valid for ${spec.service}\n`);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -1,9 +1,9 @@
 #!/bin/sh
-# Installs the Debian packages of the real servers the tests run against,
-# when they are missing: etcd (coordination), Gnocchi with uWSGI, Keystone
-# (the Gnocchi collector's Keystone authentication), Prometheus and
-# PostgreSQL. Needs root and Debian's apt repositories; does nothing when
-# everything is there.
+# Installs the Debian packages of the real servers and clients the tests run
+# against, when they are missing: etcd (coordination), Gnocchi with uWSGI,
+# Keystone (the Gnocchi collector's Keystone authentication), Prometheus and
+# PostgreSQL, CloudKitty and its client, faketime. Needs root and Debian's
+# apt repositories; does nothing when everything is there.
 set -e
 missing=""
 need_cmd() { command -v "$1" >/dev/null 2>&1 || missing="$missing $2"; }
@@ -22,6 +22,12 @@ need_pkg python3-psycopg2
 need_cmd pg_ctlcluster postgresql
 need_cmd psql postgresql-client
 need_cmd ss iproute2
+# The real CloudKitty client (the api gateway's acceptance tests), CloudKitty
+# itself (its API and rating code, for side-by-side tests), faketime (a
+# collector under a skewed clock).
+need_pkg python3-cloudkittyclient
+need_pkg python3-cloudkitty
+need_cmd faketime faketime
 
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then

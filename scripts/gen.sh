@@ -11,8 +11,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # The catalog of every service's config options (see libs/config/schema.ts),
-# made before `buf generate` empties libs/gen: the services' declarations it
-# reads load the libs/config code that reads the catalog in place.
+# made before `buf generate` empties libs/gen: the services' config modules it
+# imports import the catalog in place.
 node --import tsx scripts/gen-config-catalog.ts > "$tmp/config-catalog.ts"
 
 $BUF lint

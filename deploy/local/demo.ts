@@ -72,6 +72,7 @@ try {
   });
   procs.push(collector);
   out(`\n  storage   ${storage.address}\n  rating    ${rating.address}\n  collector ${collector.address}`);
+  out(`  metrics   ${[storage, rating, collector].map((p) => `http://${p.metricsAddress}/metrics`).join(" ")}`);
 
   const conn = new Connection(storage.address, {
     deadlineSeconds: 10,
@@ -149,6 +150,11 @@ try {
   out(
     `  ${B} http://${collector.address}/ratemesh.v1.CollectorService/Collect \\\n      -d '{"scope_id":"acme-prod","metric":"cpu","begin":"2026-11-01T00:00:00Z"}'`,
   );
+
+  out("\nor with the ratemesh CLI (npx ratemesh --help lists every command):");
+  out(`  npx ratemesh summary --storage ${storage.address} --begin 2026-11-01 --end 2026-11-04 -g scope_id,type`);
+  out(`  npx ratemesh explain --rating ${rating.address} --scope acme-prod --type volume.size --qty 200 --metadata volume_type=ssd`);
+  out(`  npx ratemesh status --collector ${collector.address}`);
 
   if (values.once) {
     await stopAll();

@@ -1,4 +1,4 @@
-import { bytes, duration, hostPort, int, oneOf, str } from "./options.js";
+import { bytes, duration, fraction, hostPort, int, listenOrOff, oneOf, str } from "./options.js";
 
 /**
  * Options every service reads (logging, gRPC server and client behaviour),
@@ -61,8 +61,42 @@ export const client = {
   }),
 };
 
+/**
+ * Distributed tracing (OpenTelemetry), off by default: on, each service
+ * sends its spans to an OTLP/HTTP receiver and carries the trace context in
+ * its gRPC calls.
+ */
+export const tracing = {
+  endpoint: str({
+    help: "Base URL of an OTLP/HTTP receiver (an OpenTelemetry collector or any tracing backend that takes OTLP), e.g. http://127.0.0.1:4318; spans are sent to <endpoint>/v1/traces. Empty: tracing is off.",
+    default: "",
+  }),
+  service_name: str({
+    help: "service.name of this process's spans. Empty: ratemesh-<service> (ratemesh-storage, ratemesh-rating, ratemesh-collector).",
+    default: "",
+  }),
+  sample_ratio: fraction({
+    help: "Share of the traces started by this process that are recorded (0 to 1). A call that arrives in a trace follows the caller's decision, so a trace is recorded in every service or in none.",
+    default: 1,
+  }),
+};
+
 /** The sections every service reads. */
-export const commonSections = { log, server, client };
+export const commonSections = { log, server, client, tracing };
+
+/**
+ * Where a service serves its metrics over HTTP (GET /metrics, text
+ * exposition format). On by default, on the loopback interface like the
+ * gRPC address: a service that cannot be watched cannot be run.
+ */
+export function metricsListen(service: string, defaultListen: string) {
+  return {
+    metrics_listen: listenOrOff({
+      help: `Address of the ${service} service's metrics endpoint (HTTP, GET /metrics); port 0: any free port; off: no endpoint.`,
+      default: defaultListen,
+    }),
+  };
+}
 
 /** The length of a period in seconds: every service that walks or stores periods reads the same option. */
 export const periodOption = int({

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { commonSections, periodOption, periodProblem } from "./common.js";
+import { commonSections, metricsListen, periodOption, periodProblem } from "./common.js";
 import { ConfigError, defineServiceConfig, loadConfig } from "./config.js";
 import { parseIni } from "./ini.js";
 import { int, list, oneOf, str, timestamp } from "./options.js";
@@ -102,6 +102,21 @@ describe("loadConfig", () => {
     assert.equal(c.time.period, 300);
   });
 
+  it("reads a metrics address (or off) and the tracing sample ratio, rejecting what is neither", () => {
+    const gamma = defineServiceConfig("gamma", { ...commonSections, gamma: metricsListen("gamma", "127.0.0.1:9999") }, []);
+    const read = (text: string) => loadConfig(gamma, { file: file(text), env: {}, catalog: gamma.sections });
+    assert.deepEqual(read("").gamma.metrics_listen, { host: "127.0.0.1", port: 9999 });
+    assert.equal(read("[gamma]\nmetrics_listen = off\n").gamma.metrics_listen, undefined);
+    assert.deepEqual(read("[gamma]\nmetrics_listen = 0.0.0.0:0\n").gamma.metrics_listen, { host: "0.0.0.0", port: 0 });
+    assert.equal(read("").tracing.sample_ratio, 1);
+    assert.equal(read("").tracing.endpoint, "");
+    assert.equal(read("[tracing]\nsample_ratio = 0.25\n").tracing.sample_ratio, 0.25);
+    const problems = problemsOf(() => read("[tracing]\nsample_ratio = 1.5\n[gamma]\nmetrics_listen = nowhere\n"));
+    assert.equal(problems.length, 2);
+    assert.match(problems.join("\n"), /\[tracing\] sample_ratio: "1\.5" is not a number from 0 to 1/);
+    assert.match(problems.join("\n"), /\[gamma\] metrics_listen: "nowhere" is not host:port/);
+  });
+
   it("lets the environment override the file", () => {
     const f = file("[time]\nperiod = 300\n");
     const c = load(f, { RATEMESH_TIME__PERIOD: "600", OTHER: "x" });
@@ -110,7 +125,7 @@ describe("loadConfig", () => {
 
   it("checks the options another service of the mesh reads without returning them, and reports what no service declares", () => {
     const c = load(file("[beta]\nsize = 3\n[time]\nzone = Europe/Paris\n"), { RATEMESH_BETA__SIZE: "4" });
-    assert.deepEqual(Object.keys(c), ["log", "server", "client", "alpha", "time"]);
+    assert.deepEqual(Object.keys(c), ["log", "server", "client", "tracing", "alpha", "time"]);
     assert.deepEqual(c.time, { period: 3600 });
     const f = file("[beta]\ncolour = red\nsize = 0\n");
     assert.deepEqual(
@@ -133,7 +148,7 @@ describe("loadConfig", () => {
       [
         `${f}:3: [time] period: set twice (first at line 2)`,
         `${f}:4: [time] bogus: unknown option (known in [time]: period, zone)`,
-        `${f}:6: [nope]: unknown section (known: log, server, client, alpha, time, beta)`,
+        `${f}:6: [nope]: unknown section (known: log, server, client, tracing, alpha, time, beta)`,
         `${f}:8: [DEFAULT] debug: unknown option (ratemesh has no [DEFAULT] options)`,
         `${f}:11: [alpha] start: "yesterday" is not an RFC 3339 timestamp with a zone (e.g. 2026-01-01T00:00:00Z) (expected timestamp (RFC 3339, e.g. 2026-01-01T00:00:00Z))`,
         `${f}:2: [time] period: 7 does not divide a day (86400 s), so periods could not align to days`,

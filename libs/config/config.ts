@@ -5,7 +5,6 @@
  * file (and line), section and option it is about.
  */
 import { readFileSync } from "node:fs";
-import { CONFIG_CATALOG } from "../gen/config-catalog.js";
 import { parseIni } from "./ini.js";
 import type { Option } from "./options.js";
 import type { Catalog, ConfigOf, Sections, ServiceConfig } from "./schema.js";
@@ -54,12 +53,12 @@ export interface LoadOptions {
   file?: string | undefined;
   env?: Record<string, string | undefined>;
   /**
-   * Every option of the mesh. The file is shared: a value of an option
-   * another service reads is checked too (a bad value stops every service,
-   * as the file is wrong), and an option no service declares is unknown.
-   * Default: the generated catalog of every ratemesh service.
+   * Every option of the mesh (the generated libs/gen/config-catalog.ts).
+   * The file is shared: a value of an option another service reads is
+   * checked too (a bad value stops every service, as the file is wrong),
+   * and an option no service declares is unknown.
    */
-  catalog?: Catalog;
+  catalog: Catalog;
 }
 
 interface Origin {
@@ -83,9 +82,9 @@ function known(sections: Sections, catalog: Catalog): Map<string, Map<string, Op
   return out;
 }
 
-export function loadConfig<S extends Sections>(spec: ServiceConfig<S>, opts: LoadOptions = {}): ConfigOf<S> {
+export function loadConfig<S extends Sections>(spec: ServiceConfig<S>, opts: LoadOptions): ConfigOf<S> {
   const schema: Sections = spec.sections;
-  const everywhere = known(schema, opts.catalog ?? CONFIG_CATALOG);
+  const everywhere = known(schema, opts.catalog);
   const problems: string[] = [];
   const raw = new Map<string, { value: string; origin: Origin }>();
   const file = opts.file;

@@ -248,6 +248,36 @@ export function hostPort(spec: Common & { default?: string }): Option<HostPort, 
   );
 }
 
+/** host:port, or "off" (also empty) for nothing to listen on: undefined. Port 0 picks a free port. */
+export function listenOrOff(spec: Common & { default: string }): Option<HostPort | undefined, true> {
+  const parse = (raw: string) => (raw === "" || raw.toLowerCase() === "off" ? undefined : parseHostPort(raw));
+  return declare(
+    "listenOrOff",
+    spec,
+    make<HostPort | undefined>("host:port or off", { ...spec, default: parse(spec.default) }, parse, (v) =>
+      v === undefined ? "off" : showHostPort(v),
+    ),
+  ) as Option<HostPort | undefined, true>;
+}
+
+/** A number from 0 to 1: "0.25", "1". */
+export function fraction(spec: Common & { default: number }): Option<number, true> {
+  return declare(
+    "fraction",
+    spec,
+    make(
+      "number from 0 to 1",
+      spec,
+      (raw) => {
+        const v = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
+        if (!(v >= 0 && v <= 1)) throw new Error(`${JSON.stringify(raw)} is not a number from 0 to 1`);
+        return v;
+      },
+      String,
+    ),
+  ) as Option<number, true>;
+}
+
 /** An RFC 3339 timestamp with a time zone: 2026-01-01T00:00:00Z. */
 export function timestamp(spec: Common): Option<Date, false> {
   return declare(

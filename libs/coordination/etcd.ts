@@ -49,6 +49,8 @@ export interface EtcdCoordinatorOptions {
   healthy?: () => boolean;
   /** Deadline of each etcd call. */
   callTimeoutMs?: number;
+  /** Told of each loss of the lease and each failed keepalive (to count them). */
+  events?: { leaseLost?: () => void; keepaliveFailed?: () => void };
 }
 
 /** "etcd3+http://a:2379,b:2379" gives ["http://a:2379", "http://b:2379"]. */
@@ -246,6 +248,7 @@ export class EtcdCoordinator implements Coordinator {
     // A lease that could not be granted must not crash the process: the
     // error also comes through grant() below.
     lease.on("lost", (err) => this.lost(lease, `lease lost: ${errorMessage(err)}`));
+    lease.on("keepaliveFailed", () => this.opts.events?.keepaliveFailed?.());
     lease.on("keepaliveFired", () => {
       this.lastFiredAt = Date.now();
     });
@@ -295,6 +298,7 @@ export class EtcdCoordinator implements Coordinator {
     this.owned.clear();
     for (const h of held) h.controller.abort(new Error(`ownership of ${h.ownership.scopeId} lost: ${reason}`));
     this.opts.logger.warn({ reason, scopes_dropped: held.length }, "coordination lease lost: work on every scope stopped");
+    this.opts.events?.leaseLost?.();
     lease.release();
     this.staleLeases.add(lease);
     lease.revoke().then(

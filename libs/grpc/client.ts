@@ -7,10 +7,15 @@
  * Only UNAVAILABLE is retried: it means the call did not reach a handler
  * (or the connection broke), and every ratemesh RPC that changes state is
  * safe to replay (CommitPeriod is idempotent by design).
+ *
+ * Each call (all its attempts) is a client span, a child of the span in
+ * force, whose W3C trace context goes in the call's metadata.
  */
 import * as grpc from "@grpc/grpc-js";
 import { sleep } from "../async/limit.js";
+import type { Attributes } from "../tracing/tracing.js";
 import { RemoteCallError } from "./status.js";
+import { clientCallSpan } from "./trace-context.js";
 import { type RequestOf, type ResponseOf, type ServiceDef, shortMethod } from "./types.js";
 
 export interface ClientOptions {
@@ -28,6 +33,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Default true. */
   retry?: boolean;
+  /** Added to the call's span (counts, ids: never payloads). */
+  attributes?: Attributes;
 }
 
 export type Client<S extends ServiceDef> = {
@@ -86,16 +93,26 @@ export class Connection {
     const deadline = this.deadlineOf(o);
     const label = shortMethod(path);
     const retries = o?.retry === false ? 0 : this.opts.retries;
+    const span = clientCallSpan(path, o?.attributes);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.unaryOnce(path, method, req, deadline, o?.signal);
+        const res = await this.unaryOnce(path, method, req, span.metadata(), deadline, o?.signal);
+        span.end(grpc.status.OK);
+        return res;
       } catch (err) {
         const remote = toRemote(label, err);
-        if (remote.code !== grpc.status.UNAVAILABLE || attempt >= retries || o?.signal?.aborted) throw remote;
+        const again = remote.code === grpc.status.UNAVAILABLE && attempt < retries && !o?.signal?.aborted;
         const backoff = Math.min(MAX_BACKOFF_MS, this.opts.retryBackoffSeconds * 1000 * 2 ** attempt);
         const wait = backoff / 2 + Math.random() * (backoff / 2);
-        if (Date.now() + wait >= deadline) throw remote;
-        await sleep(wait, o?.signal);
+        if (!again || Date.now() + wait >= deadline) {
+          span.end(remote.code, remote);
+          throw remote;
+        }
+        span.span.addEvent("retry", { "rpc.grpc.status_code": remote.code, attempt: attempt + 1 });
+        await sleep(wait, o?.signal).catch((abort: unknown) => {
+          span.end(grpc.status.CANCELLED, abort);
+          throw abort;
+        });
       }
     }
   }
@@ -104,6 +121,7 @@ export class Connection {
     path: string,
     method: ServiceDef[string],
     req: unknown,
+    metadata: grpc.Metadata,
     deadline: number,
     signal: AbortSignal | undefined,
   ): Promise<unknown> {
@@ -117,7 +135,7 @@ export class Connection {
         method.requestSerialize as (v: unknown) => Buffer,
         method.responseDeserialize,
         req,
-        new grpc.Metadata(),
+        metadata,
         { deadline },
         (err, res) => {
           signal?.removeEventListener("abort", onAbort);
@@ -132,21 +150,27 @@ export class Connection {
 
   private async *stream(path: string, method: ServiceDef[string], req: unknown, o: CallOptions | undefined): AsyncIterable<unknown> {
     const label = shortMethod(path);
+    const span = clientCallSpan(path, o?.attributes);
     const call = this.base.makeServerStreamRequest(
       path,
       method.requestSerialize as (v: unknown) => Buffer,
       method.responseDeserialize,
       req,
-      new grpc.Metadata(),
+      span.metadata(),
       { deadline: this.deadlineOf(o) },
     );
     const onAbort = () => call.cancel();
     o?.signal?.addEventListener("abort", onAbort, { once: true });
+    let code: number = grpc.status.CANCELLED;
     try {
       for await (const msg of call) yield msg;
+      code = grpc.status.OK;
     } catch (err) {
-      throw toRemote(label, err);
+      const remote = toRemote(label, err);
+      code = remote.code;
+      throw remote;
     } finally {
+      span.end(code);
       o?.signal?.removeEventListener("abort", onAbort);
       call.cancel();
     }

@@ -1,16 +1,21 @@
 /**
  * gRPC server plumbing shared by every service: async handlers wrapped once
  * (each call answered exactly once, typed errors mapped to status codes, one
- * log line per call with method, code and duration), server reflection from
- * the real descriptors, grpc.health.v1 driven by a readiness check, and a
- * two-stage shutdown.
+ * log line per call with method, code and duration, counted in the
+ * registry, and run in a span continuing the caller's trace), server
+ * reflection from the real descriptors, grpc.health.v1 driven by a
+ * readiness check, and a two-stage shutdown.
  */
 import * as grpc from "@grpc/grpc-js";
+import { context } from "@opentelemetry/api";
 import { HealthImplementation } from "grpc-health-check";
 import { UnimplementedError } from "../errors/errors.js";
 import type { Logger } from "../logging/logger.js";
+import type { Registry } from "../metrics/metrics.js";
 import { createReflection } from "./reflection.js";
+import { type MethodMetrics, ServerMetricFamilies } from "./server-metrics.js";
 import { codeName, toStatus } from "./status.js";
+import { type CallSpan, serverCallSpan } from "./trace-context.js";
 import { type RequestOf, type ResponseOf, type ServiceDef, serviceNameOf, shortMethod } from "./types.js";
 
 export interface CallContext {
@@ -32,6 +37,31 @@ export type Handlers<S extends ServiceDef> = {
 export interface ServerOptions {
   logger: Logger;
   maxMessageBytes: number;
+  /** Where the calls are counted (grpc_server_*); none: not counted. */
+  metrics?: Registry;
+  /**
+   * Methods ("Service/Method") called for every unit of work, whose access
+   * lines are logged at debug rather than info: at info they would be most
+   * of the log. An internal error is still logged at error; a refusal the
+   * caller is told about (not found, failed precondition...) the caller
+   * logs if it matters.
+   */
+  hotMethods?: readonly string[];
+}
+
+/** Where a method's calls are reported, fixed when the service is registered. */
+interface CallSite {
+  label: string;
+  path: string;
+  metrics: MethodMetrics | undefined;
+  /** The level of the call's access line, unless it failed with an internal error. */
+  okLevel: "debug" | "info";
+}
+
+/** One call in progress: what its end reports. */
+interface CallRecord extends CallSite {
+  started: bigint;
+  span: CallSpan;
 }
 
 type Readiness = () => Promise<boolean> | boolean;
@@ -43,8 +73,12 @@ export class GrpcServer {
   private readinessTimer: NodeJS.Timeout | undefined;
   private serving = false;
   private stopping = false;
+  private readonly families: ServerMetricFamilies | undefined;
+  private readonly hot: ReadonlySet<string>;
 
   constructor(private readonly opts: ServerOptions) {
+    this.families = opts.metrics === undefined ? undefined : new ServerMetricFamilies(opts.metrics);
+    this.hot = new Set(opts.hotMethods ?? []);
     this.server = new grpc.Server({
       "grpc.max_receive_message_length": opts.maxMessageBytes,
       "grpc.max_send_message_length": opts.maxMessageBytes,
@@ -65,7 +99,9 @@ export class GrpcServer {
       const handler = (handlers as Record<string, unknown>)[key] as ((...args: unknown[]) => Promise<unknown>) | undefined;
       const label = shortMethod(method.path);
       if (method.requestStream) throw new Error(`${label}: client streaming is not supported by this wrapper`);
-      impl[key] = method.responseStream ? this.wrapStream(label, handler) : this.wrapUnary(label, handler);
+      const metrics = this.families?.method(method.path, method.responseStream ? "server_stream" : "unary");
+      const site = { label, path: method.path, metrics, okLevel: this.hot.has(label) ? ("debug" as const) : ("info" as const) };
+      impl[key] = method.responseStream ? this.wrapStream(site, handler) : this.wrapUnary(site, handler);
     }
     this.server.addService(def as unknown as grpc.ServiceDefinition, impl);
     this.serviceNames.push(name);
@@ -153,11 +189,31 @@ export class GrpcServer {
     };
   }
 
-  private fail(label: string, started: bigint, err: unknown): grpc.ServiceError {
+  private begin(site: CallSite, metadata: grpc.Metadata): CallRecord {
+    site.metrics?.start();
+    return { ...site, started: process.hrtime.bigint(), span: serverCallSpan(site.path, metadata) };
+  }
+
+  /** The call ended well: counted, its span ended, and its access line logged (in the call's trace). */
+  private ok(rec: CallRecord, code = grpc.status.OK): void {
+    const ms = elapsedMs(rec.started);
+    rec.metrics?.done(code, ms / 1000);
+    context.with(rec.span.context, () =>
+      this.opts.logger[rec.okLevel]({ method: rec.label, code: codeName(code), duration_ms: ms }, "rpc"),
+    );
+    rec.span.end(code);
+  }
+
+  private fail(rec: CallRecord, err: unknown): grpc.ServiceError {
     const mapped = toStatus(err);
-    const fields = { method: label, code: codeName(mapped.code), duration_ms: elapsedMs(started) };
-    if (mapped.internal) this.opts.logger.error({ ...fields, err, error_id: mapped.details }, "rpc");
-    else this.opts.logger.info({ ...fields, message: mapped.details }, "rpc");
+    const ms = elapsedMs(rec.started);
+    rec.metrics?.done(mapped.code, ms / 1000);
+    const fields = { method: rec.label, code: codeName(mapped.code), duration_ms: ms };
+    context.with(rec.span.context, () => {
+      if (mapped.internal) this.opts.logger.error({ ...fields, err, error_id: mapped.details }, "rpc");
+      else this.opts.logger[rec.okLevel]({ ...fields, message: mapped.details }, "rpc");
+    });
+    rec.span.end(mapped.code, mapped.internal ? err : new Error(mapped.details));
     const e = new Error(mapped.details) as grpc.ServiceError;
     e.code = mapped.code;
     e.details = mapped.details;
@@ -166,40 +222,44 @@ export class GrpcServer {
   }
 
   private wrapUnary(
-    label: string,
+    site: CallSite,
     handler: ((...args: unknown[]) => Promise<unknown>) | undefined,
   ): grpc.handleUnaryCall<unknown, unknown> {
+    const { label } = site;
     return (call, callback) => {
-      const started = process.hrtime.bigint();
+      const rec = this.begin(site, call.metadata);
       if (handler === undefined) {
-        callback(this.fail(label, started, new UnimplementedError(`${label} is not implemented yet`)), null);
+        callback(this.fail(rec, new UnimplementedError(`${label} is not implemented yet`)), null);
         return;
       }
       let ctx: CallContext;
       try {
         ctx = this.context(label, call);
       } catch (err) {
-        callback(this.fail(label, started, err), null);
+        callback(this.fail(rec, err), null);
         return;
       }
-      handler(call.request, ctx).then(
-        (res) => {
-          this.opts.logger.info({ method: label, code: "OK", duration_ms: elapsedMs(started) }, "rpc");
-          callback(null, res);
-        },
-        (err: unknown) => callback(this.fail(label, started, err), null),
-      );
+      context
+        .with(rec.span.context, () => handler(call.request, ctx))
+        .then(
+          (res) => {
+            this.ok(rec);
+            callback(null, res);
+          },
+          (err: unknown) => callback(this.fail(rec, err), null),
+        );
     };
   }
 
   private wrapStream(
-    label: string,
+    site: CallSite,
     handler: ((...args: unknown[]) => Promise<unknown>) | undefined,
   ): grpc.handleServerStreamingCall<unknown, unknown> {
+    const { label } = site;
     return (call) => {
-      const started = process.hrtime.bigint();
+      const rec = this.begin(site, call.metadata);
       if (handler === undefined) {
-        call.emit("error", this.fail(label, started, new UnimplementedError(`${label} is not implemented yet`)));
+        call.emit("error", this.fail(rec, new UnimplementedError(`${label} is not implemented yet`)));
         return;
       }
       const ctx = this.context(label, call);
@@ -219,19 +279,21 @@ export class GrpcServer {
           ctx.signal.addEventListener("abort", onAbort, { once: true });
         });
       };
-      handler(call.request, ctx, send).then(
-        () => {
-          this.opts.logger.info({ method: label, code: "OK", duration_ms: elapsedMs(started) }, "rpc");
-          call.end();
-        },
-        (err: unknown) => {
-          if (ctx.signal.aborted) {
-            this.opts.logger.info({ method: label, code: "CANCELLED", duration_ms: elapsedMs(started) }, "rpc");
-            return;
-          }
-          call.emit("error", this.fail(label, started, err));
-        },
-      );
+      context
+        .with(rec.span.context, () => handler(call.request, ctx, send))
+        .then(
+          () => {
+            this.ok(rec);
+            call.end();
+          },
+          (err: unknown) => {
+            if (ctx.signal.aborted) {
+              this.ok(rec, grpc.status.CANCELLED);
+              return;
+            }
+            call.emit("error", this.fail(rec, err));
+          },
+        );
     };
   }
 }

@@ -1,9 +1,12 @@
 /**
  * Structured logs: pino, one JSON object per line on stdout. Ids, codes and
  * durations go in; payloads and secrets stay out (the redaction below is a
- * safety net, not a licence to log request bodies).
+ * safety net, not a licence to log request bodies). A line written inside
+ * a recorded trace carries its trace_id and span_id, so that the log of a
+ * unit of work can be found from its trace and the other way round.
  */
 import { type DestinationStream, type Logger, pino } from "pino";
+import { traceIds } from "../tracing/tracing.js";
 
 export type { Logger } from "pino";
 
@@ -36,6 +39,8 @@ export function createLogger(opts: LoggerOptions): Logger {
       redact: { paths: REDACT, censor: "***" },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // A fresh object each line: pino merges the line's fields into it.
+      mixin: () => traceIds() ?? {},
     },
     opts.destination ?? pino.destination({ fd: 1, sync: false }),
   );

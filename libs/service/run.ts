@@ -5,15 +5,31 @@
  * let in-flight work finish for [server] grace_period, then cancel what is
  * left and give it [server] force_period to wind down before exiting.
  * A second signal skips to the end.
+ *
+ * It also gives the service its metrics registry (with the process and
+ * runtime metrics) and the endpoint that serves it, and starts tracing
+ * when [tracing] endpoint is set (spans still buffered are sent at exit).
  */
 import { parseArgs } from "node:util";
 import type { commonSections } from "../config/common.js";
 import { ConfigError, type ConfigOf, loadConfig, redactedConfig, type Sections, type ServiceConfig } from "../config/config.js";
-import type { GrpcServer } from "../grpc/server.js";
+import type { HostPort } from "../config/options.js";
+import { CONFIG_CATALOG } from "../gen/config-catalog.js";
 import { createLogger, type Logger } from "../logging/logger.js";
+import { type MetricsEndpoint, serveMetrics } from "../metrics/endpoint.js";
+import { createRegistry, type Registry } from "../metrics/metrics.js";
+import { startTracing } from "../tracing/tracing.js";
+
+/** What a service serves: gRPC (libs/grpc/server.ts) or HTTP. */
+export interface ServedTraffic {
+  /** Health or readiness as others see it; false once shutdown starts. */
+  setServing(serving: boolean): void;
+  /** Stops taking calls, lets those in flight finish for graceSeconds, then cuts what is left. */
+  shutdown(graceSeconds: number): Promise<{ forced: boolean }>;
+}
 
 export interface Running {
-  server: GrpcServer;
+  server: ServedTraffic;
   /** Stage one: stop taking new work, finish or abandon current work safely. */
   drain?: (graceSeconds: number) => Promise<void>;
   /** After the server stopped: release resources (database, leases). */
@@ -24,6 +40,10 @@ export interface StartContext<C> {
   config: C;
   logger: Logger;
   configFile: string | undefined;
+  /** The process's metrics: what the service counts goes here. */
+  metrics: Registry;
+  /** Serves the registry at `listen` (undefined: not at all) until the process exits; resolves with the bound address. */
+  serveMetrics(listen: HostPort | undefined): Promise<string | undefined>;
 }
 
 /**
@@ -58,7 +78,7 @@ export async function runService<S extends Sections & typeof commonSections>(
   const configFile = values.config ?? process.env.RATEMESH_CONFIG;
   let config: ConfigOf<S>;
   try {
-    config = loadConfig(spec, { file: configFile, env: process.env });
+    config = loadConfig(spec, { file: configFile, env: process.env, catalog: CONFIG_CATALOG });
     spec.checkFiles?.(config);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -74,9 +94,21 @@ export async function runService<S extends Sections & typeof commonSections>(
 
   const logger = createLogger({ service, level: config.log.level });
   logger.info({ config_file: configFile, config: redactedConfig(spec, config) }, "starting");
+  const tracing = startTracing({
+    endpoint: config.tracing.endpoint,
+    serviceName: config.tracing.service_name || `ratemesh-${service}`,
+    sampleRatio: config.tracing.sample_ratio,
+  });
+  const metrics = createRegistry();
+  let endpoint: MetricsEndpoint | undefined;
+  const serve = async (listen: HostPort | undefined) => {
+    if (listen === undefined) return undefined;
+    endpoint = await serveMetrics(metrics, listen, logger);
+    return endpoint.address;
+  };
   let running: Running;
   try {
-    running = await start({ config, logger, configFile });
+    running = await start({ config, logger, configFile, metrics, serveMetrics: serve });
   } catch (err) {
     if (err instanceof ConfigError) {
       logger.fatal({ problems: err.problems }, "invalid configuration");
@@ -122,6 +154,8 @@ export async function runService<S extends Sections & typeof commonSections>(
       const { forced } = await running.server.shutdown(left);
       if (forced) logger.warn("in-flight calls were cancelled at the end of the grace period");
       await running.close?.();
+      await endpoint?.close();
+      await tracing.shutdown().catch((err: unknown) => logger.warn({ err }, "could not send the last spans"));
       logger.info({ elapsed_ms: Date.now() - t0 }, "stopped");
       logger.flush();
       process.exit(0);

@@ -5,6 +5,7 @@
  */
 import { commonSections } from "../../libs/config/common.js";
 import { type Check, type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
+import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 import * as collect from "./config/collect.js";
 import * as gnocchi from "./config/gnocchi.js";
 import * as orchestrator from "./config/orchestrator.js";
@@ -24,6 +25,7 @@ export const collectorConfig = defineServiceConfig("collector", sections, checks
 
 export type CollectorConfig = ConfigOf<typeof sections>;
 
-export function loadCollectorConfig(opts: LoadOptions = {}): CollectorConfig {
-  return loadConfig(collectorConfig, opts);
+/** The configuration from a file and the environment (for tools and tests; the service itself goes through runService). */
+export function loadCollectorConfig(opts: Omit<LoadOptions, "catalog"> = {}): CollectorConfig {
+  return loadConfig(collectorConfig, { ...opts, catalog: CONFIG_CATALOG });
 }

@@ -1,7 +1,7 @@
 /**
- * Composition root of the collector service: configuration, metrics,
- * collector and fetcher, coordination, clients of rating and storage, the
- * processor, the gRPC server, readiness and shutdown.
+ * Composition root of the collector service: configuration, metrics.yml,
+ * telemetry, collector and fetcher, coordination, clients of rating and
+ * storage, the processor, the gRPC server, readiness and shutdown.
  */
 
 import { showHostPort } from "../../libs/config/options.js";
@@ -21,6 +21,10 @@ import { type CollectorConfig, collectorConfig } from "./config.js";
 import { createFetcher } from "./fetchers/registry.js";
 import { loadMetrics } from "./metrics.js";
 import { Processor } from "./processor.js";
+import { CollectorTelemetry } from "./telemetry.js";
+
+/** Polled by monitors: successful calls are logged at debug. */
+const HOT_METHODS = ["CollectorService/GetStatus"];
 
 const metricsOf = (config: CollectorConfig) =>
   loadMetrics(config.collect.metrics_conf, {
@@ -30,13 +34,14 @@ const metricsOf = (config: CollectorConfig) =>
 // metrics.yml is checked with the configuration, --check-config included.
 const checked = { ...collectorConfig, checkFiles: (config: CollectorConfig) => void metricsOf(config) };
 
-await runService(checked, async ({ config, logger }) => {
+await runService(checked, async ({ config, logger, metrics: registry, serveMetrics }) => {
   const metricsFile = config.collect.metrics_conf;
   const metrics = metricsOf(config);
   // The one clock of the service: every "what time is it" below asks it.
   const clock = systemClock;
-  const collector = createCollector(config, { logger, clock });
-  const fetcher = createFetcher(config, { clock });
+  const telemetry = new CollectorTelemetry(registry, config.collect.period);
+  const collector = createCollector(config, { logger, clock, telemetry });
+  const fetcher = createFetcher(config, { clock, telemetry });
   // The processor tells the coordinator whether its loop still makes
   // progress; it is built after the coordinator, hence the indirection.
   const progress = { healthy: () => true };
@@ -49,6 +54,7 @@ await runService(checked, async ({ config, logger }) => {
           ttlSeconds: config.orchestrator.lease_ttl,
           logger,
           healthy: () => progress.healthy(),
+          events: { leaseLost: () => telemetry.leaseLosses.inc(), keepaliveFailed: () => telemetry.keepaliveFailures.inc() },
         });
   await coordinator.start();
 
@@ -83,12 +89,18 @@ await runService(checked, async ({ config, logger }) => {
       rating: ratingConn.client(RatingServiceService),
       clock,
       logger,
+      telemetry,
     },
   );
+  telemetry.watch({
+    owned: () => coordinator.held().length,
+    behind: () => processor.status().map((p) => p.periodsBehind),
+    leaseHeld: () => coordinator.leaseHeld(),
+  });
 
   progress.healthy = () => processor.healthy();
 
-  const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size });
+  const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size, metrics: registry, hotMethods: HOT_METHODS });
   server.add(
     CollectorServiceService,
     collectorHandlers({
@@ -103,7 +115,17 @@ await runService(checked, async ({ config, logger }) => {
   );
   const { host } = config.collector.listen;
   const port = await server.listen(host, config.collector.listen.port);
-  logger.info({ address: `${host}:${port}`, metrics: metrics.length, collector: collector.name, fetcher: fetcher.name }, "listening");
+  const metricsAddress = await serveMetrics(config.collector.metrics_listen);
+  logger.info(
+    {
+      address: `${host}:${port}`,
+      metrics_address: metricsAddress,
+      metrics: metrics.length,
+      collector: collector.name,
+      fetcher: fetcher.name,
+    },
+    "listening",
+  );
   processor.start();
   await server.watchReadiness(() => coordinator.leaseHeld(), config.server.readiness_interval);
   return {

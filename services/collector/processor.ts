@@ -25,14 +25,17 @@
  *  - progress.ts: where each scope stands (GetStatus).
  */
 import { sleep } from "../../libs/async/limit.js";
+import { Registry } from "../../libs/metrics/metrics.js";
 import { CatchUp } from "./processor/catch-up.js";
 import type { ProcessorContext } from "./processor/context.js";
 import { FailurePolicy } from "./processor/failure-policy.js";
 import type { ProcessorDeps, ProcessorOptions } from "./processor/options.js";
 import { ProgressBoard, type ScopeProgress } from "./processor/progress.js";
+import { ProgressLog } from "./processor/progress-log.js";
 import { RatablePeriods } from "./processor/ratable.js";
 import { Reprocessing } from "./processor/reprocessing.js";
 import { Scheduler } from "./processor/scheduler.js";
+import { CollectorTelemetry } from "./telemetry.js";
 
 export type { ProcessorDeps, ProcessorOptions } from "./processor/options.js";
 export type { ScopeProgress } from "./processor/progress.js";
@@ -48,13 +51,16 @@ export class Processor {
     opts: ProcessorOptions,
     private readonly deps: ProcessorDeps,
   ) {
+    const telemetry = deps.telemetry ?? new CollectorTelemetry(new Registry(), opts.periodSeconds);
     const ctx: ProcessorContext = {
       opts,
       deps,
       board: this.board,
-      failures: new FailurePolicy(deps, this.board),
+      failures: new FailurePolicy({ ...deps, telemetry }, this.board),
       ratable: new RatablePeriods(opts, deps.clock),
       signals: { stopping: this.stopping.signal, abandon: this.abandon.signal },
+      telemetry,
+      progressLog: new ProgressLog(deps.logger),
     };
     const catchUp = new CatchUp(ctx);
     this.scheduler = new Scheduler(ctx, catchUp, new Reprocessing(ctx, catchUp));

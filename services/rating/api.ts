@@ -12,16 +12,20 @@ import { RatingServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import type { Handlers } from "../../libs/grpc/server.js";
 import { Decimal } from "../../libs/money/decimal.js";
 import type { Clock } from "../../libs/time/period.js";
+import { annotate } from "../../libs/tracing/tracing.js";
 import { optionalDate, requireText } from "../../libs/validation/fields.js";
 import { decodeFrames } from "./codec/decode-frames.js";
 import { encodeFrames } from "./codec/encode-frames.js";
 import type { FramesMessage } from "./codec/wire-frames.js";
 import { isPlainDecimal, PointError, type RatingFrame, type RatingPoint } from "./domain.js";
 import type { ModuleInfo, Pipeline } from "./pipeline.js";
+import type { RatingTelemetry } from "./telemetry.js";
 
 export interface RatingApiDeps {
   pipeline: Pipeline;
   clock: Clock;
+  /** Where frames and points rated are counted; none: not counted. */
+  telemetry?: RatingTelemetry;
 }
 
 /**
@@ -90,10 +94,11 @@ function rated(pointField: (index: number) => string, run: () => void): void {
 }
 
 export function ratingHandlers(deps: RatingApiDeps): Handlers<typeof RatingServiceDefinition> {
-  const { pipeline, clock } = deps;
+  const { pipeline, clock, telemetry } = deps;
   return {
     async rate(req: FramesMessage): Promise<FramesMessage> {
       const frames = req.frames;
+      let pointCount = 0;
       for (let i = 0; i < frames.length; i++) {
         const f = frames[i] as (typeof frames)[number];
         if (f.scopeId.trim() === "") throw new InvalidArgumentError(`frames[${i}].scope_id`, "is required");
@@ -101,6 +106,7 @@ export function ratingHandlers(deps: RatingApiDeps): Handlers<typeof RatingServi
         if (f.begin === undefined || Number.isNaN(f.begin.getTime()))
           throw new InvalidArgumentError(`frames[${i}].begin`, "is not a valid timestamp");
         const points = f.points;
+        pointCount += points.length;
         for (let j = 0; j < points.length; j++) {
           const p = points[j] as RatingPoint;
           if (p.type === "" || !isPlainDecimal(p.qty) || (p.price !== "" && !isPlainDecimal(p.price)))
@@ -114,6 +120,9 @@ export function ratingHandlers(deps: RatingApiDeps): Handlers<typeof RatingServi
           () => pipeline.rate([f]),
         );
       }
+      telemetry?.framesRated.inc(frames.length);
+      telemetry?.pointsRated.inc(pointCount);
+      annotate({ "ratemesh.frames": frames.length, "ratemesh.points": pointCount });
       return req;
     },
 

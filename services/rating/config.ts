@@ -1,10 +1,12 @@
 /** The configuration rating reads: its own database (price lists, module states) and its address. */
-import { checkDatabase, commonSections, databaseOptions, serviceAddress } from "../../libs/config/common.js";
+import { checkDatabase, commonSections, databaseOptions, metricsListen, serviceAddress } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { duration } from "../../libs/config/options.js";
+import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 
 const rating = {
   ...serviceAddress("rating", "127.0.0.1:9632"),
+  ...metricsListen("rating", "127.0.0.1:9642"),
   ...databaseOptions({
     backends: ["sqlite", "postgresql"],
     backendHelp: "Engine of the rating service's own tables (price lists, module states): sqlite or postgresql.",
@@ -32,6 +34,7 @@ export const ratingConfig = defineServiceConfig("rating", { ...commonSections, r
 
 export type RatingConfig = ConfigOf<typeof ratingConfig.sections>;
 
-export function loadRatingConfig(opts: LoadOptions = {}): RatingConfig {
-  return loadConfig(ratingConfig, opts);
+/** The configuration from a file and the environment (for tools and tests; the service itself goes through runService). */
+export function loadRatingConfig(opts: Omit<LoadOptions, "catalog"> = {}): RatingConfig {
+  return loadConfig(ratingConfig, { ...opts, catalog: CONFIG_CATALOG });
 }

@@ -21,14 +21,19 @@ import { RatingState } from "./state.js";
 import { PostgresRatingDatabase } from "./store/postgres.js";
 import type { SqlDatabase } from "./store/sql.js";
 import { SqliteRatingDatabase } from "./store/sqlite.js";
+import { RatingTelemetry } from "./telemetry.js";
 
-await runService(ratingConfig, async ({ config, logger }) => {
+/** Called for every batch of periods rated: their successful calls are logged at debug. */
+const HOT_METHODS = ["RatingService/Rate"];
+
+await runService(ratingConfig, async ({ config, logger, metrics, serveMetrics }) => {
   const { rating } = config;
   const db: SqlDatabase =
     rating.backend === "postgresql" ? await PostgresRatingDatabase.open(rating.url) : new SqliteRatingDatabase(rating.url);
   const state = await RatingState.open(db, logger);
   state.watch(rating.refresh_interval);
   const clock = systemClock;
+  const telemetry = new RatingTelemetry(metrics, () => state.current.version);
   // The change is committed by then: if this replica cannot reload right away, the next poll will.
   const caughtUp = (version: number) =>
     state.caughtUp(version).catch((err: unknown) => logger.warn({ err, version }, "could not reload the price lists after a change"));
@@ -45,14 +50,19 @@ await runService(ratingConfig, async ({ config, logger }) => {
     state,
     db,
     caughtUp,
+    telemetry,
   );
-  const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size });
-  server.add(RatingServiceDefinition, ratingHandlers({ pipeline, clock }));
+  const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size, metrics, hotMethods: HOT_METHODS });
+  server.add(RatingServiceDefinition, ratingHandlers({ pipeline, clock, telemetry }));
   server.add(HashmapServiceService, hashmapHandlers(new HashmapManager(db, clock, caughtUp)));
   server.add(RulesServiceService, rulesHandlers(new RulesManager(db, clock, caughtUp)));
   const { host } = rating.listen;
   const port = await server.listen(host, rating.listen.port);
-  logger.info({ address: `${host}:${port}`, backend: rating.backend, version: state.current.version }, "listening");
+  const metricsAddress = await serveMetrics(rating.metrics_listen);
+  logger.info(
+    { address: `${host}:${port}`, metrics_address: metricsAddress, backend: rating.backend, version: state.current.version },
+    "listening",
+  );
   await server.watchReadiness(() => db.ping(), config.server.readiness_interval);
   return {
     server,

@@ -27,6 +27,11 @@ export interface ModuleInfo extends ModuleState {
   description: string;
 }
 
+/** Where the time each module spends is counted. */
+export interface ModuleTimer {
+  module(name: string): { inc(seconds: number): void };
+}
+
 export interface ModuleChange {
   enabled?: boolean | undefined;
   priority?: number | undefined;
@@ -36,6 +41,7 @@ export class Pipeline {
   private readonly modules: Map<string, RegisteredModule>;
   private cachedFor: unknown;
   private cachedActive: RatingModule[] = [];
+  private cachedTimers: Array<{ inc(seconds: number): void }> = [];
 
   constructor(
     registered: RegisteredModule[],
@@ -43,6 +49,7 @@ export class Pipeline {
     private readonly db: SqlDatabase,
     /** Called with the new version after a change is committed (reloads this replica). */
     private readonly onChange: (version: number) => Promise<void> = (v) => state.caughtUp(v),
+    private readonly timer?: ModuleTimer,
   ) {
     this.modules = new Map(registered.map((r) => [r.module.name, r]));
   }
@@ -93,6 +100,7 @@ export class Pipeline {
       this.cachedActive = this.list()
         .filter((m) => m.enabled)
         .map((m) => (this.modules.get(m.name) as RegisteredModule).module);
+      this.cachedTimers = this.timer === undefined ? [] : this.cachedActive.map((m) => (this.timer as ModuleTimer).module(m.name));
       this.cachedFor = snapshot;
     }
     return this.cachedActive;
@@ -100,8 +108,13 @@ export class Pipeline {
 
   rate(frames: RatingFrame[]): void {
     const modules = this.active();
+    const timers = this.cachedTimers;
     for (const frame of frames) {
-      for (const m of modules) m.rate(frame);
+      for (let i = 0; i < modules.length; i++) {
+        const t0 = performance.now();
+        (modules[i] as RatingModule).rate(frame);
+        timers[i]?.inc((performance.now() - t0) / 1000);
+      }
     }
   }
 

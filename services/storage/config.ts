@@ -8,6 +8,7 @@ import {
   checkDatabase,
   commonSections,
   databaseOptions,
+  metricsListen,
   periodOption,
   periodProblem,
   serviceAddress,
@@ -15,9 +16,11 @@ import {
 } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { duration, int } from "../../libs/config/options.js";
+import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 
 const storage = {
   ...serviceAddress("storage", "127.0.0.1:9631"),
+  ...metricsListen("storage", "127.0.0.1:9641"),
   ...databaseOptions({
     backends: ["sqlite", "postgresql"],
     backendHelp: "Storage engine: sqlite (one file, embedded) or postgresql.",
@@ -58,6 +61,7 @@ export const storageConfig = defineServiceConfig(
 
 export type StorageConfig = ConfigOf<typeof storageConfig.sections>;
 
-export function loadStorageConfig(opts: LoadOptions = {}): StorageConfig {
-  return loadConfig(storageConfig, opts);
+/** The configuration from a file and the environment (for tools and tests; the service itself goes through runService). */
+export function loadStorageConfig(opts: Omit<LoadOptions, "catalog"> = {}): StorageConfig {
+  return loadConfig(storageConfig, { ...opts, catalog: CONFIG_CATALOG });
 }

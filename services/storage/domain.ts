@@ -237,6 +237,16 @@ export interface PointPage {
   next: PointCursor | undefined;
 }
 
+/** How busy an engine's connections are (its pool, or SQLite's one connection), for the metrics. */
+export interface ConnectionStats {
+  /** Connections running a statement or holding a transaction. */
+  inUse: number;
+  /** Connections at most. */
+  max: number;
+  /** Calls waiting for a connection. */
+  waiting: number;
+}
+
 export interface StorageEngine {
   /** True when the database answers. */
   ping(): Promise<boolean>;
@@ -258,5 +268,7 @@ export interface StorageEngine {
   listPoints(query: PointQuery): Promise<PointPage>;
   /** Every difference between the rollups and the points they sum (empty when exact). A full scan. */
   verifyRollups(): Promise<string[]>;
+  /** How busy the database connections are now. */
+  connections(): ConnectionStats;
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 /**
- * Composition root of the storage service: configuration, engine, gRPC
- * server, readiness and shutdown.
+ * Composition root of the storage service: configuration, engine, metrics,
+ * gRPC server, readiness and shutdown.
  */
 import { ReprocessServiceService, ScopeServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import { GrpcServer } from "../../libs/grpc/server.js";
@@ -11,11 +11,16 @@ import { scopeHandlers } from "./api/scope-service.js";
 import { storageService } from "./api/storage-service.js";
 import { storageConfig } from "./config.js";
 import { openEngine } from "./engines.js";
+import { StorageTelemetry } from "./telemetry.js";
 
-await runService(storageConfig, async ({ config, logger }) => {
+/** Called for every period rated (CommitPeriod) or by every collector loop: their successful calls are logged at debug. */
+const HOT_METHODS = ["StorageService/CommitPeriod", "ScopeService/GetScope", "ScopeService/ListScopes", "ReprocessService/ListTasks"];
+
+await runService(storageConfig, async ({ config, logger, metrics, serveMetrics }) => {
   const periodSeconds = config.collect.period;
   const { backend, url } = config.storage;
   const engine = await openEngine({ backend, url, periodSeconds, poolSize: config.storage.pool_size, cacheMiB: config.storage.cache_size });
+  const telemetry = new StorageTelemetry(metrics, () => engine.connections());
   const deps = {
     engine,
     logger,
@@ -23,15 +28,17 @@ await runService(storageConfig, async ({ config, logger }) => {
     periodSeconds,
     waitPeriods: config.collect.wait_periods,
     clockSkewTolerance: config.storage.clock_skew_tolerance,
+    telemetry,
   };
-  const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size });
+  const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size, metrics, hotMethods: HOT_METHODS });
   const storage = storageService(deps);
   server.add(storage.definition, storage.handlers);
   server.add(ScopeServiceService, scopeHandlers(deps));
   server.add(ReprocessServiceService, reprocessHandlers(deps));
   const { host } = config.storage.listen;
   const port = await server.listen(host, config.storage.listen.port);
-  logger.info({ address: `${host}:${port}`, backend }, "listening");
+  const metricsAddress = await serveMetrics(config.storage.metrics_listen);
+  logger.info({ address: `${host}:${port}`, metrics_address: metricsAddress, backend }, "listening");
   await server.watchReadiness(() => engine.ping(), config.server.readiness_interval);
   return { server, close: () => engine.close() };
 });

@@ -179,3 +179,51 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
   }
   throw new Error(`${what} not reached within ${timeoutMs} ms${lastErr ? `: ${String(lastErr)}` : ""}`);
 }
+
+/**
+ * The sections of a mesh that rates a usage file with the file collector:
+ * the scopes listed statically, every period of [begin, end) ratable at once.
+ */
+export function fileCollectSections(o: {
+  metricsFile: string;
+  usageFile: string;
+  scopes: string[];
+  begin: Date;
+  end: Date;
+  period?: number;
+  batchPeriods?: number;
+}): IniSections {
+  return {
+    collect: {
+      collector: "file",
+      metrics_conf: o.metricsFile,
+      period: o.period ?? 3600,
+      wait_periods: 0,
+      start: o.begin.toISOString(),
+      end: o.end.toISOString(),
+      batch_periods: o.batchPeriods,
+    },
+    collector_file: { path: o.usageFile },
+    fetcher: { backend: "source" },
+    fetcher_source: { sources: o.scopes.join(", ") },
+  };
+}
+
+/** Polls storage until every one of the scopes is rated up to `end`. */
+export async function waitRatedUpTo(mesh: Mesh, scopeIds: string[], end: Date, timeoutMs = 60_000): Promise<void> {
+  await eventually(
+    async () => {
+      const { scopes } = await mesh.clients.scopes.listScopes({
+        scopeIds,
+        scopeKey: "",
+        fetcher: "",
+        collector: "",
+        pageSize: 0,
+        pageToken: "",
+      });
+      return scopes.length === scopeIds.length && scopes.every((s) => s.state?.getTime() === end.getTime());
+    },
+    timeoutMs,
+    `every scope rated up to ${end.toISOString()}`,
+  );
+}

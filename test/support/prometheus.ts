@@ -1,8 +1,10 @@
 /**
- * A real Prometheus (Debian's prometheus package) for tests: historic
- * samples written as OpenMetrics, turned into TSDB blocks with
- * `promtool tsdb create-blocks-from openmetrics`, then the server started
- * on a free port over that data (no scraping). Stopped by PID at the end.
+ * A real Prometheus (Debian's prometheus package) for tests, on a free
+ * port, stopped by PID at the end. Two ways: over historic samples
+ * (written as OpenMetrics and turned into TSDB blocks with `promtool tsdb
+ * create-blocks-from openmetrics`; no scraping), as a source for the
+ * collector; or scraping targets, as an operator's Prometheus scrapes the
+ * services' metrics.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -58,6 +60,40 @@ export function openMetrics(samples: Sample[]): string {
 }
 
 export async function startPrometheus(samples: Sample[]): Promise<PrometheusServer> {
+  return launch(async (dir) => {
+    const input = join(dir, "samples.om");
+    writeFileSync(input, openMetrics(samples));
+    const data = join(dir, "data");
+    const blocks = spawnSync("promtool", ["tsdb", "create-blocks-from", "openmetrics", input, data], {
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    if (blocks.status !== 0) throw new Error(`promtool failed (${blocks.status}): ${blocks.stderr.slice(-2000)}`);
+    writeFileSync(join(dir, "prometheus.yml"), "global:\n  scrape_interval: 1h\n");
+    // Historic blocks must outlive the default 15 days.
+    return ["--storage.tsdb.retention.time=100y"];
+  });
+}
+
+/** A Prometheus scraping each job's targets (host:port, path /metrics) every `intervalSeconds`. */
+export async function startScrapingPrometheus(jobs: Record<string, string[]>, intervalSeconds = 1): Promise<PrometheusServer> {
+  return launch(async (dir) => {
+    const scrapeConfigs = Object.entries(jobs)
+      .map(
+        ([job, targets]) =>
+          `  - job_name: ${job}\n    static_configs:\n      - targets: [${targets.map((t) => JSON.stringify(t)).join(", ")}]\n`,
+      )
+      .join("");
+    writeFileSync(
+      join(dir, "prometheus.yml"),
+      `global:\n  scrape_interval: ${intervalSeconds}s\n  scrape_timeout: ${intervalSeconds}s\nscrape_configs:\n${scrapeConfigs}`,
+    );
+    return [];
+  });
+}
+
+/** Prepares the directory (config and data), then starts the server over it and waits until it is ready. */
+async function launch(prepare: (dir: string) => Promise<string[]>): Promise<PrometheusServer> {
   const dir = mkdtempSync(join(tmpdir(), "ratemesh-prometheus-"));
   let child: ChildProcess | undefined;
   let guard: Watchdog | undefined;
@@ -77,26 +113,13 @@ export async function startPrometheus(samples: Sample[]): Promise<PrometheusServ
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const input = join(dir, "samples.om");
-    writeFileSync(input, openMetrics(samples));
+    const extra = await prepare(dir);
     const data = join(dir, "data");
-    const blocks = spawnSync("promtool", ["tsdb", "create-blocks-from", "openmetrics", input, data], {
-      encoding: "utf8",
-      timeout: 120_000,
-    });
-    if (blocks.status !== 0) throw new Error(`promtool failed (${blocks.status}): ${blocks.stderr.slice(-2000)}`);
-    writeFileSync(join(dir, "prometheus.yml"), "global:\n  scrape_interval: 1h\n");
     const port = await freePort();
     const logs: string[] = [];
     child = spawn(
       "prometheus",
-      [
-        `--config.file=${join(dir, "prometheus.yml")}`,
-        `--storage.tsdb.path=${data}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        // Historic blocks must outlive the default 15 days.
-        "--storage.tsdb.retention.time=100y",
-      ],
+      [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${data}`, `--web.listen-address=127.0.0.1:${port}`, ...extra],
       { cwd: dir, detached: true, stdio: ["ignore", "pipe", "pipe"] },
     );
     if (child.pid !== undefined) guard = watchdog([child.pid], { dir });
@@ -121,4 +144,19 @@ export async function startPrometheus(samples: Sample[]): Promise<PrometheusServ
     await stop();
     throw err;
   }
+}
+
+/** The instant vector of a PromQL query now: each series' labels and value. */
+export async function promQuery(
+  server: PrometheusServer,
+  query: string,
+): Promise<Array<{ metric: Record<string, string>; value: number }>> {
+  const res = await fetch(`${server.apiUrl}/query?query=${encodeURIComponent(query)}`);
+  const body = (await res.json()) as {
+    status: string;
+    error?: string;
+    data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+  };
+  if (body.status !== "success") throw new Error(`${query}: ${body.error ?? res.status}`);
+  return (body.data?.result ?? []).map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
 }

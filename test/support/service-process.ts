@@ -1,15 +1,18 @@
 /**
- * Starts a ratemesh service as a child process and follows it: the port it
- * bound (from its "listening" log line, so port 0 works), its log lines, and
- * a stop that sends a signal and waits for the exit. Used by the local demo
- * and by the tests and benchmarks, which run real processes.
+ * Starts a ratemesh service as a child process and follows it: the ports it
+ * bound (gRPC and metrics, from its "listening" log line, so port 0 works),
+ * its log lines, and a stop that sends a signal and waits for the exit.
+ * Used by the local demo and by the tests and benchmarks, which run real
+ * processes. The metrics endpoint is on by default on a fixed port: here it
+ * gets port 0 unless the caller's env says otherwise, so that processes
+ * started side by side never collide.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 /** The services started as processes (each has services/<name>/main.ts). */
-export type ServiceName = "storage" | "rating" | "collector";
+export type ServiceName = "storage" | "rating" | "collector" | "api";
 
 export interface ServiceProcessOptions {
   service: ServiceName;
@@ -74,7 +77,7 @@ export class ServiceProcess {
     if (opts.configFile !== undefined) args.push("--config", opts.configFile);
     const child = spawn(process.execPath, args, {
       cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
+      env: { ...process.env, [`RATEMESH_${opts.service.toUpperCase()}__METRICS_LISTEN`]: "127.0.0.1:0", ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const proc = new ServiceProcess(opts.service, child, opts.echo);
@@ -88,10 +91,13 @@ export class ServiceProcess {
     const line = await Promise.race([listening, failed]);
     const address = String(line.address ?? "");
     proc.port = Number(address.slice(address.lastIndexOf(":") + 1));
+    proc.metricsAddress = typeof line.metrics_address === "string" ? line.metrics_address : undefined;
     return proc;
   }
 
   port = 0;
+  /** host:port of the metrics endpoint; undefined when it is off. */
+  metricsAddress: string | undefined;
 
   get pid(): number {
     return this.child.pid ?? -1;

@@ -1,4 +1,11 @@
-import { endpointProblem, periodOption, periodProblem, serviceAddress, waitPeriodsOption } from "../../../libs/config/common.js";
+import {
+  endpointProblem,
+  metricsListen,
+  periodOption,
+  periodProblem,
+  serviceAddress,
+  waitPeriodsOption,
+} from "../../../libs/config/common.js";
 import type { CheckContext } from "../../../libs/config/config.js";
 import { int, list, oneOf, str, timestamp } from "../../../libs/config/options.js";
 
@@ -60,6 +67,7 @@ const collector_file = {
 
 const collector = {
   listen: serviceAddress("collector", "127.0.0.1:9633").listen,
+  ...metricsListen("collector", "127.0.0.1:9643"),
 };
 
 /** How the collector reaches the services it calls. */

@@ -139,9 +139,13 @@ export class CatchUp {
       const ready = [...batch.keys()];
       const committed = await mapLimit(ready, ready.length, (m) => committer.commit(m, batch.get(m) as DataFrame[]));
       members = ready.filter((_, i) => committed[i]);
+      const seconds = (performance.now() - t0) / 1000;
+      this.ctx.telemetry.batchSeconds.observe(seconds);
+      const end = addSeconds(begin, periods * periodSeconds);
+      for (const m of members) this.ctx.progressLog.report(m.ownership.scopeId, end, Math.max(0, behind - periods), periods, seconds);
       // Only what storage accepted: a scope that stopped (refused, failed) has its own line.
       if (members.length === 0) return;
-      deps.logger.info(
+      deps.logger.debug(
         {
           scopes: members.map((m) => m.ownership.scopeId),
           from: begin.toISOString(),

@@ -8,6 +8,7 @@ import { mapLimit } from "../../../libs/async/limit.js";
 import type { DataFrame, DataPoint } from "../../../libs/gen/ratemesh/v1/common.js";
 import { isCode } from "../../../libs/grpc/status.js";
 import { addSeconds } from "../../../libs/time/period.js";
+import { withSpan } from "../../../libs/tracing/tracing.js";
 import { collectBatch, toDataPoint } from "../collectors/collector.js";
 import type { ProcessorContext } from "./context.js";
 import { withDeadline } from "./deadline.js";
@@ -50,12 +51,20 @@ export class CollectAndRate {
     const failed = new Map<string, Error>();
     // points[scope][period begin ms]
     const points = new Map<string, Map<number, DataPoint[]>>();
+    const attributes = { "ratemesh.scopes": byScope.size, "ratemesh.period.begin": begin.toISOString(), "ratemesh.periods": periods };
     const collect = mapLimit(metrics, maxThreads, async (metric) => {
-      const result = await collectBatch(
-        collector,
-        { metric, scopeIds: [...byScope.keys()], begin, end, periodSeconds, signal },
-        Math.max(1, Math.floor(maxThreads / metrics.length)),
-      );
+      const result = await withSpan("collect", { attributes: { ...attributes, "ratemesh.metric": metric.name } }, async (span) => {
+        const r = await collectBatch(
+          collector,
+          { metric, scopeIds: [...byScope.keys()], begin, end, periodSeconds, signal },
+          Math.max(1, Math.floor(maxThreads / metrics.length)),
+        );
+        let n = 0;
+        for (const byPeriod of r.measures.values()) for (const raw of byPeriod.values()) n += raw.length;
+        span.setAttribute("ratemesh.points", n);
+        this.ctx.telemetry.pointsCollected.inc(n);
+        return r;
+      });
       for (const [scopeId, err] of result.errors) if (!failed.has(scopeId)) failed.set(scopeId, err);
       for (const [scopeId, byPeriod] of result.measures) {
         let mine = points.get(scopeId);
@@ -150,7 +159,11 @@ export class CollectAndRate {
   /** Rates frames in place, in one call. */
   private async rateFrames(chunk: DataFrame[]): Promise<void> {
     if (chunk.length === 0) return;
-    const res = await this.ctx.deps.rating.rate({ frames: chunk }, { signal: this.ctx.signals.abandon });
+    const points = chunk.reduce((n, f) => n + f.points.length, 0);
+    const res = await this.ctx.deps.rating.rate(
+      { frames: chunk },
+      { signal: this.ctx.signals.abandon, attributes: { "ratemesh.frames": chunk.length, "ratemesh.points": points } },
+    );
     chunk.forEach((f, j) => {
       const rated = res.frames[j];
       if (rated === undefined || rated.points.length !== f.points.length) {

@@ -48,8 +48,16 @@ export class PeriodCommitter {
             fetcher: opts.fetcherName,
             collector: opts.collectorName,
           },
-          { signal: ownership.signal },
+          {
+            signal: ownership.signal,
+            attributes: {
+              "ratemesh.scope_id": ownership.scopeId,
+              "ratemesh.period.begin": frame.begin?.toISOString() ?? "",
+              "ratemesh.points": frame.points.length,
+            },
+          },
         );
+        this.ctx.telemetry.periodsCommitted.inc();
         // One line per accepted commit: the audit trail of who rated what.
         deps.logger.debug(
           {

@@ -1,7 +1,9 @@
 /** What the parts of the processor share. */
+import type { CollectorTelemetry } from "../telemetry.js";
 import type { FailurePolicy } from "./failure-policy.js";
 import type { ProcessorDeps, ProcessorOptions } from "./options.js";
 import type { ProgressBoard } from "./progress.js";
+import type { ProgressLog } from "./progress-log.js";
 import type { RatablePeriods } from "./ratable.js";
 
 /** How the processor tells its parts to wind down (see Processor.stop). */
@@ -21,4 +23,7 @@ export interface ProcessorContext {
   /** Which periods may be rated now. */
   ratable: RatablePeriods;
   signals: StopSignals;
+  telemetry: CollectorTelemetry;
+  /** The info lines of catch-up progress, one per scope at a bounded rate. */
+  progressLog: ProgressLog;
 }

@@ -8,6 +8,7 @@
 import type { Ownership } from "../../../libs/coordination/coordinator.js";
 import { DeadlineExceededError, errorMessage } from "../../../libs/errors/errors.js";
 import { RemoteCallError } from "../../../libs/grpc/status.js";
+import { failureReason } from "../telemetry.js";
 import type { ProcessorDeps } from "./options.js";
 import type { ProgressBoard } from "./progress.js";
 
@@ -25,7 +26,7 @@ interface Backoff {
   until: number;
 }
 
-export type FailureDeps = Pick<ProcessorDeps, "scopes" | "coordinator" | "clock" | "logger">;
+export type FailureDeps = Pick<ProcessorDeps, "scopes" | "coordinator" | "clock" | "logger" | "telemetry">;
 
 export class FailurePolicy {
   private readonly backoff = new Map<string, Backoff>();
@@ -53,6 +54,7 @@ export class FailurePolicy {
       this.backoff.set(o.scopeId, { failures, until });
       p.lastError = message;
       p.lastErrorAt = now;
+      this.deps.telemetry?.failures[failureReason(err)].inc();
       this.deps.logger.error(
         { scope_id: o.scopeId, period: periodBegin?.toISOString(), err: message, failures, retry_in_ms: delay },
         "processing failed; will retry",
@@ -75,6 +77,7 @@ export class FailurePolicy {
    * doubles while the refusals go on (a refusal that lasts is no busy loop).
    */
   refused(scopeId: string, err: unknown): void {
+    this.deps.telemetry?.commitsRefused.inc();
     const now = this.deps.clock.now();
     const refusals = (this.backoff.get(scopeId)?.refusals ?? 0) + 1;
     const p = this.board.of(scopeId);

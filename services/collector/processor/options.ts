@@ -8,6 +8,7 @@ import type { Clock } from "../../../libs/time/period.js";
 import type { Collector } from "../collectors/collector.js";
 import type { Fetcher } from "../fetchers/fetcher.js";
 import type { MetricConfig } from "../metrics.js";
+import type { CollectorTelemetry } from "../telemetry.js";
 
 export interface ProcessorOptions {
   periodSeconds: number;
@@ -43,4 +44,6 @@ export interface ProcessorDeps {
   /** The only source of "now" in the processor: backoff, lateness, the loop's liveness. */
   clock: Clock;
   logger: Logger;
+  /** Where the processor counts; none: counted in a registry nobody reads. */
+  telemetry?: CollectorTelemetry;
 }

@@ -9,6 +9,7 @@
  */
 import { shuffle } from "../../../libs/async/limit.js";
 import { errorMessage } from "../../../libs/errors/errors.js";
+import { withSpan } from "../../../libs/tracing/tracing.js";
 import type { CatchUp } from "./catch-up.js";
 import type { ProcessorContext } from "./context.js";
 import { withDeadline } from "./deadline.js";
@@ -177,7 +178,15 @@ export class Scheduler {
 
   private launch(scopeIds: string[], task?: TaskInfo): void {
     for (const s of scopeIds) this.inFlight.add(s);
-    const work = task === undefined ? this.catchUp.unit(scopeIds) : this.reprocessing.run(task);
+    // One unit of work, one trace: its spans in every service share it.
+    const attributes = {
+      "ratemesh.scope_ids": scopeIds,
+      "ratemesh.scopes": scopeIds.length,
+      ...(task && { "ratemesh.task_id": task.taskId }),
+    };
+    const work = withSpan(task === undefined ? "catch-up" : "reprocess", { attributes, root: true }, () =>
+      task === undefined ? this.catchUp.unit(scopeIds) : this.reprocessing.run(task),
+    );
     const unit = work
       .catch((err: unknown) => this.deps.logger.error({ err: errorMessage(err), scopes: scopeIds }, "unit failed"))
       .finally(() => {

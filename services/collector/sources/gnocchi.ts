@@ -8,6 +8,7 @@
 
 import type { Clock } from "../../../libs/time/period.js";
 import type { CollectorConfig as Config } from "../config.js";
+import type { SourceMeter } from "../telemetry.js";
 import { describeRequest, excerpt, type HttpResponse, HttpSource, header, SourceHttpError } from "./http.js";
 import { parseJsonNumbersAsText } from "./json.js";
 import { KeystoneSession } from "./keystone.js";
@@ -244,8 +245,9 @@ function errorCause(body: string): string | undefined {
 type GnocchiSection = Config["collector_gnocchi"];
 
 /** A client from a [collector_gnocchi] or [fetcher_gnocchi] section. */
-export function gnocchiClientFromConfig(c: GnocchiSection, clock: Clock): GnocchiClient {
+export function gnocchiClientFromConfig(c: GnocchiSection, clock: Clock, meter?: SourceMeter): GnocchiClient {
   const http = new HttpSource({
+    meter,
     name: "Gnocchi",
     connections: c.http_pool_maxsize,
     timeoutSeconds: c.timeout,

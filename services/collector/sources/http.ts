@@ -10,10 +10,16 @@
  * Retrying is safe because every request ratemesh sends to a source is a
  * read (Gnocchi's aggregates and resource search are POSTs that change
  * nothing; a Keystone token request only issues another token).
+ *
+ * Each request is a client span (its attempts as events), and each attempt
+ * is counted by status with its time; the pools' connections in use and
+ * requests queued are read by the meter's gauges.
  */
 import { readFileSync } from "node:fs";
 import { Pool } from "undici";
 import { errorMessage, RatemeshError } from "../../../libs/errors/errors.js";
+import { type Span, SpanKind, withSpan } from "../../../libs/tracing/tracing.js";
+import type { PoolStats, SourceMeter, SourceStatus } from "../telemetry.js";
 
 export interface TlsFiles {
   cafile?: string | undefined;
@@ -33,6 +39,8 @@ export interface HttpSourceOptions {
   retries: number;
   retryBackoffSeconds: number;
   tls?: TlsFiles;
+  /** Where requests and pools are counted; none: not counted. */
+  meter?: SourceMeter | undefined;
 }
 
 export interface HttpRequest {
@@ -130,6 +138,18 @@ export class HttpSource {
     if (tls.keyfile) connect.key = readFileSync(tls.keyfile);
     if (tls.insecure) connect.rejectUnauthorized = false;
     this.connect = connect;
+    opts.meter?.pool(() => this.poolStats());
+  }
+
+  /** The connections in use and requests queued over every origin's pool. */
+  poolStats(): PoolStats {
+    let inUse = 0;
+    let queued = 0;
+    for (const p of this.pools.values()) {
+      inUse += p.stats.running;
+      queued += p.stats.pending;
+    }
+    return { inUse, queued, max: this.opts.connections * Math.max(1, this.pools.size) };
   }
 
   /** The pool of an origin, created on first use. */
@@ -160,7 +180,17 @@ export class HttpSource {
    * non-5xx answer (the caller decides what a 4xx means); throws a
    * SourceHttpError once the retries are spent, or the caller's abort.
    */
-  async request(req: HttpRequest): Promise<HttpResponse> {
+  request(req: HttpRequest): Promise<HttpResponse> {
+    const attributes = {
+      "http.request.method": req.method,
+      "server.address": req.url.hostname,
+      "url.full": describeRequest(req.method, req.url).slice(req.method.length + 1),
+      "ratemesh.source": this.opts.name,
+    };
+    return withSpan(req.method, { attributes, kind: SpanKind.CLIENT }, (span) => this.send(req, span));
+  }
+
+  private async send(req: HttpRequest, span: Span): Promise<HttpResponse> {
     const { retries, retryBackoffSeconds, timeoutSeconds } = this.opts;
     const what = describeRequest(req.method, req.url);
     let attempt = 0;
@@ -183,6 +213,8 @@ export class HttpSource {
       req.signal?.addEventListener("abort", onCallerAbort, { once: true });
       const signal = attemptAbort.signal;
       let failure: SourceHttpError;
+      const t0 = performance.now();
+      let status: SourceStatus = "error";
       try {
         const res = await this.pool(req.url.origin).request({
           method: req.method,
@@ -192,12 +224,15 @@ export class HttpSource {
           signal,
         });
         const body = await res.body.text();
+        status = statusClass(res.statusCode);
         const out: HttpResponse = { status: res.statusCode, headers: res.headers, body, attempts: attempt };
+        span.setAttribute("http.response.status_code", res.statusCode);
         if (res.statusCode < 500) return out;
         failure = new SourceHttpError(this.opts.name, what, res.statusCode, excerpt(body), attempt, undefined, true);
       } catch (err) {
         if (req.signal?.aborted) throw req.signal.reason ?? err;
         if (timedOut) {
+          status = "timeout";
           failure = new SourceHttpError(
             this.opts.name,
             what,
@@ -215,8 +250,10 @@ export class HttpSource {
       } finally {
         clearTimeout(timer);
         req.signal?.removeEventListener("abort", onCallerAbort);
+        this.opts.meter?.request(status, (performance.now() - t0) / 1000);
       }
       if (attempt > retries) throw failure;
+      span.addEvent("retry", { attempt, status });
       const base = Math.min(MAX_BACKOFF_MS, retryBackoffSeconds * 1000 * 2 ** (attempt - 1));
       await sleepUnlessAborted(base / 2 + Math.random() * (base / 2), req.signal);
     }
@@ -228,6 +265,12 @@ export class HttpSource {
     this.pools.clear();
     await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())));
   }
+}
+
+function statusClass(code: number): SourceStatus {
+  if (code >= 500) return "5xx";
+  if (code >= 400) return "4xx";
+  return code >= 300 ? "3xx" : "2xx";
 }
 
 function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {

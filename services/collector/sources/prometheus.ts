@@ -5,6 +5,7 @@
  * values stay strings, as Prometheus sends them.
  */
 import type { CollectorConfig as Config } from "../config.js";
+import type { SourceMeter } from "../telemetry.js";
 import { describeRequest, excerpt, HttpSource, SourceHttpError } from "./http.js";
 
 export interface PromSeries {
@@ -118,8 +119,9 @@ export class PrometheusClient {
 
 type PrometheusSection = Omit<Config["collector_prometheus"], "quantity_precision">;
 
-export function prometheusClientFromConfig(c: PrometheusSection): PrometheusClient {
+export function prometheusClientFromConfig(c: PrometheusSection, meter?: SourceMeter): PrometheusClient {
   const http = new HttpSource({
+    meter,
     name: "Prometheus",
     connections: c.http_pool_maxsize,
     timeoutSeconds: c.timeout,

@@ -29,6 +29,7 @@ import {
   type StorageEngine,
   type StoredPoint,
 } from "../domain.js";
+import type { StorageTelemetry } from "../telemetry.js";
 
 export interface StorageApiDeps {
   engine: StorageEngine;
@@ -38,6 +39,8 @@ export interface StorageApiDeps {
   /** [collect] wait_periods and [storage] clock_skew_tolerance (seconds): the latest period storage's clock lets be committed. */
   waitPeriods: number;
   clockSkewTolerance: number;
+  /** Where commits and summaries are counted; none: not counted. */
+  telemetry?: StorageTelemetry;
 }
 
 /** At most this many digits on each side of the point: NUMERIC and the SQLite parts hold them exactly. */

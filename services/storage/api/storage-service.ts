@@ -9,9 +9,11 @@ import { type CommitPeriodRequest, StorageServiceService } from "../../../libs/g
 import type { Handlers } from "../../../libs/grpc/server.js";
 import { Decimal } from "../../../libs/money/decimal.js";
 import { rfc3339 } from "../../../libs/time/period.js";
+import { annotate } from "../../../libs/tracing/tracing.js";
 import { decodePageToken, encodePageToken, pageSize } from "../../../libs/validation/fields.js";
-import type { OrderBy, PeriodPoint, PointCursor, SummaryRow } from "../domain.js";
+import type { CommitInput, CommitResult, OrderBy, PeriodPoint, PointCursor, SummaryQuery, SummaryRow } from "../domain.js";
 import { latestCommittable } from "../engine/rules.js";
+import { refusalOutcome } from "../telemetry.js";
 import {
   commitInputFrom,
   KeyCatalog,
@@ -108,12 +110,38 @@ export function storageHandlers(
   deps: StorageApiDeps,
   digestOf: (req: CommitPeriodRequest) => string | undefined = () => undefined,
 ): Partial<Handlers<typeof StorageServiceService>> {
-  const { engine, periodSeconds, clock } = deps;
+  const { engine, periodSeconds, clock, telemetry } = deps;
+  /** The engine's summary, timed. */
+  const summaryOf = async (q: SummaryQuery): Promise<SummaryRow[]> => {
+    const t0 = performance.now();
+    const rows = await engine.summary(q);
+    telemetry?.rollupQuerySeconds.observe((performance.now() - t0) / 1000);
+    return rows;
+  };
   return {
     async commitPeriod(req) {
-      const input = commitInputFrom(req, periodSeconds, digestOf(req));
-      input.notAfter = latestCommittable(clock.now(), periodSeconds, deps.waitPeriods, deps.clockSkewTolerance);
-      const result = await engine.commitPeriod(input);
+      const t0 = performance.now();
+      let input: CommitInput;
+      let result: CommitResult;
+      try {
+        input = commitInputFrom(req, periodSeconds, digestOf(req));
+        input.notAfter = latestCommittable(clock.now(), periodSeconds, deps.waitPeriods, deps.clockSkewTolerance);
+        annotate({
+          "ratemesh.scope_id": input.scopeId,
+          "ratemesh.period.begin": input.begin.toISOString(),
+          "ratemesh.points": input.points.length,
+        });
+        result = await engine.commitPeriod(input);
+      } catch (err) {
+        telemetry?.commits[refusalOutcome(err)].inc();
+        throw err;
+      }
+      if (telemetry !== undefined) {
+        telemetry.commitSeconds.observe((performance.now() - t0) / 1000);
+        telemetry.commits[result.replayed ? "replay" : "ok"].inc();
+        telemetry.pointsStored.inc(result.pointsWritten);
+      }
+      annotate({ "ratemesh.replayed": result.replayed });
       // One line per accepted commit: the audit trail of which owner rated which period.
       deps.logger.debug(
         {
@@ -170,7 +198,7 @@ export function storageHandlers(
         throw new InvalidArgumentError("page_token", "was returned for another query: keep the query the same while paging");
       }
       const offset = token?.o ?? 0;
-      const rows = await engine.summary({ begin: q.begin, end: q.end, groupBy: q.groupBy, filters: q.filters });
+      const rows = await summaryOf({ begin: q.begin, end: q.end, groupBy: q.groupBy, filters: q.filters });
       sortRows(rows, q.orderBy, q.columns);
       const page = rows.slice(offset, offset + size);
       return {
@@ -186,7 +214,7 @@ export function storageHandlers(
     async total(req) {
       const { begin, end } = rangeOrCurrentMonth(req.begin, req.end, clock.now());
       const filters = await validateFilters(req.filters, new KeyCatalog(engine));
-      const rows = await engine.summary({ begin, end, groupBy: [], filters });
+      const rows = await summaryOf({ begin, end, groupBy: [], filters });
       const row = rows[0];
       return {
         qty: (row?.qty ?? Decimal.ZERO).toString(),

@@ -11,7 +11,7 @@
  * statement of its own (bulk inserts, exact sums).
  */
 import type { Decimal } from "../../../libs/money/decimal.js";
-import type { StoredPoint } from "../domain.js";
+import type { ConnectionStats, StoredPoint } from "../domain.js";
 import type { Parts } from "./exact.js";
 
 export type Param = string | number | bigint | boolean | null;
@@ -125,6 +125,7 @@ export interface Dialect {
   /** Reads with no snapshot in common (each statement sees what is committed when it runs). */
   read<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
   ping(): Promise<boolean>;
+  connections(): ConnectionStats;
   close(): Promise<void>;
 }
 

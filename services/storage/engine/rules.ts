@@ -30,7 +30,7 @@ export function compareFences(a: Fence, b: Fence): number {
 /** Refuses a request whose fence is older than the newest one seen for the scope. */
 export function checkFence(scopeId: string, req: Fence, seen: Fence): void {
   if (compareFences(req, seen) >= 0) return;
-  throw new FailedPreconditionError(
+  throw new StaleTokenError(
     req.epoch === seen.epoch
       ? `fencing token ${req.token} is older than ${seen.token}, already seen for scope ${scopeId} (epoch ${seen.epoch}): another owner has taken it over`
       : `fencing token ${req.token} of epoch ${req.epoch} is older than token ${seen.token} of epoch ${seen.epoch}, already seen for scope ${scopeId}: its coordinator's epoch has passed`,
@@ -79,6 +79,12 @@ function show(s: number | null): string {
   return s === null ? "no state (never rated)" : fromEpochSeconds(s).toISOString();
 }
 
+/** A commit refused because a newer owner's fencing token was already seen for the scope. */
+export class StaleTokenError extends FailedPreconditionError {}
+
+/** A commit refused because the scope's state (or the task's progress) is not the one it expected. */
+export class StateMovedError extends FailedPreconditionError {}
+
 /** Whether the period was last written by this very commit (same task, digest and token): a retry after a lost reply. */
 function wroteThis(frame: FrameState | undefined, req: CommitRequest, taskId: string | null): boolean {
   return frame !== undefined && frame.taskId === taskId && frame.digest === req.digest && frame.fencingToken === req.fence.token;
@@ -121,7 +127,7 @@ export function decideCommit(req: CommitRequest, scope: ScopeState | undefined, 
   checkNotAhead(req);
   const current = scope?.state ?? null;
   if (current !== req.expected) {
-    throw new FailedPreconditionError(
+    throw new StateMovedError(
       `state of scope ${req.scopeId} moved: the commit expected ${show(req.expected)}, the scope is at ${show(current)}`,
     );
   }
@@ -153,7 +159,7 @@ export function decideReprocessCommit(
   if (task.progress === req.end && wroteThis(frame, req, taskId)) return "replay";
   if (task.finished) throw new FailedPreconditionError(`reprocess task ${taskId} is finished (progress ${show(task.progress)})`);
   if (req.expected !== task.progress) {
-    throw new FailedPreconditionError(
+    throw new StateMovedError(
       `progress of reprocess task ${taskId} moved: the commit expected ${show(req.expected)}, the task is at ${show(task.progress)}`,
     );
   }

@@ -13,6 +13,7 @@ import { outageAsUnavailable } from "../../../libs/db/outage.js";
 import type {
   CommitInput,
   CommitResult,
+  ConnectionStats,
   CreateScopeInput,
   CreateTasksInput,
   PointPage,
@@ -56,6 +57,7 @@ export class SqlStorageEngine implements StorageEngine {
       snapshot: (fn) => guard(dialect.snapshot(fn)),
       read: (fn) => guard(dialect.read(fn)),
       ping: () => dialect.ping(),
+      connections: () => dialect.connections(),
       close: () => dialect.close(),
     };
   }
@@ -124,6 +126,10 @@ export class SqlStorageEngine implements StorageEngine {
 
   verifyRollups(): Promise<string[]> {
     return this.db.read((sql) => verifyRollups(sql));
+  }
+
+  connections(): ConnectionStats {
+    return this.db.connections();
   }
 
   close(): Promise<void> {

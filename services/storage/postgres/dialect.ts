@@ -6,7 +6,7 @@
  * (REPEATABLE READ), so a day rolled up meanwhile is never counted twice.
  */
 import { createPgPool, migratePostgres, type PgPool, withTransaction } from "../../../libs/db/postgres.js";
-import type { StorageEngine } from "../domain.js";
+import type { ConnectionStats, StorageEngine } from "../domain.js";
 import type { Dialect, Sql } from "../engine/dialect.js";
 import { SqlStorageEngine } from "../engine/storage-engine.js";
 import { migrations } from "./schema.js";
@@ -20,7 +20,10 @@ export interface PostgresEngineOptions {
 export class PostgresDialect implements Dialect {
   private readonly numbered = new Map<string, string>();
 
-  private constructor(private readonly pool: PgPool) {}
+  private constructor(
+    private readonly pool: PgPool,
+    private readonly poolSize: number,
+  ) {}
 
   static async open(url: string, poolSize: number): Promise<PostgresDialect> {
     const pool = createPgPool(url, { max: poolSize, applicationName: "ratemesh-storage" });
@@ -30,7 +33,7 @@ export class PostgresDialect implements Dialect {
       await pool.end();
       throw err;
     }
-    return new PostgresDialect(pool);
+    return new PostgresDialect(pool, poolSize);
   }
 
   write<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
@@ -57,6 +60,10 @@ export class PostgresDialect implements Dialect {
 
   async ping(): Promise<boolean> {
     return (await this.pool.query("SELECT 1 AS one")).rows[0]?.one === 1;
+  }
+
+  connections(): ConnectionStats {
+    return { inUse: this.pool.totalCount - this.pool.idleCount, max: this.poolSize, waiting: this.pool.waitingCount };
   }
 
   close(): Promise<void> {

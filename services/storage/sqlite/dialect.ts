@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { migrateSqlite, openSqlite, type SqliteDatabase } from "../../../libs/db/sqlite.js";
-import type { StorageEngine } from "../domain.js";
+import type { ConnectionStats, StorageEngine } from "../domain.js";
 import { type Dialect, int, type Sql } from "../engine/dialect.js";
 import { SqlStorageEngine } from "../engine/storage-engine.js";
 import { migrations } from "./schema.js";
@@ -25,6 +25,8 @@ const BUSY_MS = 5000;
 /** Runs one call at a time, in the order they came. */
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
+  /** Calls holding or waiting for the mutex. */
+  entered = 0;
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     const before = this.tail;
@@ -32,10 +34,12 @@ class Mutex {
     this.tail = new Promise<void>((resolve) => {
       release = resolve;
     });
-    await before;
+    this.entered++;
     try {
+      await before;
       return await fn();
     } finally {
+      this.entered--;
       release();
     }
   }
@@ -79,6 +83,12 @@ export class SqliteDialect implements Dialect {
 
   ping(): Promise<boolean> {
     return this.read(async (sql) => int((await sql.all<{ one: unknown }>("SELECT 1 AS one"))[0]?.one) === 1);
+  }
+
+  /** The one connection: in use while a call holds the mutex; the others wait. */
+  connections(): ConnectionStats {
+    const entered = this.mutex.entered;
+    return { inUse: Math.min(1, entered), max: 1, waiting: Math.max(0, entered - 1) };
   }
 
   close(): Promise<void> {

@@ -1,0 +1,186 @@
+/**
+ * `ratemesh scopes`: the rating state of each scope (tenant) in storage:
+ * list, show, register ahead of discovery, turn on and off, and move back to
+ * a period boundary so the periods from there on are rated again.
+ */
+import { type Command, Option } from "commander";
+import { ListScopesRequest, Scope } from "../../libs/gen/ratemesh/v1/storage.js";
+import { action, type Context } from "../context.js";
+import { iso, shortTime } from "../dates.js";
+import { CliError } from "../errors.js";
+import { dateOption, examples, formatOption } from "../options.js";
+import { type Column, type Format, renderMessages, renderRecord } from "../output.js";
+import { allPages } from "../paging.js";
+
+const COLUMNS: Column[] = [
+  { key: "scope_id" },
+  { key: "active" },
+  { key: "state" },
+  { key: "fetcher" },
+  { key: "collector" },
+  { key: "last_error" },
+];
+
+function row(s: Scope, table: boolean) {
+  return {
+    scope_id: s.scopeId,
+    active: s.active ? "yes" : "no",
+    state: table ? shortTime(s.state) || "never rated" : iso(s.state),
+    fetcher: s.fetcher,
+    collector: s.collector,
+    last_error: s.lastError === "" ? "" : `${table ? shortTime(s.lastErrorAt) : iso(s.lastErrorAt)} ${s.lastError}`,
+  };
+}
+
+async function printScopes(ctx: Context, format: Format, scopes: Scope[]): Promise<void> {
+  const rows = (ss: Scope[]) => ss.map((s) => row(s, format === "table"));
+  await ctx.write(renderMessages(format, scopes, (s) => Scope.toJSON(s), COLUMNS, rows));
+}
+
+interface ListOptions {
+  active?: boolean;
+  inactive?: boolean;
+  scopeKey?: string;
+  fetcher?: string;
+  collectorName?: string;
+  format: Format;
+}
+
+async function list(ctx: Context, o: ListOptions, ids: string[]): Promise<void> {
+  const scopes = await allPages(async (pageToken) => {
+    const res = await ctx.scopes.listScopes(
+      ListScopesRequest.fromPartial({
+        scopeIds: ids,
+        ...((o.active || o.inactive) && { active: o.active === true }),
+        scopeKey: o.scopeKey ?? "",
+        fetcher: o.fetcher ?? "",
+        collector: o.collectorName ?? "",
+        pageSize: 1000,
+        pageToken,
+      }),
+    );
+    return { items: res.scopes, next: res.nextPageToken };
+  });
+  await printScopes(ctx, o.format, scopes);
+}
+
+async function show(ctx: Context, o: { format: "table" | "json" }, id: string): Promise<void> {
+  const { scope } = await ctx.scopes.getScope({ scopeId: id });
+  if (scope === undefined) throw new CliError("not_found", `scope ${JSON.stringify(id)} not found`);
+  await ctx.write(
+    renderRecord(
+      o.format,
+      o.format === "json"
+        ? (Scope.toJSON(scope) as Record<string, unknown>)
+        : { ...row(scope, true), scope_key: scope.scopeKey, fencing_token: scope.fencingToken, created_at: iso(scope.createdAt) },
+    ),
+  );
+}
+
+interface CreateOptions {
+  inactive?: boolean;
+  start?: Date;
+  scopeKey?: string;
+  fetcher?: string;
+  collectorName?: string;
+  format: Format;
+}
+
+async function create(ctx: Context, o: CreateOptions, id: string): Promise<void> {
+  const { scope } = await ctx.scopes.createScope({
+    scopeId: id,
+    active: !o.inactive,
+    state: o.start,
+    scopeKey: o.scopeKey ?? "",
+    fetcher: o.fetcher ?? "",
+    collector: o.collectorName ?? "",
+  });
+  await printScopes(ctx, o.format, scope === undefined ? [] : [scope]);
+}
+
+function toggle(active: boolean) {
+  return async (ctx: Context, o: { format: Format }, ids: string[]) => {
+    const changed: Scope[] = [];
+    for (const scopeId of ids) {
+      const { scope } = await ctx.scopes.updateScope({ scopeId, active });
+      if (scope !== undefined) changed.push(scope);
+    }
+    await printScopes(ctx, o.format, changed);
+  };
+}
+
+async function reset(ctx: Context, o: { to: Date; all?: boolean; format: Format }, ids: string[]): Promise<void> {
+  if (o.all === true && ids.length > 0) throw new CliError("usage", "give scope ids or --all, not both");
+  if (o.all !== true && ids.length === 0) throw new CliError("usage", "give the scope ids to reset, or --all");
+  const { scopes } = await ctx.scopes.resetScope({ scopeIds: ids, allScopes: o.all === true, state: o.to });
+  await printScopes(ctx, o.format, scopes);
+}
+
+function addScopeFields(cmd: Command): Command {
+  return cmd
+    .option("--scope-key <key>", "the scope key the fetcher uses (e.g. project_id)")
+    .option("--fetcher <name>", "the fetcher that lists the scope")
+    .option("--collector-name <name>", "the collector backend that collects it (gnocchi, prometheus, file)");
+}
+
+export function register(program: Command): void {
+  const scopes = program
+    .command("scopes")
+    .description("The rating state of each scope (tenant)")
+    .addHelpText("after", examples("ratemesh scopes list", "ratemesh scopes disable old-project"));
+
+  addScopeFields(
+    scopes
+      .command("list")
+      .argument("[scope_ids...]", "only these scopes")
+      .description("List scopes with their state (end of the last rated period) and last error"),
+  )
+    .addOption(new Option("--active", "only active scopes"))
+    .addOption(new Option("--inactive", "only inactive scopes").conflicts("active"))
+    .addOption(formatOption())
+    .addHelpText("after", examples("ratemesh scopes list", "ratemesh scopes list --inactive --format csv"))
+    .action(action(list));
+
+  scopes
+    .command("show")
+    .argument("<scope_id>")
+    .description("One scope in detail")
+    .addOption(formatOption(["table", "json"]))
+    .addHelpText("after", examples("ratemesh scopes show acme-prod"))
+    .action(action(show));
+
+  addScopeFields(
+    scopes
+      .command("create")
+      .argument("<scope_id>")
+      .description("Register a scope ahead of discovery, possibly inactive or with its own start")
+      .option("--inactive", "create it turned off")
+      .addOption(dateOption("--start <when>", "where rating starts, a period boundary (default: the collector's configured start)")),
+  )
+    .addOption(formatOption())
+    .addHelpText("after", examples("ratemesh scopes create new-project --start 2026-11-01"))
+    .action(action(create));
+
+  for (const [name, active] of [
+    ["enable", true],
+    ["disable", false],
+  ] as const) {
+    scopes
+      .command(name)
+      .argument("<scope_ids...>")
+      .description(active ? "Turn scopes on: the collector rates them again from their state" : "Turn scopes off: the collector skips them")
+      .addOption(formatOption())
+      .addHelpText("after", examples(`ratemesh scopes ${name} acme-prod globex-dev`))
+      .action(action(toggle(active)));
+  }
+
+  scopes
+    .command("reset")
+    .argument("[scope_ids...]", "the scopes to reset")
+    .description("Move scopes' state back to a period boundary: the periods from there on are rated again and replace what was stored")
+    .addOption(dateOption("--to <when>", "the new state: a period boundary not after the current state").makeOptionMandatory())
+    .option("--all", "every scope")
+    .addOption(formatOption())
+    .addHelpText("after", examples("ratemesh scopes reset acme-prod --to 2026-11-02", "ratemesh scopes reset --all --to yesterday"))
+    .action(action(reset));
+}

@@ -1,0 +1,86 @@
+/**
+ * Composition root of the api gateway: configuration, gRPC clients of
+ * storage, rating and the collector, the HTTP application and readiness.
+ * Its life is the other services' (libs/service/run.ts): on SIGTERM or
+ * SIGINT readiness and /healthcheck answer 503, idle connections close and
+ * requests in flight finish for [server] grace_period; then every
+ * connection is closed.
+ */
+import { showHostPort } from "../../libs/config/options.js";
+import { clientOptionsFrom } from "../../libs/grpc/client.js";
+import { runService } from "../../libs/service/run.js";
+import { systemClock } from "../../libs/time/period.js";
+import { buildApp } from "./app.js";
+import { apiConfig } from "./config.js";
+import { servicesOver } from "./gateway.js";
+import { Readiness } from "./readiness.js";
+import { UpstreamConnection } from "./upstream.js";
+
+await runService(apiConfig, async ({ config, logger, serveMetrics }) => {
+  const clientOpts = clientOptionsFrom(config);
+  const addressOf = (s: { listen: { host: string; port: number }; endpoint: string | undefined }) => s.endpoint ?? showHostPort(s.listen);
+  const storage = new UpstreamConnection(addressOf(config.storage), clientOpts);
+  const rating = new UpstreamConnection(addressOf(config.rating), clientOpts);
+  const collector = new UpstreamConnection(addressOf(config.collector), clientOpts);
+  const readiness = new Readiness(
+    [
+      { name: "storage", required: true, serving: (d) => storage.serving(d) },
+      { name: "rating", required: true, serving: (d) => rating.serving(d) },
+      { name: "collector", required: false, serving: (d) => collector.serving(d) },
+    ],
+    logger,
+  );
+  const app = buildApp(
+    {
+      services: servicesOver(storage, rating, collector),
+      periodSeconds: config.collect.period,
+      clock: systemClock,
+      authStrategy: config.api.auth_strategy,
+    },
+    { logger, readiness },
+  );
+
+  const { host, port } = config.api.listen;
+  await app.listen({ host, port });
+  const bound = app.server.address();
+  const boundPort = bound !== null && typeof bound === "object" ? bound.port : port;
+  const metricsAddress = await serveMetrics(config.api.metrics_listen);
+  logger.info(
+    {
+      address: `${host}:${boundPort}`,
+      metrics_address: metricsAddress,
+      auth_strategy: config.api.auth_strategy,
+      storage: storage.address,
+      rating: rating.address,
+      collector: collector.address,
+    },
+    "listening",
+  );
+  await readiness.watch(config.server.readiness_interval);
+
+  const server = {
+    setServing(serving: boolean): void {
+      if (!serving) readiness.stop();
+    },
+    async shutdown(graceSeconds: number): Promise<{ forced: boolean }> {
+      readiness.stop();
+      // No new connections, idle ones closed, requests in flight finish; then cut what is left.
+      const drained = app.close().then(() => true);
+      const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), graceSeconds * 1000).unref());
+      const clean = await Promise.race([drained, timeout]);
+      if (!clean) {
+        app.server.closeAllConnections();
+        await drained;
+      }
+      return { forced: !clean };
+    },
+  };
+  return {
+    server,
+    close: async () => {
+      storage.close();
+      rating.close();
+      collector.close();
+    },
+  };
+});
