@@ -36,6 +36,7 @@ import { errorMessage } from "../errors/errors.js";
 import type { Logger } from "../logging/logger.js";
 import type { Coordinator, MemberInfo, Ownership } from "./coordinator.js";
 import { groupEpoch } from "./epoch.js";
+import { GroupView } from "./group-view.js";
 import { rendezvousOwner } from "./rendezvous.js";
 
 export interface EtcdCoordinatorOptions {
@@ -84,9 +85,7 @@ export class EtcdCoordinator implements Coordinator {
   private lastFiredAt = 0;
   private readonly staleLeases = new Set<Lease>();
   private readonly owned = new Map<string, Held>();
-  private memberMap = new Map<string, MemberInfo>();
-  /** scope -> member -> until (ms). */
-  private stepBacks = new Map<string, Map<string, number>>();
+  private readonly group: GroupView;
   private readonly listeners = new Set<() => void>();
   private readonly watchers: Watcher[] = [];
   private watchdog: NodeJS.Timeout | undefined;
@@ -95,6 +94,7 @@ export class EtcdCoordinator implements Coordinator {
   private stopped = false;
 
   constructor(private readonly opts: EtcdCoordinatorOptions) {
+    this.group = new GroupView(this.key("members", ""), this.key("stepback", ""));
     this.ttl = Math.max(2, Math.round(opts.ttlSeconds));
     const callTimeout = opts.callTimeoutMs ?? Math.min(5000, (this.ttl * 1000) / 2);
     this.client = new Etcd3({
@@ -143,7 +143,7 @@ export class EtcdCoordinator implements Coordinator {
   }
 
   members(): MemberInfo[] {
-    return [...this.memberMap.values()].sort((a, b) => a.memberId.localeCompare(b.memberId));
+    return this.group.list();
   }
 
   held(): Ownership[] {
@@ -156,22 +156,13 @@ export class EtcdCoordinator implements Coordinator {
 
   shouldOwn(scopeId: string): boolean {
     if (!this.leaseHeld()) return false;
-    const live = new Set(this.memberMap.keys());
-    live.add(this.memberId);
-    const now = Date.now();
-    const back = this.stepBacks.get(scopeId);
-    let candidates = [...live];
-    if (back !== undefined) {
-      const willing = candidates.filter((m) => (back.get(m) ?? 0) <= now);
-      if (willing.length > 0) candidates = willing;
-    }
-    return rendezvousOwner(scopeId, candidates) === this.memberId;
+    return rendezvousOwner(scopeId, this.group.candidates(scopeId, this.memberId, Date.now())) === this.memberId;
   }
 
   async stepBack(scopeId: string, until: Date): Promise<void> {
     const leaseId = this.leaseId;
     if (leaseId === undefined) return;
-    this.recordStepBack(scopeId, this.memberId, until.getTime());
+    this.group.recordStepBack(scopeId, this.memberId, until.getTime());
     try {
       await this.client
         .put(this.key("stepback", scopeId, this.memberId))
@@ -232,6 +223,10 @@ export class EtcdCoordinator implements Coordinator {
     this.client.close();
   }
 
+  private self(): MemberInfo {
+    return { memberId: this.memberId, description: this.description, joinedAt: this.joinedAt };
+  }
+
   private notify(): void {
     for (const l of this.listeners) {
       try {
@@ -274,7 +269,7 @@ export class EtcdCoordinator implements Coordinator {
     this.lease = lease;
     this.leaseId = leaseId;
     this.validUntil = requestedAt + this.ttl * 1000;
-    this.memberMap.set(this.memberId, { memberId: this.memberId, description: this.description, joinedAt: this.joinedAt });
+    this.group.setMember(this.self());
     this.opts.logger.info(
       { member_id: this.memberId, lease_id: leaseId, ttl_s: this.ttl, fencing_epoch: this.groupEpoch.toString() },
       "joined the coordination group",
@@ -346,22 +341,16 @@ export class EtcdCoordinator implements Coordinator {
     const members = await this.client.watch().prefix(this.key("members", "")).create();
     this.watchers.push(members);
     members.on("put", (kv) => {
-      const id = decodeURIComponent(kv.key.toString().slice(this.key("members", "").length));
-      this.memberMap.set(id, parseMember(id, kv.value.toString()));
+      this.group.putMember(kv.key.toString(), kv.value.toString());
       this.notify();
     });
     members.on("delete", (kv) => {
-      const id = decodeURIComponent(kv.key.toString().slice(this.key("members", "").length));
-      if (this.memberMap.delete(id)) this.notify();
+      if (this.group.deleteMember(kv.key.toString())) this.notify();
     });
     members.on("connected", () => void this.resync());
     const backs = await this.client.watch().prefix(this.key("stepback", "")).create();
     backs.on("put", (kv) => {
-      const parsed = this.parseStepBack(kv.key.toString(), kv.value.toString());
-      if (parsed !== undefined) {
-        this.recordStepBack(parsed.scopeId, parsed.memberId, parsed.until);
-        this.notify();
-      }
+      if (this.group.putStepBack(kv.key.toString(), kv.value.toString())) this.notify();
     });
     this.watchers.push(backs);
     for (const w of [members, backs]) w.on("error", (err) => this.opts.logger.debug({ err: errorMessage(err) }, "etcd watch error"));
@@ -375,53 +364,11 @@ export class EtcdCoordinator implements Coordinator {
         this.client.getAll().prefix(this.key("members", "")).strings(),
         this.client.getAll().prefix(this.key("stepback", "")).strings(),
       ]);
-      const next = new Map<string, MemberInfo>();
-      for (const [k, v] of Object.entries(members)) {
-        const id = decodeURIComponent(k.slice(this.key("members", "").length));
-        next.set(id, parseMember(id, v));
-      }
-      if (this.lease !== undefined) {
-        next.set(this.memberId, { memberId: this.memberId, description: this.description, joinedAt: this.joinedAt });
-      }
-      const nextBacks = new Map<string, Map<string, number>>();
-      for (const [k, v] of Object.entries(backs)) {
-        const p = this.parseStepBack(k, v);
-        if (p === undefined) continue;
-        let m = nextBacks.get(p.scopeId);
-        if (m === undefined) {
-          m = new Map();
-          nextBacks.set(p.scopeId, m);
-        }
-        m.set(p.memberId, p.until);
-      }
-      const changed = !sameKeys(next, this.memberMap) || nextBacks.size !== this.stepBacks.size;
-      this.memberMap = next;
-      this.stepBacks = nextBacks;
+      const changed = this.group.replace(members, backs, this.lease === undefined ? undefined : this.self());
       if (changed) this.notify();
     } catch (err) {
       this.opts.logger.debug({ err: errorMessage(err) }, "etcd resync failed");
     }
-  }
-
-  private parseStepBack(key: string, value: string): { scopeId: string; memberId: string; until: number } | undefined {
-    const rest = key.slice(this.key("stepback", "").length).split("/");
-    if (rest.length !== 2) return undefined;
-    try {
-      const until = Number((JSON.parse(value) as { until?: unknown }).until);
-      if (!Number.isFinite(until)) return undefined;
-      return { scopeId: decodeURIComponent(rest[0] as string), memberId: decodeURIComponent(rest[1] as string), until };
-    } catch {
-      return undefined;
-    }
-  }
-
-  private recordStepBack(scopeId: string, memberId: string, until: number): void {
-    let m = this.stepBacks.get(scopeId);
-    if (m === undefined) {
-      m = new Map();
-      this.stepBacks.set(scopeId, m);
-    }
-    m.set(memberId, until);
   }
 
   /** Deletes the key only if it is still the one created at `revision` (ours). Never throws. */
@@ -449,19 +396,4 @@ export class EtcdCoordinator implements Coordinator {
       // The next attempt tries again.
     }
   }
-}
-
-function parseMember(memberId: string, value: string): MemberInfo {
-  try {
-    const v = JSON.parse(value) as { description?: string; joinedAt?: string };
-    return { memberId, description: v.description ?? "", joinedAt: new Date(v.joinedAt ?? 0) };
-  } catch {
-    return { memberId, description: "", joinedAt: new Date(0) };
-  }
-}
-
-function sameKeys<K>(a: Map<K, unknown>, b: Map<K, unknown>): boolean {
-  if (a.size !== b.size) return false;
-  for (const k of a.keys()) if (!b.has(k)) return false;
-  return true;
 }

@@ -166,6 +166,63 @@ function engineSuite(c: EngineCase) {
       assert.deepEqual(await engine.verifyRollups(), []);
     });
 
+    it("orders fencing records by epoch, then token: a newer epoch re-bases the scope's, an older one is refused; a re-seed lets the next owner in", async (t) => {
+      const { engine } = await c.open(t);
+      await engine.commitPeriod(commitInput("p1", 0, [point("cpu", "1", "1")], { expected: null, epoch: 100, token: 9000 }));
+      // A new coordinator: tokens start again, its epoch is newer.
+      await engine.commitPeriod(commitInput("p1", 1, [point("cpu", "1", "1")], { epoch: 200, token: 3 }));
+      let scope = await engine.getScope("p1");
+      assert.deepEqual([scope?.fencingEpoch, scope?.fencingToken], [200n, 3n]);
+      await refused(
+        engine.commitPeriod(commitInput("p1", 2, [point("cpu", "1", "1")], { epoch: 100, token: 9001 })),
+        FailedPreconditionError,
+        /fencing token 9001 of epoch 100 is older than token 3 of epoch 200/,
+      );
+      await refused(
+        engine.commitPeriod(commitInput("p1", 2, [point("cpu", "1", "1")], { epoch: 200, token: 2 })),
+        FailedPreconditionError,
+        /older than 3/,
+      );
+      // The refusal is recorded on the scope; the next accepted commit clears it.
+      assert.match((await engine.getScope("p1"))?.lastError ?? "", /^commit refused: fencing token 2 is older than 3.*\(period /);
+      // A forged record no owner reaches, then the operator's re-seed.
+      await engine.commitPeriod(commitInput("p1", 2, [point("cpu", "1", "1")], { epoch: 2n ** 63n - 1n, token: 2n ** 63n - 1n }));
+      await refused(engine.commitPeriod(commitInput("p1", 3, [], { epoch: 200, token: 4 })), FailedPreconditionError, /older/);
+      const [reseeded] = await engine.reseedFencing({ scopes: { all: false, scopeIds: ["p1"] }, reason: "forged", epoch: 150n }, at(50));
+      assert.deepEqual(reseeded?.lastFencingReseed, {
+        at: at(50),
+        reason: "forged",
+        previous: { epoch: 2n ** 63n - 1n, token: 2n ** 63n - 1n },
+      });
+      assert.equal(reseeded?.state?.getTime(), at(3).getTime(), "the state does not move");
+      await refused(engine.commitPeriod(commitInput("p1", 3, [], { epoch: 100, token: 1 })), FailedPreconditionError, /of epoch 100/);
+      await engine.commitPeriod(commitInput("p1", 3, [], { epoch: 200, token: 4 }));
+      scope = await engine.getScope("p1");
+      assert.deepEqual([scope?.fencingEpoch, scope?.fencingToken, scope?.lastError], [200n, 4n, undefined]);
+      // RecordScopeError is fenced by the same record.
+      await refused(
+        engine.recordScopeError({ scopeId: "p1", message: "x", periodBegin: undefined, fencingToken: 99n, fencingEpoch: 100n, at: at(60) }),
+        FailedPreconditionError,
+        /older/,
+      );
+    });
+
+    it("refuses a period past storage's clock, naming the skew; fixes a new scope's start once", async (t) => {
+      const { engine } = await c.open(t);
+      await refused(
+        engine.commitPeriod({ ...commitInput("p1", 0, [], { expected: null }), notAfter: at(0) }),
+        FailedPreconditionError,
+        /^clock skew: the period \[\S+, \S+\) of scope p1 is not finished by storage's clock/,
+      );
+      await engine.commitPeriod({ ...commitInput("p1", 0, [], { expected: null }), notAfter: at(1) });
+      const update = { active: undefined, scopeKey: undefined, fetcher: undefined, collector: undefined };
+      await engine.createScope({ scopeId: "p2", active: true, state: undefined, scopeKey: "", fetcher: "", collector: "" }, at(0));
+      const fixed = await engine.updateScope({ ...update, scopeId: "p2", start: at(5) }, at(0));
+      assert.equal(fixed.state?.getTime(), at(5).getTime());
+      await engine.updateScope({ ...update, scopeId: "p2", start: at(5) }, at(0));
+      await refused(engine.updateScope({ ...update, scopeId: "p2", start: at(9) }, at(0)), FailedPreconditionError, /fixed once/);
+    });
+
     it("answers a retried commit as replayed without writing twice; the same period with other content is refused", async (t) => {
       const { engine } = await c.open(t);
       const first = commitInput("p1", 0, [point("cpu", "1", "2", { id: "a" })], { expected: null, token: 7 });
