@@ -4,6 +4,7 @@
  * pipeline, gRPC server, readiness and shutdown.
  */
 import { HashmapServiceService, RulesServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
+import { serverTrustFrom } from "../../libs/grpc/from-config.js";
 import { GrpcServer } from "../../libs/grpc/server.js";
 import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
@@ -17,6 +18,7 @@ import { rulesHandlers } from "./modules/rules/api.js";
 import { RulesManager } from "./modules/rules/manage.js";
 import { RulesModule } from "./modules/rules/module.js";
 import { Pipeline } from "./pipeline.js";
+import { hashmapPolicy, ratingPolicy, rulesPolicy } from "./policy.js";
 import { RatingState } from "./state.js";
 import { PostgresRatingDatabase } from "./store/postgres.js";
 import type { SqlDatabase } from "./store/sql.js";
@@ -52,15 +54,23 @@ await runService(ratingConfig, async ({ config, logger, metrics, serveMetrics })
     caughtUp,
     telemetry,
   );
-  const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size, metrics, hotMethods: HOT_METHODS });
-  server.add(RatingServiceDefinition, ratingHandlers({ pipeline, clock, telemetry }));
-  server.add(HashmapServiceService, hashmapHandlers(new HashmapManager(db, clock, caughtUp)));
-  server.add(RulesServiceService, rulesHandlers(new RulesManager(db, clock, caughtUp)));
+  const trust = await serverTrustFrom(config, rating, logger);
+  const server = new GrpcServer({ logger, metrics, hotMethods: HOT_METHODS, ...trust });
+  server.add(RatingServiceDefinition, ratingHandlers({ pipeline, clock, telemetry }), ratingPolicy);
+  server.add(HashmapServiceService, hashmapHandlers(new HashmapManager(db, clock, caughtUp)), hashmapPolicy);
+  server.add(RulesServiceService, rulesHandlers(new RulesManager(db, clock, caughtUp)), rulesPolicy);
   const { host } = rating.listen;
   const port = await server.listen(host, rating.listen.port);
   const metricsAddress = await serveMetrics(rating.metrics_listen);
   logger.info(
-    { address: `${host}:${port}`, metrics_address: metricsAddress, backend: rating.backend, version: state.current.version },
+    {
+      address: `${host}:${port}`,
+      metrics_address: metricsAddress,
+      backend: rating.backend,
+      version: state.current.version,
+      tls: trust.tls !== undefined,
+      auth_strategy: config.auth.auth_strategy,
+    },
     "listening",
   );
   await server.watchReadiness(() => db.ping(), config.server.readiness_interval);
@@ -69,6 +79,7 @@ await runService(ratingConfig, async ({ config, logger, metrics, serveMetrics })
     close: async () => {
       state.stop();
       await db.close();
+      await trust.close();
     },
   };
 });

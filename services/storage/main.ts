@@ -3,6 +3,7 @@
  * gRPC server, readiness and shutdown.
  */
 import { ReprocessServiceService, ScopeServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
+import { serverTrustFrom } from "../../libs/grpc/from-config.js";
 import { GrpcServer } from "../../libs/grpc/server.js";
 import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
@@ -11,6 +12,7 @@ import { scopeHandlers } from "./api/scope-service.js";
 import { storageService } from "./api/storage-service.js";
 import { storageConfig } from "./config.js";
 import { openEngine } from "./engines.js";
+import { reprocessPolicy, scopePolicy, storagePolicy } from "./policy.js";
 import { StorageTelemetry } from "./telemetry.js";
 
 /** Called for every period rated (CommitPeriod) or by every collector loop: their successful calls are logged at debug. */
@@ -22,15 +24,31 @@ await runService(storageConfig, async ({ config, logger, metrics, serveMetrics }
   const engine = await openEngine({ backend, url, periodSeconds, poolSize: config.storage.pool_size, cacheMiB: config.storage.cache_size });
   const telemetry = new StorageTelemetry(metrics, () => engine.connections());
   const deps = { engine, logger, clock: systemClock, periodSeconds, telemetry };
-  const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size, metrics, hotMethods: HOT_METHODS });
+  const trust = await serverTrustFrom(config, config.storage, logger);
+  const server = new GrpcServer({ logger, metrics, hotMethods: HOT_METHODS, ...trust });
   const storage = storageService(deps);
-  server.add(storage.definition, storage.handlers);
-  server.add(ScopeServiceService, scopeHandlers(deps));
-  server.add(ReprocessServiceService, reprocessHandlers(deps));
+  server.add(storage.definition, storage.handlers, storagePolicy);
+  server.add(ScopeServiceService, scopeHandlers(deps), scopePolicy);
+  server.add(ReprocessServiceService, reprocessHandlers(deps), reprocessPolicy);
   const { host } = config.storage.listen;
   const port = await server.listen(host, config.storage.listen.port);
   const metricsAddress = await serveMetrics(config.storage.metrics_listen);
-  logger.info({ address: `${host}:${port}`, metrics_address: metricsAddress, backend }, "listening");
+  logger.info(
+    {
+      address: `${host}:${port}`,
+      metrics_address: metricsAddress,
+      backend,
+      tls: trust.tls !== undefined,
+      auth_strategy: config.auth.auth_strategy,
+    },
+    "listening",
+  );
   await server.watchReadiness(() => engine.ping(), config.server.readiness_interval);
-  return { server, close: () => engine.close() };
+  return {
+    server,
+    close: async () => {
+      await engine.close();
+      await trust.close();
+    },
+  };
 });
