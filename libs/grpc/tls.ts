@@ -121,9 +121,14 @@ export class CertificateFiles implements CertificateProvider {
     return true;
   }
 
+  // grpc-js registers its watcher of the credentials only after adding these
+  // listeners: the current certificates are given on the next tick, or the
+  // server would never see them.
   addCaCertificateListener(listener: CaListener): void {
     this.caListeners.add(listener);
-    listener(this.current.ca === null ? null : { caCertificate: this.current.ca });
+    process.nextTick(() => {
+      if (this.caListeners.has(listener)) listener(this.current.ca === null ? null : { caCertificate: this.current.ca });
+    });
   }
 
   removeCaCertificateListener(listener: CaListener): void {
@@ -132,7 +137,9 @@ export class CertificateFiles implements CertificateProvider {
 
   addIdentityCertificateListener(listener: IdentityListener): void {
     this.identityListeners.add(listener);
-    listener(this.current.identity);
+    process.nextTick(() => {
+      if (this.identityListeners.has(listener)) listener(this.current.identity);
+    });
   }
 
   removeIdentityCertificateListener(listener: IdentityListener): void {
