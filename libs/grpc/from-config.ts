@@ -8,6 +8,7 @@ import { authenticatorFrom, policyOverridesFrom } from "../auth/from-config.js";
 import type { commonSections } from "../config/common.js";
 import type { ConfigOf } from "../config/schema.js";
 import type { Logger } from "../logging/logger.js";
+import { inputLimitsFrom, RequestLimits } from "../validation/limits.js";
 import { Guard } from "./guard.js";
 import type { ConnectionLimits, ServerOptions } from "./server.js";
 import { CertificateFiles } from "./tls.js";
@@ -46,7 +47,7 @@ export function connectionLimitsFrom(c: Common): ConnectionLimits {
   };
 }
 
-export type ServerTrust = Pick<ServerOptions, "tls" | "guard" | "connections" | "maxMessageBytes" | "maxStatusMessage"> & {
+export type ServerTrust = Pick<ServerOptions, "tls" | "guard" | "connections" | "maxMessageBytes" | "maxStatusMessage" | "limits"> & {
   close(): Promise<void>;
 };
 
@@ -61,6 +62,7 @@ export async function serverTrustFrom(c: Common, own: Served, logger: Logger): P
     connections: connectionLimitsFrom(c),
     maxMessageBytes: own.max_message_size > 0 ? own.max_message_size : c.server.max_message_size,
     maxStatusMessage: c.limits.max_status_message,
+    limits: new RequestLimits(inputLimitsFrom(c.limits)),
     close: async () => {
       files?.close();
       await authenticator.close();

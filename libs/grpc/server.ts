@@ -14,16 +14,18 @@ import { context } from "@opentelemetry/api";
 import { HealthImplementation } from "grpc-health-check";
 import { noauth } from "../auth/authenticate.js";
 import type { Principal } from "../auth/principal.js";
-import { UnimplementedError } from "../errors/errors.js";
+import { InvalidArgumentError, UnimplementedError } from "../errors/errors.js";
 import type { Logger } from "../logging/logger.js";
 import type { Registry } from "../metrics/metrics.js";
+import type { RequestLimits } from "../validation/limits.js";
 import { Guard, type PolicyTable } from "./guard.js";
 import { createReflection } from "./reflection.js";
 import { type MethodMetrics, ServerMetricFamilies } from "./server-metrics.js";
 import { codeName, toStatus } from "./status.js";
+import { installStrictDecoding, UndecodableRequest } from "./strict-decoding.js";
 import { type CertificateFiles, type ClientAuth, serverCredentials } from "./tls.js";
 import { type CallSpan, serverCallSpan } from "./trace-context.js";
-import { type RequestOf, type ResponseOf, type ServiceDef, serviceNameOf, shortMethod } from "./types.js";
+import { type MethodDef, type RequestOf, type ResponseOf, type ServiceDef, serviceNameOf, shortMethod } from "./types.js";
 
 export interface CallContext {
   /** Short method name, e.g. "StorageService/CommitPeriod". */
@@ -64,6 +66,8 @@ export interface ServerOptions {
   maxStatusMessage?: number;
   /** Limits on each client connection; grpc-js's defaults where unset. */
   connections?: ConnectionLimits;
+  /** Checked on every request before its handler; none: no limits but the message size. */
+  limits?: RequestLimits;
 }
 
 /** Durations in seconds; 0: no limit. */
@@ -124,6 +128,7 @@ export class GrpcServer {
     this.families = opts.metrics === undefined ? undefined : new ServerMetricFamilies(opts.metrics);
     this.hot = new Set(opts.hotMethods ?? []);
     this.guard = opts.guard ?? new Guard(noauth);
+    installStrictDecoding();
     this.server = new grpc.Server({
       ...connectionOptions(opts.connections),
       "grpc.max_receive_message_length": opts.maxMessageBytes,
@@ -141,7 +146,9 @@ export class GrpcServer {
   add<S extends ServiceDef>(def: S, handlers: Partial<Handlers<S>>, policy?: PolicyTable<S>): this {
     const name = serviceNameOf(def);
     const impl: grpc.UntypedServiceImplementation = {};
+    const served: Record<string, MethodDef> = {};
     for (const [key, method] of Object.entries(def)) {
+      served[key] = { ...method, requestDeserialize: undecodableAsValue(method.requestDeserialize) };
       const handler = (handlers as Record<string, unknown>)[key] as ((...args: unknown[]) => Promise<unknown>) | undefined;
       const label = shortMethod(method.path);
       this.guard.register(label, (policy as Record<string, never> | undefined)?.[key]);
@@ -150,7 +157,7 @@ export class GrpcServer {
       const site = { label, path: method.path, metrics, okLevel: this.hot.has(label) ? ("debug" as const) : ("info" as const) };
       impl[key] = method.responseStream ? this.wrapStream(site, handler) : this.wrapUnary(site, handler);
     }
-    this.server.addService(def as unknown as grpc.ServiceDefinition, impl);
+    this.server.addService(served as unknown as grpc.ServiceDefinition, impl);
     this.serviceNames.push(name);
     this.health.setStatus(name, "NOT_SERVING");
     return this;
@@ -288,7 +295,9 @@ export class GrpcServer {
     call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
     run: (request: unknown, ctx: CallContext) => Promise<unknown>,
   ): Promise<{ result: unknown; ctx: CallContext }> {
+    if (call.request instanceof UndecodableRequest) throw new InvalidArgumentError("request", call.request.message);
     const { ctx, request, auditTarget } = await this.admit(rec, call);
+    this.opts.limits?.check(request);
     const current = { principal: ctx.caller, method: rec.label, auditTarget };
     const result = await context.with(rec.span.context, () => this.guard.run(current, () => run(request, ctx)));
     return { result, ctx };
@@ -362,6 +371,21 @@ export class GrpcServer {
       );
     };
   }
+}
+
+/**
+ * A deserializer whose failure is handed to the handler wrapper as a value
+ * (grpc-js would answer INTERNAL for a throw): the wrapper answers
+ * INVALID_ARGUMENT.
+ */
+function undecodableAsValue(deserialize: (bytes: Buffer) => unknown): (bytes: Buffer) => unknown {
+  return (bytes) => {
+    try {
+      return deserialize(bytes);
+    } catch (err) {
+      return err instanceof UndecodableRequest ? err : new UndecodableRequest(`cannot be decoded: ${(err as Error).message}`);
+    }
+  };
 }
 
 function elapsedMs(started: bigint): number {

@@ -8,6 +8,7 @@ import { serverTrustFrom } from "../../libs/grpc/from-config.js";
 import { GrpcServer } from "../../libs/grpc/server.js";
 import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
+import { inputLimitsFrom } from "../../libs/validation/limits.js";
 import { RatingServiceDefinition, ratingHandlers } from "./api.js";
 import { ratingConfig } from "./config.js";
 import { hashmapHandlers } from "./modules/hashmap/api.js";
@@ -56,7 +57,7 @@ await runService(ratingConfig, async ({ config, logger, metrics, serveMetrics })
   );
   const trust = await serverTrustFrom(config, rating, logger);
   const server = new GrpcServer({ logger, metrics, hotMethods: HOT_METHODS, ...trust });
-  server.add(RatingServiceDefinition, ratingHandlers({ pipeline, clock, telemetry }), ratingPolicy);
+  server.add(RatingServiceDefinition, ratingHandlers({ pipeline, clock, telemetry, limits: inputLimitsFrom(config.limits) }), ratingPolicy);
   server.add(HashmapServiceService, hashmapHandlers(new HashmapManager(db, clock, caughtUp)), hashmapPolicy);
   server.add(RulesServiceService, rulesHandlers(new RulesManager(db, clock, caughtUp)), rulesPolicy);
   const { host } = rating.listen;
