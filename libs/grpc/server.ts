@@ -12,6 +12,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { context } from "@opentelemetry/api";
 import { HealthImplementation } from "grpc-health-check";
+import type { AuditSink } from "../audit/trail.js";
 import { noauth } from "../auth/authenticate.js";
 import type { Principal } from "../auth/principal.js";
 import { InvalidArgumentError, UnimplementedError } from "../errors/errors.js";
@@ -68,6 +69,12 @@ export interface ServerOptions {
   connections?: ConnectionLimits;
   /** Checked on every request before its handler; none: no limits but the message size. */
   limits?: RequestLimits;
+  /**
+   * Where a successful call of an audited method (its policy has `audit`)
+   * is recorded, before the caller is answered: an OK means the change is
+   * in the trail. None: not recorded.
+   */
+  audit?: AuditSink;
 }
 
 /** Durations in seconds; 0: no limit. */
@@ -300,6 +307,10 @@ export class GrpcServer {
     this.opts.limits?.check(request);
     const current = { principal: ctx.caller, method: rec.label, auditTarget };
     const result = await context.with(rec.span.context, () => this.guard.run(current, () => run(request, ctx)));
+    if (auditTarget !== undefined && this.opts.audit !== undefined) {
+      const p = ctx.caller;
+      await this.opts.audit.record({ at: new Date(), actor: p.display, project: p.project, method: rec.label, target: auditTarget });
+    }
     return { result, ctx };
   }
 

@@ -2,9 +2,10 @@
  * Requests that do not decode to what the contracts promise are refused
  * before any handler sees them: a string field that is not valid UTF-8
  * (decoding would otherwise replace the bad bytes silently), a Timestamp
- * whose nanos are outside 0..999,999,999 or whose seconds are outside
- * years 1 to 9999 (it would otherwise shift to another instant). The
- * server wrapper turns the decoding error into INVALID_ARGUMENT.
+ * whose nanos are outside 0..999,999,999 (it would otherwise shift to
+ * another instant). The server wrapper turns the decoding error into
+ * INVALID_ARGUMENT. Seconds out of range are the field checks' to refuse
+ * (libs/validation/limits.ts), which can name the field.
  */
 import { configureTextEncoding } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../gen/google/protobuf/timestamp.js";
@@ -17,15 +18,9 @@ export class UndecodableRequest extends Error {
   }
 }
 
-const MIN_SECONDS = -62135596800n;
-const MAX_SECONDS = 253402300799n;
-
-export function checkTimestamp(seconds: bigint, nanos: number): void {
+export function checkNanos(nanos: number): void {
   if (!Number.isInteger(nanos) || nanos < 0 || nanos > 999_999_999) {
     throw new UndecodableRequest(`a timestamp has nanos ${nanos}, outside 0..999999999`);
-  }
-  if (seconds < MIN_SECONDS || seconds > MAX_SECONDS) {
-    throw new UndecodableRequest(`a timestamp has seconds ${seconds}, outside years 1 to 9999`);
   }
 }
 
@@ -51,7 +46,7 @@ export function installStrictDecoding(): void {
   const decode = Timestamp.decode.bind(Timestamp);
   Timestamp.decode = (input, length) => {
     const t = decode(input, length);
-    checkTimestamp(BigInt(t.seconds), t.nanos);
+    checkNanos(t.nanos);
     return t;
   };
 }

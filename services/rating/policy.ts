@@ -6,6 +6,7 @@
  * admin. Every change of a price list, rule or module goes into the audit
  * trail. [auth] policy_file may replace any rule.
  */
+import type { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import type { HashmapServiceService, RulesServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import type { PolicyTable } from "../../libs/grpc/guard.js";
 import type { RatingServiceDefinition } from "./api.js";
@@ -59,4 +60,8 @@ export const rulesPolicy: PolicyTable<typeof RulesServiceService> = {
   listRules: { rule: ADMIN },
   updateRule: { rule: ADMIN, audit: (r) => `rule ${r.ruleId}` },
   deleteRule: { rule: ADMIN, audit: (r) => `rule ${r.ruleId}` },
+};
+
+export const auditPolicy: PolicyTable<typeof AuditServiceService> = {
+  listAuditEvents: { rule: ADMIN },
 };

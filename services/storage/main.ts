@@ -2,6 +2,9 @@
  * Composition root of the storage service: configuration, engine, metrics,
  * gRPC server, readiness and shutdown.
  */
+import { auditHandlers } from "../../libs/audit/api.js";
+import { AuditTrail } from "../../libs/audit/trail.js";
+import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import { ReprocessServiceService, ScopeServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import { serverTrustFrom } from "../../libs/grpc/from-config.js";
 import { GrpcServer } from "../../libs/grpc/server.js";
@@ -12,7 +15,7 @@ import { scopeHandlers } from "./api/scope-service.js";
 import { storageService } from "./api/storage-service.js";
 import { storageConfig } from "./config.js";
 import { openEngine } from "./engines.js";
-import { reprocessPolicy, scopePolicy, storagePolicy } from "./policy.js";
+import { auditPolicy, reprocessPolicy, scopePolicy, storagePolicy } from "./policy.js";
 import { StorageTelemetry } from "./telemetry.js";
 
 /** Called for every period rated (CommitPeriod) or by every collector loop: their successful calls are logged at debug. */
@@ -25,11 +28,13 @@ await runService(storageConfig, async ({ config, logger, metrics, serveMetrics }
   const telemetry = new StorageTelemetry(metrics, () => engine.connections());
   const deps = { engine, logger, clock: systemClock, periodSeconds, telemetry };
   const trust = await serverTrustFrom(config, config.storage, logger);
-  const server = new GrpcServer({ logger, metrics, hotMethods: HOT_METHODS, ...trust });
+  const audit = await AuditTrail.open({ backend, url, table: "storage_audit" });
+  const server = new GrpcServer({ logger, metrics, hotMethods: HOT_METHODS, ...trust, audit });
   const storage = storageService(deps);
   server.add(storage.definition, storage.handlers, storagePolicy);
   server.add(ScopeServiceService, scopeHandlers(deps), scopePolicy);
   server.add(ReprocessServiceService, reprocessHandlers(deps), reprocessPolicy);
+  server.add(AuditServiceService, auditHandlers(audit), auditPolicy);
   const { host } = config.storage.listen;
   const port = await server.listen(host, config.storage.listen.port);
   const metricsAddress = await serveMetrics(config.storage.metrics_listen);
@@ -48,6 +53,7 @@ await runService(storageConfig, async ({ config, logger, metrics, serveMetrics }
     server,
     close: async () => {
       await engine.close();
+      await audit.close();
       await trust.close();
     },
   };

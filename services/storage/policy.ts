@@ -6,6 +6,7 @@
  * the service identity. [auth] policy_file may replace any rule.
  */
 import { NotFoundError } from "../../libs/errors/errors.js";
+import type { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import type { Filter } from "../../libs/gen/ratemesh/v1/common.js";
 import type { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import type { PolicyTable } from "../../libs/grpc/guard.js";
@@ -57,4 +58,8 @@ export const scopePolicy: PolicyTable<typeof ScopeServiceService> = {
 export const reprocessPolicy: PolicyTable<typeof ReprocessServiceService> = {
   createTask: { rule: ADMIN, audit: (r) => scopeList(r.scopeIds, r.allScopes) },
   listTasks: { rule: "role:admin or service" },
+};
+
+export const auditPolicy: PolicyTable<typeof AuditServiceService> = {
+  listAuditEvents: { rule: ADMIN },
 };

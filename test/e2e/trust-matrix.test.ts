@@ -14,6 +14,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
+import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import { HashmapServiceService, RatingServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import { ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import type { Connection } from "../../libs/grpc/client.js";
@@ -207,6 +208,33 @@ async function checkPolicy(t: TestContext, mesh: SecuredMesh, projectA: string, 
       .client(HashmapServiceService)
       .listServices({ name: "", pageSize: 0, pageToken: "" });
     assert.deepEqual(services.services, []);
+  });
+
+  await t.test("every change is in the audit trail with who made it; refusals are not", async () => {
+    const hashmap = mesh.connect("rating", "admin").client(HashmapServiceService);
+    const created = await hashmap.createService({ name: "audited" });
+    await hashmap.deleteService({ serviceId: created.service?.serviceId ?? "" });
+    await mesh.connect("storage", "admin").client(ScopeServiceService).updateScope({ scopeId: projectB, active: true });
+    const list = { method: "", actor: "", pageSize: 0, pageToken: "" };
+    const rating = await mesh.connect("rating", "admin").client(AuditServiceService).listAuditEvents(list);
+    assert.deepEqual(
+      rating.events.map((e) => [e.method, e.target]),
+      [
+        ["HashmapService/DeleteService", `service ${created.service?.serviceId}`],
+        ["HashmapService/CreateService", "service named audited"],
+      ],
+      "newest first; the refused CreateService and UpdateModule left no trace",
+    );
+    for (const e of rating.events) {
+      assert.match(e.actor, /cloud-admin/);
+      assert.ok(e.at !== undefined && Math.abs(e.at.getTime() - Date.now()) < 60_000);
+    }
+    const storage = await mesh.connect("storage", "admin").client(AuditServiceService).listAuditEvents(list);
+    assert.deepEqual(
+      storage.events.map((e) => [e.method, e.target]),
+      [["ScopeService/UpdateScope", `scope ${projectB}`]],
+    );
+    assert.equal(await code(mesh.connect("storage", "readerA").client(AuditServiceService).listAuditEvents(list)), "PERMISSION_DENIED");
   });
 
   await t.test("without a client certificate nothing connects: mTLS is required", async () => {

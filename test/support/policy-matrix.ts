@@ -10,6 +10,7 @@
  * handler runs.
  */
 import { status } from "@grpc/grpc-js";
+import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import { CollectorServiceService } from "../../libs/gen/ratemesh/v1/collector.js";
 import { HashmapServiceService, RatingServiceService, RulesServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
@@ -27,9 +28,11 @@ export const SERVICES: Array<{ role: Role; def: ServiceDef }> = [
   { role: "storage", def: StorageServiceService },
   { role: "storage", def: ScopeServiceService },
   { role: "storage", def: ReprocessServiceService },
+  { role: "storage", def: AuditServiceService },
   { role: "rating", def: RatingServiceService },
   { role: "rating", def: HashmapServiceService },
   { role: "rating", def: RulesServiceService },
+  { role: "rating", def: AuditServiceService },
   { role: "collector", def: CollectorServiceService },
 ];
 
