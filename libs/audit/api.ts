@@ -13,7 +13,14 @@ export function auditHandlers(trail: AuditTrail): Handlers<typeof AuditServiceSe
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
       return {
-        events: page.map((e) => ({ seq: String(e.seq), at: e.at, actor: e.actor, project: e.project ?? "", method: e.method, target: e.target })),
+        events: page.map((e) => ({
+          seq: String(e.seq),
+          at: e.at,
+          actor: e.actor,
+          project: e.project ?? "",
+          method: e.method,
+          target: e.target,
+        })),
         nextPageToken: rows.length > limit && last !== undefined ? encodePageToken({ s: last.seq }) : "",
       };
     },

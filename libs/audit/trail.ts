@@ -105,7 +105,8 @@ export class AuditTrail implements AuditSink {
     if (q.actor !== "") where.push(`actor = ${p(q.actor)}`);
     if (q.before !== undefined) where.push(`seq < ${p(q.before)}`);
     const sql = `SELECT * FROM ${this.table}${where.length === 0 ? "" : ` WHERE ${where.join(" AND ")}`} ORDER BY seq DESC LIMIT ${p(q.limit)}`;
-    const rows = this.sqlite !== undefined ? (this.sqlite.prepare(sql).all(...params) as Row[]) : ((await this.pg?.query(sql, params))?.rows as Row[]);
+    const rows =
+      this.sqlite !== undefined ? (this.sqlite.prepare(sql).all(...params) as Row[]) : ((await this.pg?.query(sql, params))?.rows as Row[]);
     return rows.map(toRecord);
   }
 

@@ -106,7 +106,8 @@ export class RequestLimits {
     } else if (v instanceof Date) {
       const ms = v.getTime();
       // An invalid date is the handler's to refuse, naming the field as it knows it.
-      if (!Number.isNaN(ms) && (ms < MIN_MS || ms > MAX_MS)) throw new InvalidArgumentError(field, "is not a timestamp between years 1 and 9999");
+      if (!Number.isNaN(ms) && (ms < MIN_MS || ms > MAX_MS))
+        throw new InvalidArgumentError(field, "is not a timestamp between years 1 and 9999");
     } else if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) this.value(v[i], `${field}[${i}]`, cls);
     } else if (isPlainObject(v)) {
