@@ -23,7 +23,7 @@ import { Guard, type PolicyTable } from "./guard.js";
 import { createReflection } from "./reflection.js";
 import { type MethodMetrics, ServerMetricFamilies } from "./server-metrics.js";
 import { codeName, toStatus } from "./status.js";
-import { installStrictDecoding, UndecodableRequest } from "./strict-decoding.js";
+import { installStrictDecoding, UndecodableRequest, undecodableAsValue } from "./strict-decoding.js";
 import { type CertificateFiles, type ClientAuth, serverCredentials } from "./tls.js";
 import { type CallSpan, serverCallSpan } from "./trace-context.js";
 import { type MethodDef, type RequestOf, type ResponseOf, type ServiceDef, serviceNameOf, shortMethod } from "./types.js";
@@ -382,21 +382,6 @@ export class GrpcServer {
       );
     };
   }
-}
-
-/**
- * A deserializer whose failure is handed to the handler wrapper as a value
- * (grpc-js would answer INTERNAL for a throw): the wrapper answers
- * INVALID_ARGUMENT.
- */
-function undecodableAsValue(deserialize: (bytes: Buffer) => unknown): (bytes: Buffer) => unknown {
-  return (bytes) => {
-    try {
-      return deserialize(bytes);
-    } catch (err) {
-      return err instanceof UndecodableRequest ? err : new UndecodableRequest(`cannot be decoded: ${(err as Error).message}`);
-    }
-  };
 }
 
 function elapsedMs(started: bigint): number {

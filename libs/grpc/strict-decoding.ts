@@ -50,3 +50,18 @@ export function installStrictDecoding(): void {
     return t;
   };
 }
+
+/**
+ * A deserializer whose failure is handed to the handler wrapper as a value
+ * (grpc-js would answer INTERNAL for a throw): the wrapper answers
+ * INVALID_ARGUMENT.
+ */
+export function undecodableAsValue(deserialize: (bytes: Buffer) => unknown): (bytes: Buffer) => unknown {
+  return (bytes) => {
+    try {
+      return deserialize(bytes);
+    } catch (err) {
+      return err instanceof UndecodableRequest ? err : new UndecodableRequest(`cannot be decoded: ${(err as Error).message}`);
+    }
+  };
+}
