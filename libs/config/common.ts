@@ -1,4 +1,5 @@
 import { bytes, duration, fraction, hostPort, int, listenOrOff, oneOf, str } from "./options.js";
+import { auth, connectionLimits, jwt, keystone_authtoken, limits, tls } from "./trust.js";
 
 /**
  * Options every service reads (logging, gRPC server and client behaviour),
@@ -35,6 +36,7 @@ export const server = {
     default: 5,
     min: 0.1,
   }),
+  ...connectionLimits,
 };
 
 export const client = {
@@ -81,8 +83,8 @@ export const tracing = {
   }),
 };
 
-/** The sections every service reads. */
-export const commonSections = { log, server, client, tracing };
+/** The sections every service reads (the trust boundary's in trust.ts). */
+export const commonSections = { log, server, client, tracing, tls, auth, keystone_authtoken, jwt, limits };
 
 /**
  * Where a service serves its metrics over HTTP (GET /metrics, text

@@ -179,7 +179,16 @@ export function loadConfig<S extends Sections>(spec: ServiceConfig<S>, opts: Loa
   return cfg;
 }
 
-/** The config with secrets replaced, fit for a log line. */
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s/]*@/gi;
+const URL_SECRET_PARAM = /([?&](?:password|passwd|pass|token|secret|key|api_key|apikey|access_token|auth)=)[^&\s#]*/gi;
+
+/** A value with the credentials a URL in it may carry (user:password@, ?token=...) replaced. */
+export function redactUrls(value: string): string {
+  if (!value.includes("://") && !value.includes("=")) return value;
+  return value.replace(URL_PASSWORD, "$1:***@").replace(URL_SECRET_PARAM, "$1***");
+}
+
+/** The config with secrets replaced, fit for a log line (credentials inside URLs too). */
 export function redactedConfig<S extends Sections>(spec: ServiceConfig<S>, config: ConfigOf<S>): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const [sectionName, section] of Object.entries(spec.sections as Sections)) {
@@ -187,7 +196,8 @@ export function redactedConfig<S extends Sections>(spec: ServiceConfig<S>, confi
     out[sectionName] = {};
     for (const [name, option] of Object.entries(section)) {
       const v = values[name];
-      (out[sectionName] as Record<string, unknown>)[name] = option.secret && v !== undefined && v !== "" ? "***" : v;
+      const shown = typeof v === "string" ? redactUrls(v) : v;
+      (out[sectionName] as Record<string, unknown>)[name] = option.secret && v !== undefined && v !== "" ? "***" : shown;
     }
   }
   return out;

@@ -6,18 +6,24 @@
 import { commonSections, endpointProblem, metricsListen, periodOption, periodProblem, serviceAddress } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { oneOf } from "../../libs/config/options.js";
+import { checkServed, checkTrust, servedOptions } from "../../libs/config/trust.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
+
+const { tls_cert_file, tls_key_file } = servedOptions("api");
 
 const api = {
   listen: serviceAddress("api", "127.0.0.1:8889").listen,
   ...metricsListen("api", "127.0.0.1:9644"),
   auth_strategy: oneOf({
     help:
-      "How callers authenticate, as CloudKitty's [DEFAULT] auth_strategy: noauth (no token needed), or keystone (a request " +
-      "without X-Auth-Token is refused with 401, and the token is passed on to the services as x-auth-token metadata).",
-    choices: ["noauth", "keystone"],
-    default: "noauth",
+      "How callers of the REST API authenticate. Unset: [auth] auth_strategy, as the services. noauth: no token needed; keystone " +
+      "or jwt: a request without X-Auth-Token (or Authorization: Bearer) is refused with 401, and the token is passed on to the " +
+      "services as x-auth-token metadata: they authenticate it and apply their policy.",
+    choices: ["noauth", "keystone", "jwt"],
   }),
+  // HTTPS with this certificate, also presented to the services (never list it in [auth] service_identities).
+  tls_cert_file,
+  tls_key_file,
 };
 
 /** The services the gateway calls (the collector only for /v1/info). */
@@ -36,6 +42,8 @@ export const apiConfig = defineServiceConfig(
       }
       const period = periodProblem(c.collect.period);
       if (period !== undefined) report("collect", "period", period);
+      checkTrust(c, report);
+      checkServed("api", c.api, c.server.allow_insecure_bind, report);
     },
   ],
 );

@@ -5,6 +5,7 @@
  */
 import { commonSections } from "../../libs/config/common.js";
 import { type Check, type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
+import { checkServed, checkTrust } from "../../libs/config/trust.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 import * as collect from "./config/collect.js";
 import * as gnocchi from "./config/gnocchi.js";
@@ -19,7 +20,16 @@ const sections = {
   ...prometheus.sections,
 };
 
-const checks: Array<Check<typeof sections>> = [collect.checks, orchestrator.checks, gnocchi.checks, prometheus.checks];
+const checks: Array<Check<typeof sections>> = [
+  collect.checks,
+  orchestrator.checks,
+  gnocchi.checks,
+  prometheus.checks,
+  ({ config: c, report }) => {
+    checkTrust(c, report);
+    checkServed("collector", c.collector, c.server.allow_insecure_bind, report);
+  },
+];
 
 export const collectorConfig = defineServiceConfig("collector", sections, checks);
 

@@ -12,6 +12,7 @@ import { CollectorServiceService } from "../../libs/gen/ratemesh/v1/collector.js
 import { RatingServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import { Connection, clientOptionsFrom } from "../../libs/grpc/client.js";
+import { clientCertificatesFrom, serverTrustFrom } from "../../libs/grpc/from-config.js";
 import { GrpcServer } from "../../libs/grpc/server.js";
 import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
@@ -20,6 +21,7 @@ import { createCollector, extraArgsValidator } from "./collectors/registry.js";
 import { type CollectorConfig, collectorConfig } from "./config.js";
 import { createFetcher } from "./fetchers/registry.js";
 import { loadMetrics } from "./metrics.js";
+import { collectorPolicy } from "./policy.js";
 import { Processor } from "./processor.js";
 import { CollectorTelemetry } from "./telemetry.js";
 
@@ -58,7 +60,9 @@ await runService(checked, async ({ config, logger, metrics: registry, serveMetri
         });
   await coordinator.start();
 
-  const clientOpts = clientOptionsFrom(config);
+  // Its own certificate, presented on its calls, makes it the service identity (CommitPeriod, Rate, ...).
+  const certificates = clientCertificatesFrom(config, config.collector, logger);
+  const clientOpts = clientOptionsFrom(config, certificates);
   const storageConn = new Connection(config.storage.endpoint ?? showHostPort(config.storage.listen), clientOpts);
   const ratingConn = new Connection(config.rating.endpoint ?? showHostPort(config.rating.listen), clientOpts);
   const processor = new Processor(
@@ -100,7 +104,8 @@ await runService(checked, async ({ config, logger, metrics: registry, serveMetri
 
   progress.healthy = () => processor.healthy();
 
-  const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size, metrics: registry, hotMethods: HOT_METHODS });
+  const trust = await serverTrustFrom(config, config.collector, logger);
+  const server = new GrpcServer({ logger, metrics: registry, hotMethods: HOT_METHODS, ...trust });
   server.add(
     CollectorServiceService,
     collectorHandlers({
@@ -112,6 +117,7 @@ await runService(checked, async ({ config, logger, metrics: registry, serveMetri
       periodSeconds: config.collect.period,
       fetcherName: fetcher.name,
     }),
+    collectorPolicy,
   );
   const { host } = config.collector.listen;
   const port = await server.listen(host, config.collector.listen.port);
@@ -123,6 +129,8 @@ await runService(checked, async ({ config, logger, metrics: registry, serveMetri
       metrics: metrics.length,
       collector: collector.name,
       fetcher: fetcher.name,
+      tls: trust.tls !== undefined,
+      auth_strategy: config.auth.auth_strategy,
     },
     "listening",
   );
@@ -134,7 +142,8 @@ await runService(checked, async ({ config, logger, metrics: registry, serveMetri
     close: async () => {
       storageConn.close();
       ratingConn.close();
-      await Promise.all([collector.close(), fetcher.close()]);
+      certificates?.close();
+      await Promise.all([collector.close(), fetcher.close(), trust.close()]);
     },
   };
 });

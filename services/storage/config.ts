@@ -16,11 +16,13 @@ import {
 } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { duration, int } from "../../libs/config/options.js";
+import { checkServed, checkTrust, servedOptions } from "../../libs/config/trust.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 
 const storage = {
   ...serviceAddress("storage", "127.0.0.1:9631"),
   ...metricsListen("storage", "127.0.0.1:9641"),
+  ...servedOptions("storage"),
   ...databaseOptions({
     backends: ["sqlite", "postgresql"],
     backendHelp: "Storage engine: sqlite (one file, embedded) or postgresql.",
@@ -53,6 +55,8 @@ export const storageConfig = defineServiceConfig(
   [
     ({ config: c, report }) => {
       checkDatabase("storage", c.storage, report);
+      checkTrust(c, report);
+      checkServed("storage", c.storage, c.server.allow_insecure_bind, report);
       const period = periodProblem(c.collect.period);
       if (period !== undefined) report("collect", "period", period);
     },

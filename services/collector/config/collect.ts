@@ -8,6 +8,7 @@ import {
 } from "../../../libs/config/common.js";
 import type { CheckContext } from "../../../libs/config/config.js";
 import { int, list, oneOf, str, timestamp } from "../../../libs/config/options.js";
+import { servedOptions } from "../../../libs/config/trust.js";
 
 /** What to collect and how often: CloudKitty's [collect] and [fetcher] sections. */
 
@@ -68,6 +69,7 @@ const collector_file = {
 const collector = {
   listen: serviceAddress("collector", "127.0.0.1:9633").listen,
   ...metricsListen("collector", "127.0.0.1:9643"),
+  ...servedOptions("collector"),
 };
 
 /** How the collector reaches the services it calls. */

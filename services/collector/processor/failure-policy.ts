@@ -60,7 +60,14 @@ export class FailurePolicy {
         "processing failed; will retry",
       );
       this.deps.scopes
-        .recordScopeError({ scopeId: o.scopeId, message, periodBegin, fencingToken: o.token.toString(), fencingEpoch: o.epoch.toString() })
+        // Storage keeps error messages short ([limits] max_text_length): the start of a long one says enough.
+        .recordScopeError({
+          scopeId: o.scopeId,
+          message: message.slice(0, 1000),
+          periodBegin,
+          fencingToken: o.token.toString(),
+          fencingEpoch: o.epoch.toString(),
+        })
         .catch((recordErr: unknown) =>
           this.deps.logger.warn({ scope_id: o.scopeId, err: errorMessage(recordErr) }, "could not record the error on the scope"),
         );

@@ -91,13 +91,10 @@ export async function resetScopes(sql: Sql, input: ResetInput, now: Date): Promi
   return out;
 }
 
-/** Records the last error of a scope (created if unknown), fenced like a commit. */
+/** Records the last error of a known scope (NOT_FOUND otherwise: an error never creates a scope), fenced like a commit. */
 export async function recordScopeError(sql: Sql, input: ScopeErrorInput): Promise<void> {
-  await sql.run("INSERT INTO scopes (scope_id, created_at) VALUES (?, ?) ON CONFLICT (scope_id) DO NOTHING", [
-    input.scopeId,
-    epochSeconds(input.at),
-  ]);
-  const row = (await lockScope(sql, input.scopeId)) as ScopeRow;
+  const row = await lockScope(sql, input.scopeId);
+  if (row === undefined) throw new NotFoundError("scope", input.scopeId);
   checkFence(input.scopeId, { epoch: input.fencingEpoch, token: input.fencingToken }, scopeState(row).fence);
   const where = input.periodBegin === undefined ? "" : ` (period ${input.periodBegin.toISOString()})`;
   await sql.run("UPDATE scopes SET last_error = ?, last_error_at = ? WHERE ref = ?", [
