@@ -13,6 +13,7 @@ import type { PolicyTable } from "../../libs/grpc/guard.js";
 
 const READ = "role:reader or service";
 const ADMIN = "role:admin";
+const ADMIN_OR_SERVICE = "role:admin or service";
 
 /** The request's filters and one more: scope_id is the caller's project (filters are ANDed, so nothing else is reachable). */
 function ownScopeOnly<R extends { filters: Filter[] }>(req: R, project: string | undefined): R | undefined {
@@ -49,8 +50,9 @@ export const scopePolicy: PolicyTable<typeof ScopeServiceService> = {
       return req;
     },
   },
-  createScope: { rule: ADMIN, audit: (r) => `scope ${r.scopeId}` },
-  updateScope: { rule: ADMIN, audit: (r) => `scope ${r.scopeId}` },
+  // The collector fixes a new scope's start when it first sees it (creating the scope, or setting its start).
+  createScope: { rule: ADMIN_OR_SERVICE, audit: (r) => `scope ${r.scopeId}` },
+  updateScope: { rule: ADMIN_OR_SERVICE, audit: (r) => `scope ${r.scopeId}` },
   resetScope: { rule: ADMIN, audit: (r) => scopeList(r.scopeIds, r.allScopes) },
   reseedFencing: { rule: ADMIN, audit: (r) => `${scopeList(r.scopeIds, r.allScopes)}: ${r.reason}` },
   recordScopeError: { rule: "service" },
@@ -58,7 +60,7 @@ export const scopePolicy: PolicyTable<typeof ScopeServiceService> = {
 
 export const reprocessPolicy: PolicyTable<typeof ReprocessServiceService> = {
   createTask: { rule: ADMIN, audit: (r) => scopeList(r.scopeIds, r.allScopes) },
-  listTasks: { rule: "role:admin or service" },
+  listTasks: { rule: ADMIN_OR_SERVICE },
 };
 
 export const auditPolicy: PolicyTable<typeof AuditServiceService> = {

@@ -231,10 +231,16 @@ async function checkPolicy(t: TestContext, mesh: SecuredMesh, projectA: string, 
       assert.ok(e.at !== undefined && Math.abs(e.at.getTime() - Date.now()) < 60_000);
     }
     const storage = await mesh.connect("storage", "admin").client(AuditServiceService).listAuditEvents(list);
+    const byUsers = storage.events.filter((e) => e.method !== "ScopeService/CreateScope");
     assert.deepEqual(
-      storage.events.map((e) => [e.method, e.target]),
+      byUsers.map((e) => [e.method, e.target]),
       [["ScopeService/UpdateScope", `scope ${projectB}`]],
     );
+    assert.match(byUsers[0]?.actor ?? "", /cloud-admin/);
+    // The collector fixes each new scope's start by creating it: recorded as the service identity.
+    const createdScopes = storage.events.filter((e) => e.method === "ScopeService/CreateScope");
+    assert.ok(createdScopes.length > 0);
+    for (const e of createdScopes) assert.match(e.actor, /collector/);
     assert.equal(await code(mesh.connect("storage", "readerA").client(AuditServiceService).listAuditEvents(list)), "PERMISSION_DENIED");
   });
 

@@ -47,7 +47,7 @@ const READERS_CONFINED = new Set([
 ]);
 /** Any authenticated caller; Quote and Explain are probed as project A, which project B may not price as. */
 const ANY = new Set(["RatingService/Quote", "RatingService/Explain", "CollectorService/ListMetrics"]);
-const ADMIN_OR_SERVICE = new Set(["ReprocessService/ListTasks"]);
+const ADMIN_OR_SERVICE = new Set(["ReprocessService/ListTasks", "ScopeService/CreateScope", "ScopeService/UpdateScope"]);
 
 export type Expected = "allowed" | "UNAUTHENTICATED" | "PERMISSION_DENIED";
 
