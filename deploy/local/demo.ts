@@ -39,7 +39,7 @@ const echo = values.verbose ? process.stderr : undefined;
 const DATA = values.data;
 const DATABASES = { RATEMESH_STORAGE__URL: `${DATA}/storage.sqlite`, RATEMESH_RATING__URL: `${DATA}/rating.sqlite` };
 rmSync(DATA, { recursive: true, force: true });
-out("ratemesh demo: starting storage, rating and collector (logs: --verbose)");
+out("ratemesh demo: starting storage, rating, the collector and the REST API (logs: --verbose)");
 const procs: ServiceProcess[] = [];
 
 /**
@@ -80,7 +80,15 @@ try {
     RATEMESH_STORAGE__ENDPOINT: storage.address,
     RATEMESH_RATING__ENDPOINT: rating.address,
   });
-  out(`\n  storage   ${storage.address}\n  rating    ${rating.address}\n  collector ${collector.address}`);
+  // CloudKitty's REST API, on CloudKitty's port, for its client and scripts.
+  const api = await startOn("api", 8889, {
+    RATEMESH_STORAGE__ENDPOINT: storage.address,
+    RATEMESH_RATING__ENDPOINT: rating.address,
+    RATEMESH_COLLECTOR__ENDPOINT: collector.address,
+  });
+  out(
+    `\n  storage   ${storage.address}\n  rating    ${rating.address}\n  collector ${collector.address}\n  api       http://${api.address} (CloudKitty's REST API)`,
+  );
   out(`  metrics   ${[storage, rating, collector].map((p) => `http://${p.metricsAddress}/metrics`).join(" ")}`);
 
   const conn = new Connection(storage.address, {
@@ -164,6 +172,11 @@ try {
   out(`  npx ratemesh summary --storage ${storage.address} --begin 2026-11-01 --end 2026-11-04 -g scope_id,type`);
   out(`  npx ratemesh explain --rating ${rating.address} --scope acme-prod --type volume.size --qty 200 --metadata volume_type=ssd`);
   out(`  npx ratemesh status --collector ${collector.address}`);
+
+  out("\nor through CloudKitty's REST API, with CloudKitty's own client (python3-cloudkittyclient):");
+  out(
+    `  cloudkitty --os-auth-type cloudkitty-noauth --os-endpoint http://${api.address} summary get -b 2026-11-01T00:00:00 -e 2026-11-04T00:00:00`,
+  );
 
   if (values.once) {
     await stopAll();
