@@ -119,6 +119,16 @@ export const waitPeriodsOption = int({
   min: 0,
 });
 
+/**
+ * The groupby key that names a point's scope: the collector adds it to
+ * every metric's groupby, and the api gateway reads a pushed point's scope
+ * from it (POST /v2/dataframes). One declaration for both.
+ */
+export const scopeKeyOption = str({
+  help: "The attribute that identifies a scope (tenant) in the collected data; added to every metric's groupby.",
+  default: "project_id",
+});
+
 /** Why a period length cannot be used, or undefined. */
 export function periodProblem(seconds: number): string | undefined {
   return 86400 % seconds === 0 ? undefined : `${seconds} does not divide a day (86400 s), so periods could not align to days`;

@@ -19,6 +19,7 @@ import { parseExactJson } from "./json.js";
 import type { Readiness } from "./readiness.js";
 import { selfUrl, sendJson } from "./reply.js";
 import { registerDataframes } from "./routes/dataframes.js";
+import { registerDataframesAdd } from "./routes/dataframes-add.js";
 import { registerHashmap } from "./routes/hashmap.js";
 import { registerInfo } from "./routes/info.js";
 import { registerModules } from "./routes/modules.js";
@@ -167,6 +168,7 @@ export function buildApp(gw: Gateway, opts: AppOptions): FastifyInstance {
   registerInfo(app, gw);
   registerSummary(app, gw);
   registerDataframes(app, gw);
+  registerDataframesAdd(app, gw);
   registerScope(app, gw);
   registerReprocess(app, gw);
   return app;

@@ -3,7 +3,15 @@
  * authenticate, the addresses of the services it calls, and the period
  * length it needs to show scope states the way CloudKitty does.
  */
-import { commonSections, endpointProblem, metricsListen, periodOption, periodProblem, serviceAddress } from "../../libs/config/common.js";
+import {
+  commonSections,
+  endpointProblem,
+  metricsListen,
+  periodOption,
+  periodProblem,
+  scopeKeyOption,
+  serviceAddress,
+} from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { oneOf } from "../../libs/config/options.js";
 import { checkServed, checkTrust, servedOptions } from "../../libs/config/trust.js";
@@ -33,7 +41,7 @@ const collector = serviceAddress("collector", "127.0.0.1:9633");
 
 export const apiConfig = defineServiceConfig(
   "api",
-  { ...commonSections, api, storage, rating, collector, collect: { period: periodOption } },
+  { ...commonSections, api, storage, rating, collector, collect: { period: periodOption, scope_key: scopeKeyOption } },
   [
     ({ config: c, report }) => {
       for (const service of ["storage", "rating", "collector"] as const) {

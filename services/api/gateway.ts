@@ -35,6 +35,8 @@ export type AuthStrategy = "noauth" | "keystone" | "jwt";
 export interface Gateway {
   services: Services;
   periodSeconds: number;
+  /** [collect] scope_key: the groupby key that names a pushed point's scope (POST /v2/dataframes); unset: project_id. */
+  scopeKey?: string;
   clock: Clock;
   authStrategy: AuthStrategy;
   /** Told to a caller refused for want of a token (WWW-Authenticate), under keystone. */

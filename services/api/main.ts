@@ -49,6 +49,7 @@ await runService(apiConfig, async ({ config, logger, serveMetrics }) => {
     {
       services: servicesOver(storage, rating, collector),
       periodSeconds: config.collect.period,
+      scopeKey: config.collect.scope_key,
       clock: systemClock,
       authStrategy,
       ...(authStrategy === "keystone"

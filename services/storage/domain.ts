@@ -46,6 +46,27 @@ export interface CommitResult {
   pointsWritten: number;
 }
 
+/** Points appended to stored periods (AddDataFrames): nothing rated, no state moved. */
+export interface AddFramesInput {
+  /** Validated frames, in the request's order; several may name the same (scope, period). */
+  frames: Array<{ scopeId: string; begin: Date; points: StoredPoint[] }>;
+  /** undefined: the request is applied each time it is sent. */
+  idempotencyKey: string | undefined;
+  /** Digest of the request: a replay under the same key must be this very request. */
+  digest: string;
+  /** Recorded on the scopes the request creates. */
+  scopeKey: string;
+  fetcher: string;
+  collector: string;
+}
+
+export interface AddFramesResult {
+  /** Points added (by the first request, when replayed). */
+  pointsAdded: number;
+  replayed: boolean;
+  scopesCreated: string[];
+}
+
 export interface ScopeRecord {
   scopeId: string;
   state: Date | undefined;
@@ -251,6 +272,8 @@ export interface StorageEngine {
   /** True when the database answers. */
   ping(): Promise<boolean>;
   commitPeriod(input: CommitInput): Promise<CommitResult>;
+  /** Appends points to their (scope, period) in one transaction, rollups included; creates unknown scopes, moves no state. */
+  addFrames(input: AddFramesInput, now: Date): Promise<AddFramesResult>;
   getScope(scopeId: string): Promise<ScopeRecord | undefined>;
   listScopes(query: ScopeQuery): Promise<ScopeRecord[]>;
   createScope(input: CreateScopeInput, now: Date): Promise<ScopeRecord>;

@@ -8,7 +8,12 @@
 import { NotFoundError } from "../../libs/errors/errors.js";
 import type { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import type { Filter } from "../../libs/gen/ratemesh/v1/common.js";
-import type { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
+import type {
+  AddDataFramesRequest,
+  ReprocessServiceService,
+  ScopeServiceService,
+  StorageServiceService,
+} from "../../libs/gen/ratemesh/v1/storage.js";
 import type { PolicyTable } from "../../libs/grpc/guard.js";
 
 const READ = "role:reader or service";
@@ -24,8 +29,19 @@ function scopeList(ids: string[], all: boolean): string {
   return all ? "all scopes" : `scopes ${ids.join(", ")}`;
 }
 
+/** What an addition of points is recorded against: its scopes (the first ten), its size and its key. */
+function additionTarget(r: AddDataFramesRequest): string {
+  const ids = [...new Set(r.frames.map((f) => f.scopeId))];
+  const points = r.frames.reduce((n, f) => n + f.points.length, 0);
+  const shown = ids.length > 10 ? `${ids.slice(0, 10).join(", ")} and ${ids.length - 10} more` : ids.join(", ");
+  const key = r.idempotencyKey === "" ? "" : `, idempotency key ${r.idempotencyKey}`;
+  return `scopes ${shown}: ${points} points in ${r.frames.length} frames${key}`;
+}
+
 export const storagePolicy: PolicyTable<typeof StorageServiceService> = {
   commitPeriod: { rule: "service" },
+  // Points pushed as CloudKitty's POST /v2/dataframes: an operator's change of what is billed.
+  addDataFrames: { rule: ADMIN, audit: additionTarget },
   listDataFrames: { rule: READ, confine: ownScopeOnly },
   streamDataFrames: { rule: READ, confine: ownScopeOnly },
   summary: { rule: READ, confine: ownScopeOnly },

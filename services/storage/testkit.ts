@@ -8,11 +8,11 @@ import type { TestContext } from "node:test";
 import Database from "better-sqlite3";
 import pg from "pg";
 import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
-import type { CommitPeriodRequest } from "../../libs/gen/ratemesh/v1/storage.js";
+import type { AddDataFramesRequest, CommitPeriodRequest } from "../../libs/gen/ratemesh/v1/storage.js";
 import { tempDir } from "../../test/support/mesh.js";
 import { createTestDatabase } from "../../test/support/postgres.js";
-import { commitInputFrom } from "./api/requests.js";
-import type { CommitInput, StorageEngine } from "./domain.js";
+import { addFramesInputFrom, commitInputFrom } from "./api/requests.js";
+import type { AddFramesInput, CommitInput, StorageEngine } from "./domain.js";
 import { openPostgresEngine } from "./postgres/dialect.js";
 import { openSqliteEngine } from "./sqlite/dialect.js";
 
@@ -97,6 +97,21 @@ export function commitRequest(scopeId: string, n: number, points: DataPoint[], o
 
 export function commitInput(scopeId: string, n: number, points: DataPoint[], o: CommitOptions = {}): CommitInput {
   return commitInputFrom(commitRequest(scopeId, n, points, o), o.period ?? PERIOD);
+}
+
+/** An AddDataFrames request: for each [scope, n, points], the points of period n after T0. */
+export function addRequest(frames: Array<[string, number, DataPoint[]]>, idempotencyKey = ""): AddDataFramesRequest {
+  return {
+    frames: frames.map(([scopeId, n, points]) => ({ scopeId, begin: at(n), end: at(n + 1), points })),
+    idempotencyKey,
+    scopeKey: "project_id",
+    fetcher: "",
+    collector: "",
+  };
+}
+
+export function addInput(frames: Array<[string, number, DataPoint[]]>, idempotencyKey = ""): AddFramesInput {
+  return addFramesInputFrom(addRequest(frames, idempotencyKey), PERIOD);
 }
 
 export const postgresCase: EngineCase = {

@@ -3,6 +3,7 @@ import {
   metricsListen,
   periodOption,
   periodProblem,
+  scopeKeyOption,
   serviceAddress,
   waitPeriodsOption,
 } from "../../../libs/config/common.js";
@@ -24,10 +25,7 @@ const collect = {
     help: "Path of the metrics configuration, in CloudKitty's metrics.yml format.",
     default: "/etc/ratemesh/metrics.yml",
   }),
-  scope_key: str({
-    help: "The attribute that identifies a scope (tenant) in the collected data; added to every metric's groupby.",
-    default: "project_id",
-  }),
+  scope_key: scopeKeyOption,
   start: timestamp({
     help: "Where a scope that was never rated starts (a period boundary). Default: the start of the current month (UTC), as CloudKitty.",
   }),

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { InvalidArgumentError } from "../../../libs/errors/errors.js";
 import type { Filter } from "../../../libs/gen/ratemesh/v1/common.js";
-import { CommitPeriodRequest, type OrderBy as OrderByMessage } from "../../../libs/gen/ratemesh/v1/storage.js";
+import { AddDataFramesRequest, CommitPeriodRequest, type OrderBy as OrderByMessage } from "../../../libs/gen/ratemesh/v1/storage.js";
 import type { Logger } from "../../../libs/logging/logger.js";
 import type { Clock } from "../../../libs/time/period.js";
 import { addSeconds, monthStart, nextMonthStart } from "../../../libs/time/period.js";
@@ -20,6 +20,7 @@ import {
   requireText,
 } from "../../../libs/validation/fields.js";
 import {
+  type AddFramesInput,
   type CommitInput,
   isTimeBucket,
   type OrderBy,
@@ -126,6 +127,32 @@ export function commitInputFrom(req: CommitPeriodRequest, periodSeconds: number,
     owner: req.owner,
     digest: digest ?? sha256(CommitPeriodRequest.encode(req).finish()),
     reprocessTaskId: taskId,
+    scopeKey: req.scopeKey,
+    fetcher: req.fetcher,
+    collector: req.collector,
+  };
+}
+
+/**
+ * Validates an AddDataFrames request: each frame exactly as CommitPeriod
+ * validates its frame (commitInputFrom, one set of rules), the field named
+ * `frames[i]` instead of `frame`.
+ */
+export function addFramesInputFrom(req: AddDataFramesRequest, periodSeconds: number): AddFramesInput {
+  if (req.frames.length === 0) throw new InvalidArgumentError("frames", "give at least one frame");
+  const frames = req.frames.map((frame, i) => {
+    try {
+      const { scopeId, begin, points } = commitInputFrom(CommitPeriodRequest.fromPartial({ frame }), periodSeconds, "");
+      return { scopeId, begin, points };
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError) || !err.field.startsWith("frame")) throw err;
+      throw new InvalidArgumentError(`frames[${i}]${err.field.slice("frame".length)}`, err.message.slice(err.field.length + 2));
+    }
+  });
+  return {
+    frames,
+    idempotencyKey: req.idempotencyKey === "" ? undefined : req.idempotencyKey,
+    digest: sha256(AddDataFramesRequest.encode(req).finish()),
     scopeKey: req.scopeKey,
     fetcher: req.fetcher,
     collector: req.collector,

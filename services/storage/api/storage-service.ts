@@ -15,6 +15,7 @@ import type { CommitInput, CommitResult, OrderBy, PeriodPoint, PointCursor, Summ
 import { latestCommittable } from "../engine/rules.js";
 import { refusalOutcome } from "../telemetry.js";
 import {
+  addFramesInputFrom,
   commitInputFrom,
   KeyCatalog,
   rangeOrCurrentMonth,
@@ -157,6 +158,23 @@ export function storageHandlers(
         "commit accepted",
       );
       return { state: result.state, replayed: result.replayed, pointsWritten: String(result.pointsWritten) };
+    },
+
+    async addDataFrames(req) {
+      const input = addFramesInputFrom(req, periodSeconds);
+      const result = await engine.addFrames(input, clock.now());
+      deps.logger.info(
+        {
+          scopes: [...new Set(input.frames.map((f) => f.scopeId))].length,
+          frames: input.frames.length,
+          points: result.pointsAdded,
+          idempotency_key: input.idempotencyKey,
+          replayed: result.replayed,
+          scopes_created: result.scopesCreated,
+        },
+        "data frames added",
+      );
+      return { pointsAdded: String(result.pointsAdded), replayed: result.replayed, scopesCreated: result.scopesCreated };
     },
 
     async listDataFrames(req) {

@@ -144,14 +144,19 @@ async function decide(sql: Sql, req: CommitRequest): Promise<Decision> {
   return { replay: decideReprocessCommit(req, scope, task, frame) === "replay", scope: row, task };
 }
 
-/** The frame's points, in bulk; returns their totals per type. The loop runs for every point: nothing in it allocates. */
-async function insertPoints(
+/**
+ * The frame's points, in bulk, numbered from `firstSeq` in the period;
+ * returns their totals per type. The loop runs for every point: nothing in
+ * it allocates.
+ */
+export async function insertPoints(
   sql: Sql,
   scopeRef: number,
   begin: number,
   points: StoredPoint[],
   typeRefs: Map<string, number>,
   groupsets: Int32Array,
+  firstSeq = 0,
 ): Promise<FrameTotals> {
   const rows = sql.pointRows(scopeRef, begin, points.length);
   const totals = new FrameTotals();
@@ -169,7 +174,7 @@ async function insertPoints(
     parseParts(p.qty, qty);
     parseParts(p.price, price);
     totals.add(p.type, qty, price);
-    rows.add(n, typeRef, groupsets[n] as number, p, qty, price);
+    rows.add(firstSeq + n, typeRef, groupsets[n] as number, p, qty, price);
   }
   await rows.flush();
   return totals;

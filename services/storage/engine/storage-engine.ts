@@ -11,6 +11,8 @@
  */
 import { outageAsUnavailable } from "../../../libs/db/outage.js";
 import type {
+  AddFramesInput,
+  AddFramesResult,
   CommitInput,
   CommitResult,
   ConnectionStats,
@@ -30,6 +32,7 @@ import type {
   TaskRecord,
   UpdateScopeInput,
 } from "../domain.js";
+import { addFrames } from "./add-frames.js";
 import { commitPeriod } from "./commit.js";
 import type { Dialect } from "./dialect.js";
 import { Dictionary } from "./dictionary.js";
@@ -68,6 +71,10 @@ export class SqlStorageEngine implements StorageEngine {
 
   commitPeriod(input: CommitInput): Promise<CommitResult> {
     return commitPeriod(this.db, this.dictionary, input);
+  }
+
+  addFrames(input: AddFramesInput, now: Date): Promise<AddFramesResult> {
+    return addFrames(this.db, this.dictionary, input, now);
   }
 
   getScope(scopeId: string): Promise<ScopeRecord | undefined> {

@@ -117,4 +117,19 @@ export const migrations: Migration[] = [
       ALTER TABLE scopes ADD COLUMN fencing_reseed_previous_token TEXT;
     `,
   },
+  {
+    version: 3,
+    name: "the idempotency keys of points added to stored periods (AddDataFrames)",
+    sql: `
+      -- One row per AddDataFrames request sent with a key: a retry with
+      -- the same key and digest is a replay, nothing written twice.
+      CREATE TABLE frame_additions (
+        idempotency_key TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        frames INTEGER NOT NULL,
+        points INTEGER NOT NULL,
+        added_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -27,6 +27,38 @@ export const protobufPackage = "ratemesh.v1";
 
 export const protobufFileName = "ratemesh/v1/storage.proto";
 
+export interface AddDataFramesRequest {
+  /**
+   * At least one frame. Each names its scope, a begin aligned to the
+   * collect period and end = begin + one period; its points are validated
+   * as CommitPeriod's (type, exact qty and price, groupby keys). Several
+   * frames may name the same (scope, period): their points are added in
+   * order.
+   */
+  frames: DataFrame[];
+  /**
+   * Optional: what makes a retry safe. Kept with the addition, with a
+   * digest of the request.
+   */
+  idempotencyKey: string;
+  /** Recorded on the scopes this request creates. */
+  scopeKey: string;
+  fetcher: string;
+  collector: string;
+}
+
+export interface AddDataFramesResponse {
+  /** Points added by the request (by the first one, when replayed). */
+  pointsAdded: string;
+  /**
+   * True when this request had already been applied under its
+   * idempotency_key: nothing was written this time.
+   */
+  replayed: boolean;
+  /** The scopes the request created (none when replayed). */
+  scopesCreated: string[];
+}
+
 export interface CommitPeriodRequest {
   /**
    * The rated frame. Its end becomes the scope's new state; an empty frame
@@ -359,6 +391,256 @@ export interface ListTasksResponse {
   tasks: ReprocessTask[];
   nextPageToken: string;
 }
+
+function createBaseAddDataFramesRequest(): AddDataFramesRequest {
+  return { frames: [], idempotencyKey: "", scopeKey: "", fetcher: "", collector: "" };
+}
+
+export const AddDataFramesRequest: MessageFns<AddDataFramesRequest> = {
+  encode(message: AddDataFramesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.frames) {
+      DataFrame.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(18).string(message.idempotencyKey);
+    }
+    if (message.scopeKey !== "") {
+      writer.uint32(26).string(message.scopeKey);
+    }
+    if (message.fetcher !== "") {
+      writer.uint32(34).string(message.fetcher);
+    }
+    if (message.collector !== "") {
+      writer.uint32(42).string(message.collector);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddDataFramesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddDataFramesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.frames.push(DataFrame.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.scopeKey = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.fetcher = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.collector = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddDataFramesRequest {
+    return {
+      frames: globalThis.Array.isArray(object?.frames) ? object.frames.map((e: any) => DataFrame.fromJSON(e)) : [],
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
+      scopeKey: isSet(object.scopeKey)
+        ? globalThis.String(object.scopeKey)
+        : isSet(object.scope_key)
+        ? globalThis.String(object.scope_key)
+        : "",
+      fetcher: isSet(object.fetcher) ? globalThis.String(object.fetcher) : "",
+      collector: isSet(object.collector) ? globalThis.String(object.collector) : "",
+    };
+  },
+
+  toJSON(message: AddDataFramesRequest): unknown {
+    const obj: any = {};
+    if (message.frames?.length) {
+      obj.frames = message.frames.map((e) => DataFrame.toJSON(e));
+    }
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.scopeKey !== "") {
+      obj.scopeKey = message.scopeKey;
+    }
+    if (message.fetcher !== "") {
+      obj.fetcher = message.fetcher;
+    }
+    if (message.collector !== "") {
+      obj.collector = message.collector;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddDataFramesRequest>, I>>(base?: I): AddDataFramesRequest {
+    return AddDataFramesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddDataFramesRequest>, I>>(object: I): AddDataFramesRequest {
+    const message = createBaseAddDataFramesRequest();
+    message.frames = object.frames?.map((e) => DataFrame.fromPartial(e)) || [];
+    message.idempotencyKey = object.idempotencyKey ?? "";
+    message.scopeKey = object.scopeKey ?? "";
+    message.fetcher = object.fetcher ?? "";
+    message.collector = object.collector ?? "";
+    return message;
+  },
+};
+
+function createBaseAddDataFramesResponse(): AddDataFramesResponse {
+  return { pointsAdded: "0", replayed: false, scopesCreated: [] };
+}
+
+export const AddDataFramesResponse: MessageFns<AddDataFramesResponse> = {
+  encode(message: AddDataFramesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pointsAdded !== "0") {
+      writer.uint32(8).int64(message.pointsAdded);
+    }
+    if (message.replayed !== false) {
+      writer.uint32(16).bool(message.replayed);
+    }
+    for (const v of message.scopesCreated) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddDataFramesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddDataFramesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pointsAdded = reader.int64().toString();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.replayed = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.scopesCreated.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddDataFramesResponse {
+    return {
+      pointsAdded: isSet(object.pointsAdded)
+        ? globalThis.String(object.pointsAdded)
+        : isSet(object.points_added)
+        ? globalThis.String(object.points_added)
+        : "0",
+      replayed: isSet(object.replayed) ? globalThis.Boolean(object.replayed) : false,
+      scopesCreated: globalThis.Array.isArray(object?.scopesCreated)
+        ? object.scopesCreated.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.scopes_created)
+        ? object.scopes_created.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AddDataFramesResponse): unknown {
+    const obj: any = {};
+    if (message.pointsAdded !== "0") {
+      obj.pointsAdded = message.pointsAdded;
+    }
+    if (message.replayed !== false) {
+      obj.replayed = message.replayed;
+    }
+    if (message.scopesCreated?.length) {
+      obj.scopesCreated = message.scopesCreated;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddDataFramesResponse>, I>>(base?: I): AddDataFramesResponse {
+    return AddDataFramesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddDataFramesResponse>, I>>(object: I): AddDataFramesResponse {
+    const message = createBaseAddDataFramesResponse();
+    message.pointsAdded = object.pointsAdded ?? "0";
+    message.replayed = object.replayed ?? false;
+    message.scopesCreated = object.scopesCreated?.map((e) => e) || [];
+    return message;
+  },
+};
 
 function createBaseCommitPeriodRequest(): CommitPeriodRequest {
   return {
@@ -4401,6 +4683,33 @@ export const StorageServiceService = {
     responseSerialize: (value: TotalResponse): Buffer => Buffer.from(TotalResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TotalResponse => TotalResponse.decode(value),
   },
+  /**
+   * Appends already priced points to stored periods, as CloudKitty's
+   * POST /v2/dataframes (its storage's push) does: nothing is rated, no
+   * scope's state moves, nothing is fenced. Each frame's points are added
+   * after what its (scope, period) holds, with the rollups, in one
+   * transaction for the whole request. A scope not known yet is created,
+   * never rated (no state).
+   * A later commit of a period (CommitPeriod: its first rating, rating it
+   * again after ResetScope, or a reprocessing task) REPLACES everything the
+   * period holds, added points included: add points to periods already
+   * rated, and add them again after re-rating such a period (CloudKitty's
+   * reprocessing deletes the window too).
+   * With an idempotency_key, a request is applied once: the same request
+   * again with the same key is answered replayed: true and writes nothing
+   * (also after the period was re-rated); another request with a key
+   * already used is ALREADY_EXISTS. Without a key, every call appends.
+   */
+  addDataFrames: {
+    path: "/ratemesh.v1.StorageService/AddDataFrames" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AddDataFramesRequest): Buffer => Buffer.from(AddDataFramesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AddDataFramesRequest => AddDataFramesRequest.decode(value),
+    responseSerialize: (value: AddDataFramesResponse): Buffer =>
+      Buffer.from(AddDataFramesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AddDataFramesResponse => AddDataFramesResponse.decode(value),
+  },
 } as const;
 
 export interface StorageServiceServer extends UntypedServiceImplementation {
@@ -4426,6 +4735,24 @@ export interface StorageServiceServer extends UntypedServiceImplementation {
   summary: handleUnaryCall<SummaryRequest, SummaryResponse>;
   /** Exact sums of qty and price over a range. */
   total: handleUnaryCall<TotalRequest, TotalResponse>;
+  /**
+   * Appends already priced points to stored periods, as CloudKitty's
+   * POST /v2/dataframes (its storage's push) does: nothing is rated, no
+   * scope's state moves, nothing is fenced. Each frame's points are added
+   * after what its (scope, period) holds, with the rollups, in one
+   * transaction for the whole request. A scope not known yet is created,
+   * never rated (no state).
+   * A later commit of a period (CommitPeriod: its first rating, rating it
+   * again after ResetScope, or a reprocessing task) REPLACES everything the
+   * period holds, added points included: add points to periods already
+   * rated, and add them again after re-rating such a period (CloudKitty's
+   * reprocessing deletes the window too).
+   * With an idempotency_key, a request is applied once: the same request
+   * again with the same key is answered replayed: true and writes nothing
+   * (also after the period was re-rated); another request with a key
+   * already used is ALREADY_EXISTS. Without a key, every call appends.
+   */
+  addDataFrames: handleUnaryCall<AddDataFramesRequest, AddDataFramesResponse>;
 }
 
 export interface StorageServiceClient extends Client {
@@ -4514,6 +4841,38 @@ export interface StorageServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TotalResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Appends already priced points to stored periods, as CloudKitty's
+   * POST /v2/dataframes (its storage's push) does: nothing is rated, no
+   * scope's state moves, nothing is fenced. Each frame's points are added
+   * after what its (scope, period) holds, with the rollups, in one
+   * transaction for the whole request. A scope not known yet is created,
+   * never rated (no state).
+   * A later commit of a period (CommitPeriod: its first rating, rating it
+   * again after ResetScope, or a reprocessing task) REPLACES everything the
+   * period holds, added points included: add points to periods already
+   * rated, and add them again after re-rating such a period (CloudKitty's
+   * reprocessing deletes the window too).
+   * With an idempotency_key, a request is applied once: the same request
+   * again with the same key is answered replayed: true and writes nothing
+   * (also after the period was re-rated); another request with a key
+   * already used is ALREADY_EXISTS. Without a key, every call appends.
+   */
+  addDataFrames(
+    request: AddDataFramesRequest,
+    callback: (error: ServiceError | null, response: AddDataFramesResponse) => void,
+  ): ClientUnaryCall;
+  addDataFrames(
+    request: AddDataFramesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AddDataFramesResponse) => void,
+  ): ClientUnaryCall;
+  addDataFrames(
+    request: AddDataFramesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AddDataFramesResponse) => void,
   ): ClientUnaryCall;
 }
 
