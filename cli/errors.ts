@@ -61,26 +61,17 @@ export class ServiceCallError extends Error {
   }
 }
 
+/** The kind of a gRPC status code, grouped as the exit status table groups them; any other code is generic. */
+const CODES_OF_KIND: ReadonlyArray<readonly [ErrorKind, readonly status[]]> = [
+  ["not_found", [status.NOT_FOUND]],
+  ["invalid_argument", [status.INVALID_ARGUMENT, status.OUT_OF_RANGE]],
+  ["conflict", [status.FAILED_PRECONDITION, status.ALREADY_EXISTS, status.ABORTED]],
+  ["unavailable", [status.UNAVAILABLE, status.DEADLINE_EXCEEDED]],
+  ["auth", [status.UNAUTHENTICATED, status.PERMISSION_DENIED]],
+];
+
 export function kindOfCode(code: status): ErrorKind {
-  switch (code) {
-    case status.NOT_FOUND:
-      return "not_found";
-    case status.INVALID_ARGUMENT:
-    case status.OUT_OF_RANGE:
-      return "invalid_argument";
-    case status.FAILED_PRECONDITION:
-    case status.ALREADY_EXISTS:
-    case status.ABORTED:
-      return "conflict";
-    case status.UNAVAILABLE:
-    case status.DEADLINE_EXCEEDED:
-      return "unavailable";
-    case status.UNAUTHENTICATED:
-    case status.PERMISSION_DENIED:
-      return "auth";
-    default:
-      return "generic";
-  }
+  return CODES_OF_KIND.find(([, codes]) => codes.includes(code))?.[0] ?? "generic";
 }
 
 const ENV_OF_SERVICE: Record<string, string> = {

@@ -76,6 +76,11 @@ export function collectList(v: string, previous: string[] = []): string[] {
   return [...previous, ...v.split(",").filter((s) => s !== "")];
 }
 
+/** The options among `keys` that were given, as given: what an update changes. */
+export function given<O extends object, K extends keyof O>(o: O, ...keys: K[]): Partial<Pick<O, K>> {
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Partial<Pick<O, K>>;
+}
+
 export function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
 }

@@ -71,6 +71,18 @@ export function renderRows(format: Format, columns: Column[], rows: Row[], decim
   }
 }
 
+/** A list of messages: in json each message's own JSON (every field, exact), otherwise their rows. */
+export function renderMessages<T>(
+  format: Format,
+  messages: T[],
+  toJSON: (m: T) => unknown,
+  columns: Column[],
+  rows: (ms: T[]) => Row[],
+): string {
+  if (format === "json") return `${JSON.stringify(messages.map(toJSON), null, 2)}\n`;
+  return renderRows(format, columns, rows(messages));
+}
+
 /** One record as aligned `key  value` lines (show commands), or JSON. */
 export function renderRecord(format: "table" | "json", record: Record<string, unknown>): string {
   if (format === "json") return `${JSON.stringify(record, null, 2)}\n`;

@@ -1,15 +1,17 @@
 /**
  * What the hashmap mapping and threshold commands share: their table
- * columns and rows (names shown for ids), the filter options of their list
- * commands, and how --service, --field and --group are resolved.
+ * columns and rows (names shown for ids), their list command with its filter
+ * options, the price options of their updates, and how --service, --field
+ * and --group are resolved.
  */
 import { type Command, Option } from "commander";
-import type { HashMapping, HashThreshold } from "../../libs/gen/ratemesh/v1/rating.js";
-import type { Context } from "../context.js";
+import { HashMapping, HashThreshold } from "../../libs/gen/ratemesh/v1/rating.js";
+import { action, type Context } from "../context.js";
 import { iso, shortTime } from "../dates.js";
 import { CliError } from "../errors.js";
-import { type Column, type Row, renderRecord } from "../output.js";
-import { type Catalog, fieldIdOf, groupIdOf, parentName, serviceIdOf, typeName } from "../pricelist/catalog.js";
+import { formatOption, given, parseDecimalArg } from "../options.js";
+import { type Column, type Format, type Row, renderMessages } from "../output.js";
+import { type Catalog, fieldIdOf, groupIdOf, loadCatalog, parentName, serviceIdOf, typeName, typeOf } from "../pricelist/catalog.js";
 
 export const MAPPING_COLUMNS: Column[] = [
   { key: "mapping_id" },
@@ -63,7 +65,7 @@ export function thresholdRows(c: Catalog, thresholds: HashThreshold[]): Row[] {
   }));
 }
 
-export interface Filters {
+interface Filters {
   service?: string;
   field?: string;
   /** A group id or name, or false for --no-group. */
@@ -71,7 +73,7 @@ export interface Filters {
   tenant?: string;
 }
 
-export async function filterOf(ctx: Context, o: Filters) {
+async function filterOf(ctx: Context, o: Filters) {
   return {
     serviceId: o.service === undefined ? "" : await serviceIdOf(ctx, o.service),
     fieldId: o.field === undefined ? "" : await fieldIdOf(ctx, o.field),
@@ -82,7 +84,7 @@ export async function filterOf(ctx: Context, o: Filters) {
 }
 
 /** service_id or field_id of a new rule, from --service or --field. */
-export async function parentOf(ctx: Context, o: { service?: string; field?: string }) {
+async function parentOf(ctx: Context, o: { service?: string; field?: string }) {
   if ((o.service === undefined) === (o.field === undefined)) throw new CliError("usage", "give exactly one of --service and --field");
   return {
     serviceId: o.service === undefined ? "" : await serviceIdOf(ctx, o.service),
@@ -90,13 +92,86 @@ export async function parentOf(ctx: Context, o: { service?: string; field?: stri
   };
 }
 
+/** The price options of a mapping or threshold: --cost, --type and --group. */
+export interface PriceOptions {
+  cost?: string;
+  type?: string;
+  group?: string;
+}
+
+/** The options of a new mapping or threshold that both have. */
+export interface NewRuleOptions extends PriceOptions {
+  service?: string;
+  field?: string;
+  tenant?: string;
+}
+
+/** The parent, price, group and project of a new mapping or threshold. */
+export async function newRuleOf(ctx: Context, o: NewRuleOptions) {
+  return {
+    ...(await parentOf(ctx, o)),
+    type: typeOf(o.type ?? "flat"),
+    cost: o.cost ?? "",
+    groupId: (await groupOf(ctx, o.group)) ?? "",
+    tenantId: o.tenant ?? "",
+  };
+}
+
+/** The price and group changes an update of a mapping or threshold asks for (only the options given). */
+export async function priceChangesOf(ctx: Context, o: PriceOptions) {
+  const groupId = await groupOf(ctx, o.group);
+  return {
+    ...given(o, "cost"),
+    ...(o.type !== undefined && { type: typeOf(o.type) }),
+    ...(groupId !== undefined && { groupId }),
+  };
+}
+
+/** The options of an update that changes a price: --cost, --type and --group (see priceChangesOf). */
+export function priceUpdateOptions(cmd: Command): Command {
+  return cmd
+    .option("--cost <decimal>", "new cost", parseDecimalArg)
+    .addOption(typeOption())
+    .option("--group <group>", "new group (id or name; '' for none)");
+}
+
+/** How a list of mappings or thresholds is shown: table columns, rows with names for ids, and each one's JSON. */
+export interface PriceTable<T> {
+  columns: Column[];
+  rows: (c: Catalog, items: T[], table: boolean) => Row[];
+  toJSON: (item: T) => unknown;
+}
+
+export const MAPPING_TABLE: PriceTable<HashMapping> = { columns: MAPPING_COLUMNS, rows: mappingRows, toJSON: (m) => HashMapping.toJSON(m) };
+export const THRESHOLD_TABLE: PriceTable<HashThreshold> = {
+  columns: THRESHOLD_COLUMNS,
+  rows: (c, ts) => thresholdRows(c, ts),
+  toJSON: (t) => HashThreshold.toJSON(t),
+};
+
+/** `list` of mappings or thresholds: the filter options, then `extra`, then -f; `list` gets the filter and the options. */
+export function priceListCommand<T, O>(
+  cmd: Command,
+  extra: Option[],
+  shown: PriceTable<T>,
+  list: (ctx: Context, filter: Awaited<ReturnType<typeof filterOf>>, o: O) => Promise<T[]>,
+): Command {
+  const withOptions = extra.reduce((c, option) => c.addOption(option), filterOptions(cmd));
+  return withOptions.addOption(formatOption()).action(
+    action(async (ctx, o: Filters & O & { format: Format }) => {
+      const [c, items] = await Promise.all([loadCatalog(ctx), filterOf(ctx, o).then((f) => list(ctx, f, o))]);
+      await ctx.write(renderMessages(o.format, items, shown.toJSON, shown.columns, (xs) => shown.rows(c, xs, o.format === "table")));
+    }),
+  );
+}
+
 /** --group: a group id or name; "" (an empty name) moves the rule to the default group. */
-export async function groupOf(ctx: Context, ref: string | undefined): Promise<string | undefined> {
+async function groupOf(ctx: Context, ref: string | undefined): Promise<string | undefined> {
   if (ref === undefined) return undefined;
   return ref === "" ? "" : groupIdOf(ctx, ref);
 }
 
-export function filterOptions(cmd: Command): Command {
+function filterOptions(cmd: Command): Command {
   return cmd
     .option("--service <service>", "only rules of this service (id or name)")
     .option("--field <field>", "only rules of this field (id or service/field)")
@@ -107,7 +182,3 @@ export function filterOptions(cmd: Command): Command {
 
 export const typeOption = () =>
   new Option("--type <type>", "flat: a price per unit (or an added amount); rate: a multiplier").choices(["flat", "rate"]);
-
-export async function printOne(ctx: Context, format: "table" | "json", row: Row, json: unknown): Promise<void> {
-  await ctx.write(renderRecord(format, format === "json" ? (json as Record<string, unknown>) : row));
-}

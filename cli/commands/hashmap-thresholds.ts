@@ -4,70 +4,46 @@
  */
 import type { Command } from "commander";
 import { CreateThresholdRequest, HashThreshold, UpdateThresholdRequest } from "../../libs/gen/ratemesh/v1/rating.js";
-import { action, type Context } from "../context.js";
-import { examples, formatOption, parseDecimalArg } from "../options.js";
-import { type Format, type Row, renderRows } from "../output.js";
-import { listThresholds, loadCatalog, typeOf } from "../pricelist/catalog.js";
+import { deleteCommand, messageKind, printsRecord, recordFormatOption, showCommand, subcommand } from "../declare.js";
+import { given, parseDecimalArg } from "../options.js";
+import type { Row } from "../output.js";
+import { listThresholds, loadCatalog } from "../pricelist/catalog.js";
 import {
-  type Filters,
-  filterOf,
-  filterOptions,
-  groupOf,
-  parentOf,
-  printOne,
-  THRESHOLD_COLUMNS,
+  type NewRuleOptions,
+  newRuleOf,
+  type PriceOptions,
+  priceChangesOf,
+  priceListCommand,
+  priceUpdateOptions,
+  THRESHOLD_TABLE,
   thresholdRows,
   typeOption,
 } from "./hashmap-rows.js";
 
-interface ThresholdOptions {
+const THRESHOLD = messageKind<HashThreshold>(
+  "threshold",
+  ["<threshold_id>"],
+  "5e0c3f0e-0d5b-4d8e-8a43-2f1f4e9b7a10",
+  async (ctx, t) => thresholdRows(await loadCatalog(ctx), [t])[0] as Row,
+  (t) => HashThreshold.toJSON(t),
+);
+
+interface ThresholdOptions extends PriceOptions {
   level?: string;
-  cost?: string;
-  type?: string;
-  group?: string;
-  format: "table" | "json";
 }
 
 export function register(hashmap: Command): void {
-  const thresholds = hashmap
-    .command("thresholds")
-    .description("Hashmap thresholds: a price from a level of the quantity or of a field on")
-    .addHelpText("after", examples("ratemesh hashmap thresholds list"));
-  const show = async (ctx: Context, format: "table" | "json", t: HashThreshold | undefined) => {
-    if (t === undefined) return;
-    await printOne(ctx, format, thresholdRows(await loadCatalog(ctx), [t])[0] as Row, HashThreshold.toJSON(t));
-  };
-  filterOptions(thresholds.command("list").description("List thresholds"))
-    .addOption(formatOption())
-    .addHelpText("after", examples("ratemesh hashmap thresholds list --service volume.size"))
-    .action(
-      action(async (ctx, o: Filters & { format: Format }) => {
-        const [c, list] = await Promise.all([loadCatalog(ctx), filterOf(ctx, o).then((f) => listThresholds(ctx, f))]);
-        if (o.format === "json")
-          await ctx.write(
-            `${JSON.stringify(
-              list.map((t) => HashThreshold.toJSON(t)),
-              null,
-              2,
-            )}\n`,
-          );
-        else await ctx.write(renderRows(o.format, THRESHOLD_COLUMNS, thresholdRows(c, list)));
-      }),
-    );
-  thresholds
-    .command("show")
-    .argument("<threshold_id>")
-    .description("One threshold")
-    .addOption(formatOption(["table", "json"]))
-    .addHelpText("after", examples("ratemesh hashmap thresholds show 5e0c3f0e-0d5b-4d8e-8a43-2f1f4e9b7a10"))
-    .action(
-      action(async (ctx, o: { format: "table" | "json" }, id: string) => {
-        await show(ctx, o.format, (await ctx.hashmap.getThreshold({ thresholdId: id })).threshold);
-      }),
-    );
-  thresholds
-    .command("create")
-    .description("Create a threshold on a service (level of the quantity) or on a field (level of its value)")
+  const about = "Hashmap thresholds: a price from a level of the quantity or of a field on";
+  const thresholds = subcommand(hashmap, "thresholds", about, "ratemesh hashmap thresholds list");
+  const list = subcommand(thresholds, "list", "List thresholds", "ratemesh hashmap thresholds list --service volume.size");
+  priceListCommand(list, [], THRESHOLD_TABLE, (ctx, filter) => listThresholds(ctx, filter));
+  showCommand(thresholds, THRESHOLD, async (ctx, thresholdId) => (await ctx.hashmap.getThreshold({ thresholdId })).threshold);
+  subcommand(
+    thresholds,
+    "create",
+    "Create a threshold on a service (level of the quantity) or on a field (level of its value)",
+    "ratemesh hashmap thresholds create --service volume.size --level 100 --type rate --cost 0.95",
+  )
     .option("--service <service>", "id or name")
     .option("--field <field>", "id or service/field")
     .requiredOption("--level <decimal>", "applies from this level on", parseDecimalArg)
@@ -75,57 +51,25 @@ export function register(hashmap: Command): void {
     .addOption(typeOption().default("flat"))
     .option("--group <group>", "its group (id or name)")
     .option("--tenant <project>", "for this project only")
-    .addOption(formatOption(["table", "json"]))
-    .addHelpText("after", examples("ratemesh hashmap thresholds create --service volume.size --level 100 --type rate --cost 0.95"))
+    .addOption(recordFormatOption())
     .action(
-      action(async (ctx, o: ThresholdOptions & { service?: string; field?: string; tenant?: string }) => {
-        const { threshold } = await ctx.hashmap.createThreshold(
-          CreateThresholdRequest.fromPartial({
-            ...(await parentOf(ctx, o)),
-            level: o.level ?? "",
-            type: typeOf(o.type ?? "flat"),
-            cost: o.cost ?? "",
-            groupId: (await groupOf(ctx, o.group)) ?? "",
-            tenantId: o.tenant ?? "",
-          }),
-        );
-        await show(ctx, o.format, threshold);
+      printsRecord(THRESHOLD, async (ctx, o: ThresholdOptions & NewRuleOptions) => {
+        const req = CreateThresholdRequest.fromPartial({ ...(await newRuleOf(ctx, o)), level: o.level ?? "" });
+        return (await ctx.hashmap.createThreshold(req)).threshold;
       }),
     );
-  thresholds
-    .command("update")
-    .argument("<threshold_id>")
-    .description("Change a threshold")
-    .option("--level <decimal>", "new level", parseDecimalArg)
-    .option("--cost <decimal>", "new cost", parseDecimalArg)
-    .addOption(typeOption())
-    .option("--group <group>", "new group (id or name; '' for none)")
-    .addOption(formatOption(["table", "json"]))
-    .addHelpText("after", examples("ratemesh hashmap thresholds update 5e0c3f0e-0d5b-4d8e-8a43-2f1f4e9b7a10 --cost 0.9"))
+  const update = subcommand(thresholds, "update", "Change a threshold", `ratemesh hashmap thresholds update ${THRESHOLD.sample} --cost 0.9`)
+    .argument(...THRESHOLD.arg)
+    .option("--level <decimal>", "new level", parseDecimalArg);
+  priceUpdateOptions(update)
+    .addOption(recordFormatOption())
     .action(
-      action(async (ctx, o: ThresholdOptions, id: string) => {
-        const groupId = await groupOf(ctx, o.group);
-        const { threshold } = await ctx.hashmap.updateThreshold(
-          UpdateThresholdRequest.fromPartial({
-            thresholdId: id,
-            ...(o.level !== undefined && { level: o.level }),
-            ...(o.cost !== undefined && { cost: o.cost }),
-            ...(o.type !== undefined && { type: typeOf(o.type) }),
-            ...(groupId !== undefined && { groupId }),
-          }),
-        );
-        await show(ctx, o.format, threshold);
+      printsRecord(THRESHOLD, async (ctx, o: ThresholdOptions, thresholdId: string) => {
+        const req = UpdateThresholdRequest.fromPartial({ thresholdId, ...given(o, "level"), ...(await priceChangesOf(ctx, o)) });
+        return (await ctx.hashmap.updateThreshold(req)).threshold;
       }),
     );
-  thresholds
-    .command("delete")
-    .argument("<threshold_id>")
-    .description("Delete a threshold")
-    .addHelpText("after", examples("ratemesh hashmap thresholds delete 5e0c3f0e-0d5b-4d8e-8a43-2f1f4e9b7a10"))
-    .action(
-      action(async (ctx, _o: object, id: string) => {
-        await ctx.hashmap.deleteThreshold({ thresholdId: id });
-        await ctx.write(`deleted threshold ${id}\n`);
-      }),
-    );
+  deleteCommand(thresholds, THRESHOLD, "Delete a threshold", `ratemesh hashmap thresholds delete ${THRESHOLD.sample}`, (ctx, thresholdId) =>
+    ctx.hashmap.deleteThreshold({ thresholdId }),
+  );
 }

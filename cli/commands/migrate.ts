@@ -147,7 +147,10 @@ async function fromCloudKitty(ctx: Context, o: MigrateOptions): Promise<void> {
 }
 
 export function register(program: Command): void {
-  const migrate = program.command("migrate").description("Move another rating system's settings and state into ratemesh");
+  const migrate = program
+    .command("migrate")
+    .description("Move another rating system's settings and state into ratemesh")
+    .addHelpText("after", examples("ratemesh migrate from-cloudkitty --cloudkitty http://cloudkitty:8889 --dry-run"));
   migrate
     .command("from-cloudkitty")
     .description(

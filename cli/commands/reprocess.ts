@@ -10,7 +10,7 @@ import { action, type Context } from "../context.js";
 import { iso, shortTime } from "../dates.js";
 import { CliError } from "../errors.js";
 import { collectList, dateOption, examples, formatOption, parsePositiveArg } from "../options.js";
-import { type Column, type Format, renderRows } from "../output.js";
+import { type Column, type Format, renderMessages } from "../output.js";
 import { allPages } from "../paging.js";
 import { interruption, PeriodProgress } from "../progress.js";
 
@@ -26,28 +26,19 @@ const COLUMNS: Column[] = [
 ];
 
 async function printTasks(ctx: Context, format: Format, tasks: ReprocessTask[]): Promise<void> {
-  if (format === "json") {
-    await ctx.write(
-      `${JSON.stringify(
-        tasks.map((t) => ReprocessTask.toJSON(t)),
-        null,
-        2,
-      )}\n`,
-    );
-    return;
-  }
   const time = format === "table" ? shortTime : iso;
-  const rows = tasks.map((t) => ({
-    task_id: t.taskId,
-    scope_id: t.scopeId,
-    begin: time(t.begin),
-    end: time(t.end),
-    done: t.periodsDone,
-    total: t.periodsTotal,
-    finished: time(t.finishedAt),
-    reason: t.reason,
-  }));
-  await ctx.write(renderRows(format, COLUMNS, rows));
+  const rows = (ts: ReprocessTask[]) =>
+    ts.map((t) => ({
+      task_id: t.taskId,
+      scope_id: t.scopeId,
+      begin: time(t.begin),
+      end: time(t.end),
+      done: t.periodsDone,
+      total: t.periodsTotal,
+      finished: time(t.finishedAt),
+      reason: t.reason,
+    }));
+  await ctx.write(renderMessages(format, tasks, (t) => ReprocessTask.toJSON(t), COLUMNS, rows));
 }
 
 function listTasks(ctx: Context, scopeIds: string[], unfinishedOnly: boolean, ascending: boolean): Promise<ReprocessTask[]> {

@@ -6,10 +6,11 @@
  */
 import { type Command, Option } from "commander";
 import { CreateRuleRequest, ListRulesRequest, PriceRule, UpdateRuleRequest } from "../../libs/gen/ratemesh/v1/rating.js";
-import { action, type Context } from "../context.js";
+import { action } from "../context.js";
 import { iso, shortTime } from "../dates.js";
-import { dateOption, examples, formatOption, parseIntArg } from "../options.js";
-import { type Column, type Format, renderRecord, renderRows } from "../output.js";
+import { deleteCommand, messageKind, printsRecord, recordFormatOption, showCommand, subcommand } from "../declare.js";
+import { dateOption, formatOption, given, parseIntArg } from "../options.js";
+import { type Column, type Format, renderMessages } from "../output.js";
 import { allPages } from "../paging.js";
 
 const COLUMNS: Column[] = [
@@ -38,11 +39,13 @@ function row(r: PriceRule, table: boolean) {
   };
 }
 
-async function printRule(ctx: Context, format: "table" | "json", r: PriceRule | undefined): Promise<void> {
-  if (r === undefined) return;
-  const record = format === "json" ? (PriceRule.toJSON(r) as Record<string, unknown>) : { ...row(r, false), description: r.description };
-  await ctx.write(renderRecord(format, record));
-}
+const RULE = messageKind<PriceRule>(
+  "rule",
+  ["<rule_id>"],
+  "2f7c1d0a-3b9e-4e61-a1c4-8d2b9f0e6a17",
+  (_ctx, r) => ({ ...row(r, false), description: r.description }),
+  (r) => PriceRule.toJSON(r),
+);
 
 interface RuleOptions {
   condition?: string;
@@ -51,72 +54,43 @@ interface RuleOptions {
   start?: Date;
   end?: Date;
   description?: string;
-  format: "table" | "json";
 }
 
 export function register(program: Command): void {
-  const rules = program
-    .command("rules")
-    .description("CEL price rules (the rules rating module)")
-    .addHelpText("after", examples("ratemesh rules list", "ratemesh modules enable rules"));
+  const rules = subcommand(
+    program,
+    "rules",
+    "CEL price rules (the rules rating module)",
+    "ratemesh rules list",
+    "ratemesh modules enable rules",
+  );
 
-  rules
-    .command("list")
-    .description("List rules (live ones unless --deleted)")
+  subcommand(rules, "list", "List rules (live ones unless --deleted)", "ratemesh rules list --active-at now")
     .option("--tenant <project>", "only this project's rules")
     .option("--deleted", "include deleted rules")
     .addOption(dateOption("--active-at <when>", "only rules in force at this instant"))
     .addOption(formatOption())
-    .addHelpText("after", examples("ratemesh rules list --active-at now"))
     .action(
       action(async (ctx, o: { tenant?: string; deleted?: boolean; activeAt?: Date; format: Format }) => {
+        const filter = { tenantId: o.tenant ?? "", includeDeleted: o.deleted === true, activeAt: o.activeAt };
         const list = await allPages(async (pageToken) => {
-          const r = await ctx.rules.listRules(
-            ListRulesRequest.fromPartial({
-              tenantId: o.tenant ?? "",
-              includeDeleted: o.deleted === true,
-              activeAt: o.activeAt,
-              pageSize: 1000,
-              pageToken,
-            }),
-          );
+          const r = await ctx.rules.listRules(ListRulesRequest.fromPartial({ ...filter, pageSize: 1000, pageToken }));
           return { items: r.rules, next: r.nextPageToken };
         });
-        if (o.format === "json")
-          await ctx.write(
-            `${JSON.stringify(
-              list.map((r) => PriceRule.toJSON(r)),
-              null,
-              2,
-            )}\n`,
-          );
-        else
-          await ctx.write(
-            renderRows(
-              o.format,
-              COLUMNS,
-              list.map((r) => row(r, o.format === "table")),
-            ),
-          );
+        const rows = (rs: PriceRule[]) => rs.map((r) => row(r, o.format === "table"));
+        await ctx.write(renderMessages(o.format, list, (r) => PriceRule.toJSON(r), COLUMNS, rows));
       }),
     );
 
-  rules
-    .command("show")
-    .argument("<rule_id>")
-    .description("One rule")
-    .addOption(formatOption(["table", "json"]))
-    .addHelpText("after", examples("ratemesh rules show 2f7c1d0a-3b9e-4e61-a1c4-8d2b9f0e6a17"))
-    .action(
-      action(async (ctx, o: { format: "table" | "json" }, id: string) => {
-        await printRule(ctx, o.format, (await ctx.rules.getRule({ ruleId: id })).rule);
-      }),
-    );
+  showCommand(rules, RULE, async (ctx, ruleId) => (await ctx.rules.getRule({ ruleId })).rule);
 
-  rules
-    .command("create")
+  subcommand(
+    rules,
+    "create",
+    "Create a rule: points matching --condition get the price --expression gives",
+    `ratemesh rules create ssd-premium --condition 'metadata.volume_type == "ssd"' --expression 'decimal.mul(price, "1.1")'`,
+  )
     .argument("<name>")
-    .description("Create a rule: points matching --condition get the price --expression gives")
     .addOption(
       new Option("--expression <cel>", 'CEL expression of the new price (decimal strings: decimal.mul(qty, "0.5"))').makeOptionMandatory(),
     )
@@ -127,68 +101,40 @@ export function register(program: Command): void {
     .addOption(dateOption("--end <when>", "in force until, excluded"))
     .option("--description <text>")
     .option("--force", "allow a start in the past")
-    .addOption(formatOption(["table", "json"]))
-    .addHelpText(
-      "after",
-      examples(`ratemesh rules create ssd-premium --condition 'metadata.volume_type == "ssd"' --expression 'decimal.mul(price, "1.1")'`),
-    )
+    .addOption(recordFormatOption())
     .action(
-      action(async (ctx, o: RuleOptions & { tenant?: string; force?: boolean }, name: string) => {
-        const { rule } = await ctx.rules.createRule(
-          CreateRuleRequest.fromPartial({
-            name,
-            condition: o.condition ?? "",
-            expression: o.expression ?? "",
-            order: o.order ?? 0,
-            tenantId: o.tenant ?? "",
-            start: o.start,
-            end: o.end,
-            description: o.description ?? "",
-            force: o.force === true,
-          }),
-        );
-        await printRule(ctx, o.format, rule);
+      printsRecord(RULE, async (ctx, o: RuleOptions & { tenant?: string; force?: boolean }, name: string) => {
+        const req = CreateRuleRequest.fromPartial({
+          name,
+          condition: o.condition ?? "",
+          expression: o.expression ?? "",
+          order: o.order ?? 0,
+          tenantId: o.tenant ?? "",
+          start: o.start,
+          end: o.end,
+          description: o.description ?? "",
+          force: o.force === true,
+        });
+        return (await ctx.rules.createRule(req)).rule;
       }),
     );
 
-  rules
-    .command("update")
-    .argument("<rule_id>")
-    .description("Change a rule")
+  subcommand(rules, "update", "Change a rule", `ratemesh rules update ${RULE.sample} --end 2027-01-01`)
+    .argument(...RULE.arg)
     .option("--expression <cel>")
     .option("--condition <cel>")
     .option("--order <n>", "new order", parseIntArg)
     .addOption(dateOption("--start <when>", "new start"))
     .addOption(dateOption("--end <when>", "new end"))
     .option("--description <text>")
-    .addOption(formatOption(["table", "json"]))
-    .addHelpText("after", examples("ratemesh rules update 2f7c1d0a-3b9e-4e61-a1c4-8d2b9f0e6a17 --end 2027-01-01"))
+    .addOption(recordFormatOption())
     .action(
-      action(async (ctx, o: RuleOptions, id: string) => {
-        const { rule } = await ctx.rules.updateRule(
-          UpdateRuleRequest.fromPartial({
-            ruleId: id,
-            ...(o.condition !== undefined && { condition: o.condition }),
-            ...(o.expression !== undefined && { expression: o.expression }),
-            ...(o.order !== undefined && { order: o.order }),
-            start: o.start,
-            end: o.end,
-            ...(o.description !== undefined && { description: o.description }),
-          }),
-        );
-        await printRule(ctx, o.format, rule);
+      printsRecord(RULE, async (ctx, o: RuleOptions, ruleId: string) => {
+        const changes = { ...given(o, "condition", "expression", "order", "description"), start: o.start, end: o.end };
+        return (await ctx.rules.updateRule(UpdateRuleRequest.fromPartial({ ruleId, ...changes }))).rule;
       }),
     );
 
-  rules
-    .command("delete")
-    .argument("<rule_id>")
-    .description("Delete a rule: it stays listed with --deleted and never applies again")
-    .addHelpText("after", examples("ratemesh rules delete 2f7c1d0a-3b9e-4e61-a1c4-8d2b9f0e6a17"))
-    .action(
-      action(async (ctx, _o: object, id: string) => {
-        await ctx.rules.deleteRule({ ruleId: id });
-        await ctx.write(`deleted rule ${id}\n`);
-      }),
-    );
+  const remove = "Delete a rule: it stays listed with --deleted and never applies again";
+  deleteCommand(rules, RULE, remove, `ratemesh rules delete ${RULE.sample}`, (ctx, ruleId) => ctx.rules.deleteRule({ ruleId }));
 }

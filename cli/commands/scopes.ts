@@ -9,7 +9,7 @@ import { action, type Context } from "../context.js";
 import { iso, shortTime } from "../dates.js";
 import { CliError } from "../errors.js";
 import { dateOption, examples, formatOption } from "../options.js";
-import { type Column, type Format, renderRecord, renderRows } from "../output.js";
+import { type Column, type Format, renderMessages, renderRecord } from "../output.js";
 import { allPages } from "../paging.js";
 
 const COLUMNS: Column[] = [
@@ -42,28 +42,13 @@ function row(s: Scope, table: boolean) {
 }
 
 async function printScopes(ctx: Context, format: Format, scopes: Scope[]): Promise<void> {
-  if (format === "json")
-    await ctx.write(
-      `${JSON.stringify(
-        scopes.map((s) => Scope.toJSON(s)),
-        null,
-        2,
-      )}\n`,
+  const rows = (ss: Scope[]) => ss.map((s) => row(s, format === "table"));
+  await ctx.write(renderMessages(format, scopes, (s) => Scope.toJSON(s), COLUMNS, rows));
+  const unpriced = scopes.filter((s) => s.unpriced).length;
+  if (format === "table" && unpriced > 0) {
+    ctx.err.write(
+      `warning: ${unpriced} scopes have points rated with no price rule in force (stored with price 0): fix the price list, then rate those periods again (ratemesh reprocess create)\n`,
     );
-  else {
-    await ctx.write(
-      renderRows(
-        format,
-        COLUMNS,
-        scopes.map((s) => row(s, format === "table")),
-      ),
-    );
-    const unpriced = scopes.filter((s) => s.unpriced).length;
-    if (format === "table" && unpriced > 0) {
-      ctx.err.write(
-        `warning: ${unpriced} scopes have points rated with no price rule in force (stored with price 0): fix the price list, then rate those periods again (ratemesh reprocess create)\n`,
-      );
-    }
   }
 }
 

@@ -12,7 +12,8 @@
  *   where ratemesh has its own answer it is written instead: `[storage]
  *   backend` and `url` (ratemesh's storage), `[rating] backend` and `url`,
  *   `[api] auth_strategy` (CloudKitty's `[DEFAULT] auth_strategy`, whose
- *   default is keystone) and `listen` (from `[api] port`), `[collect]
+ *   default is keystone) and `listen` (from `[api] port`, on the loopback
+ *   interface: the network needs the gateway's TLS), `[collect]
  *   metrics_conf` (the metrics.yml written beside it);
  * - a coordination URL that is not etcd (tooz's default `file://`) is left
  *   out: one collector process coordinates in memory.
@@ -123,10 +124,11 @@ export function deriveConfig(file: string, text: string, o: DeriveOptions): Deri
   if (o.metricsConf !== undefined) set("collect", "metrics_conf", o.metricsConf);
   // CloudKitty's API authenticates with Keystone unless told otherwise.
   set("api", "auth_strategy", authStrategy ?? "keystone");
-  set("api", "listen", `0.0.0.0:${apiPort ?? "8889"}`);
+  // On the loopback interface: the gateway serves the network only with TLS ([api] tls_cert_file, tls_key_file).
+  set("api", "listen", `127.0.0.1:${apiPort ?? "8889"}`);
   notes.push(
     `[storage] backend = ${backendOf(o.storageUrl)}, [rating] backend = ${backendOf(o.ratingUrl)}: ratemesh's own databases`,
-    `[api] auth_strategy = ${authStrategy ?? "keystone"} (${authStrategy === undefined ? "CloudKitty's default" : "from [DEFAULT] auth_strategy"}), listen = 0.0.0.0:${apiPort ?? "8889"} (CloudKitty's API port)`,
+    `[api] auth_strategy = ${authStrategy ?? "keystone"} (${authStrategy === undefined ? "CloudKitty's default" : "from [DEFAULT] auth_strategy"}), listen = 127.0.0.1:${apiPort ?? "8889"} (CloudKitty's API port; to serve the network, give [api] tls_cert_file and tls_key_file and listen on its address)`,
   );
   for (const d of dropped.values()) notes.push(`left out [${d.section}] ${d.keys.join(", ")}: ${d.why}`);
 

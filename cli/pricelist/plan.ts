@@ -144,6 +144,25 @@ class Planner {
       : { serviceId: need(ids.service, parent, "service"), fieldId: "" };
   }
 
+  /** A deletion for each stored rule the file no longer has. */
+  private deleteRest<E extends { type: string; cost: string }>(
+    rest: Iterable<E>,
+    ids: Map<E, string>,
+    label: (rule: E) => string,
+    remove: (ctx: Context, id: string) => Promise<unknown>,
+  ): void {
+    for (const h of rest) {
+      const id = ids.get(h) as string;
+      this.ruleDeletes.push({
+        sign: "-",
+        text: `${label(h)}: ${h.type} ${h.cost}`,
+        run: async (ctx) => {
+          await remove(ctx, id);
+        },
+      });
+    }
+  }
+
   private mappings(parent: string, want: MappingEntry[], have: MappingEntry[], where: string): void {
     const left = new Set(have);
     want.forEach((m, i) => {
@@ -203,16 +222,12 @@ class Planner {
         },
       });
     });
-    for (const h of left) {
-      const id = this.stored.mappingIds.get(h) as string;
-      this.ruleDeletes.push({
-        sign: "-",
-        text: `${mappingLabel(parent, h)}: ${h.type} ${h.cost}`,
-        run: async (ctx) => {
-          await ctx.hashmap.deleteMapping({ mappingId: id });
-        },
-      });
-    }
+    this.deleteRest(
+      left,
+      this.stored.mappingIds,
+      (h) => mappingLabel(parent, h),
+      (ctx, mappingId) => ctx.hashmap.deleteMapping({ mappingId }),
+    );
   }
 
   private thresholds(parent: string, want: ThresholdEntry[], have: ThresholdEntry[]): void {
@@ -256,16 +271,8 @@ class Planner {
         },
       });
     }
-    for (const h of left) {
-      const id = this.stored.thresholdIds.get(h) as string;
-      this.ruleDeletes.push({
-        sign: "-",
-        text: `${thresholdLabel(parent, h)}: ${h.type} ${h.cost}`,
-        run: async (ctx) => {
-          await ctx.hashmap.deleteThreshold({ thresholdId: id });
-        },
-      });
-    }
+    const remove = (ctx: Context, thresholdId: string) => ctx.hashmap.deleteThreshold({ thresholdId });
+    this.deleteRest(left, this.stored.thresholdIds, (h) => thresholdLabel(parent, h), remove);
   }
 }
 

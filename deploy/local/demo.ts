@@ -3,7 +3,10 @@
  * collector as three processes with deploy/local/ratemesh.conf, lets the
  * collector rate the bundled usage file, prints what each project used and
  * cost, and shows how to query the services with buf curl. The services keep
- * running until Ctrl-C, unless --once is given.
+ * running until Ctrl-C, unless --once is given. They listen on the ports of
+ * ratemesh.conf (9631-9633, which the README's examples use), each on a
+ * free port instead when its own is taken. --data DIR keeps the databases
+ * in DIR instead of .demo/.
  */
 import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -13,10 +16,12 @@ import { HashmapServiceService, RatingServiceService } from "../../libs/gen/rate
 import { type Scope, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import { Connection } from "../../libs/grpc/client.js";
 import { rfc3339 } from "../../libs/time/period.js";
-import { ServiceProcess } from "../../test/support/service-process.js";
+import { type ServiceName, ServiceProcess } from "../../test/support/service-process.js";
 import { createDemoPriceList, PRICE_LIST } from "./prices.js";
 
-const { values } = parseArgs({ options: { once: { type: "boolean" }, verbose: { type: "boolean", short: "v" } } });
+const { values } = parseArgs({
+  options: { once: { type: "boolean" }, verbose: { type: "boolean", short: "v" }, data: { type: "string", default: ".demo" } },
+});
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 process.chdir(root);
 
@@ -30,28 +35,39 @@ const CLIENT = { deadlineSeconds: 10, retries: 3, retryBackoffSeconds: 0.1, keep
 const out = (s = "") => process.stdout.write(`${s}\n`);
 const echo = values.verbose ? process.stderr : undefined;
 
-rmSync(".demo", { recursive: true, force: true });
-out("ratemesh demo: starting storage, rating and collector (logs: --verbose)");
+// The databases (ratemesh.conf says .demo/; --data puts them elsewhere, so that two demos can run at once).
+const DATA = values.data;
+const DATABASES = { RATEMESH_STORAGE__URL: `${DATA}/storage.sqlite`, RATEMESH_RATING__URL: `${DATA}/rating.sqlite` };
+rmSync(DATA, { recursive: true, force: true });
+out("ratemesh demo: starting storage, rating, the collector and the REST API (logs: --verbose)");
 const procs: ServiceProcess[] = [];
+
+/**
+ * Starts the service on its port of ratemesh.conf (the README's examples
+ * use them), or on any free port when that one is taken (said so).
+ */
+async function startOn(service: ServiceName, port: number, env: Record<string, string>): Promise<ServiceProcess> {
+  const listen = `RATEMESH_${service.toUpperCase()}__LISTEN`;
+  const start = (address: string) =>
+    ServiceProcess.start({ service, configFile: CONFIG, env: { ...env, [listen]: address }, ...(echo && { echo }) });
+  let p: ServiceProcess;
+  try {
+    p = await start(`127.0.0.1:${port}`);
+  } catch (err) {
+    if (!String(err).includes("EADDRINUSE")) throw err;
+    out(`(port ${port} is taken: ${service} listens on another one; the README's examples use ${port})`);
+    p = await start("127.0.0.1:0");
+  }
+  procs.push(p);
+  return p;
+}
 const stopAll = async () => {
   for (const p of procs.reverse()) await p.stop("SIGTERM");
 };
 
 try {
-  const storage = await ServiceProcess.start({
-    service: "storage",
-    configFile: CONFIG,
-    env: { RATEMESH_STORAGE__LISTEN: "127.0.0.1:0" },
-    ...(echo && { echo }),
-  });
-  procs.push(storage);
-  const rating = await ServiceProcess.start({
-    service: "rating",
-    configFile: CONFIG,
-    env: { RATEMESH_RATING__LISTEN: "127.0.0.1:0" },
-    ...(echo && { echo }),
-  });
-  procs.push(rating);
+  const storage = await startOn("storage", 9631, DATABASES);
+  const rating = await startOn("rating", 9632, DATABASES);
 
   // The price list goes in before the collector starts, so that every period is priced.
   const ratingConn = new Connection(rating.address, CLIENT);
@@ -60,18 +76,19 @@ try {
   out("\nprice list (hashmap):");
   out(PRICE_LIST);
 
-  const collector = await ServiceProcess.start({
-    service: "collector",
-    configFile: CONFIG,
-    env: {
-      RATEMESH_COLLECTOR__LISTEN: "127.0.0.1:0",
-      RATEMESH_STORAGE__ENDPOINT: storage.address,
-      RATEMESH_RATING__ENDPOINT: rating.address,
-    },
-    ...(echo && { echo }),
+  const collector = await startOn("collector", 9633, {
+    RATEMESH_STORAGE__ENDPOINT: storage.address,
+    RATEMESH_RATING__ENDPOINT: rating.address,
   });
-  procs.push(collector);
-  out(`\n  storage   ${storage.address}\n  rating    ${rating.address}\n  collector ${collector.address}`);
+  // CloudKitty's REST API, on CloudKitty's port, for its client and scripts.
+  const api = await startOn("api", 8889, {
+    RATEMESH_STORAGE__ENDPOINT: storage.address,
+    RATEMESH_RATING__ENDPOINT: rating.address,
+    RATEMESH_COLLECTOR__ENDPOINT: collector.address,
+  });
+  out(
+    `\n  storage   ${storage.address}\n  rating    ${rating.address}\n  collector ${collector.address}\n  api       http://${api.address} (CloudKitty's REST API)`,
+  );
   out(`  metrics   ${[storage, rating, collector].map((p) => `http://${p.metricsAddress}/metrics`).join(" ")}`);
 
   const conn = new Connection(storage.address, {
@@ -164,6 +181,11 @@ try {
   out(`  npx ratemesh explain --rating ${rating.address} --scope acme-prod --type volume.size --qty 200 --metadata volume_type=ssd`);
   out(`  npx ratemesh status --collector ${collector.address}`);
   out(`  npx ratemesh scopes list --storage ${storage.address}      # with each scope's unpriced points`);
+
+  out("\nor through CloudKitty's REST API, with CloudKitty's own client (python3-cloudkittyclient):");
+  out(
+    `  cloudkitty --os-auth-type cloudkitty-noauth --os-endpoint http://${api.address} summary get -b 2026-11-01T00:00:00 -e 2026-11-04T00:00:00`,
+  );
 
   if (values.once) {
     await stopAll();

@@ -1,4 +1,5 @@
 import { bytes, duration, fraction, hostPort, int, listenOrOff, oneOf, str } from "./options.js";
+import { auth, connectionLimits, jwt, keystone_authtoken, limits, tls } from "./trust.js";
 
 /**
  * Options every service reads (logging, gRPC server and client behaviour),
@@ -35,6 +36,7 @@ export const server = {
     default: 5,
     min: 0.1,
   }),
+  ...connectionLimits,
 };
 
 export const client = {
@@ -81,8 +83,8 @@ export const tracing = {
   }),
 };
 
-/** The sections every service reads. */
-export const commonSections = { log, server, client, tracing };
+/** The sections every service reads (the trust boundary's in trust.ts). */
+export const commonSections = { log, server, client, tracing, tls, auth, keystone_authtoken, jwt, limits };
 
 /**
  * Where a service serves its metrics over HTTP (GET /metrics, text
@@ -104,6 +106,27 @@ export const periodOption = int({
   default: 3600,
   min: 1,
   max: 86400,
+});
+
+/**
+ * How many finished periods to wait before rating one: the collector waits
+ * them out, and storage refuses a commit that did not (a committer whose
+ * clock runs ahead). One declaration for both.
+ */
+export const waitPeriodsOption = int({
+  help: "Periods to wait before rating one, so that late measures arrive first, as CloudKitty: a period [b, b + period) is rated once b + wait_periods × period < now. 0: once it has ended (CloudKitty would rate it as soon as it begins).",
+  default: 2,
+  min: 0,
+});
+
+/**
+ * The groupby key that names a point's scope: the collector adds it to
+ * every metric's groupby, and the api gateway reads a pushed point's scope
+ * from it (POST /v2/dataframes). One declaration for both.
+ */
+export const scopeKeyOption = str({
+  help: "The attribute that identifies a scope (tenant) in the collected data; added to every metric's groupby.",
+  default: "project_id",
 });
 
 /** Why a period length cannot be used, or undefined. */

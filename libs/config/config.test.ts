@@ -125,7 +125,19 @@ describe("loadConfig", () => {
 
   it("checks the options another service of the mesh reads without returning them, and reports what no service declares", () => {
     const c = load(file("[beta]\nsize = 3\n[time]\nzone = Europe/Paris\n"), { RATEMESH_BETA__SIZE: "4" });
-    assert.deepEqual(Object.keys(c), ["log", "server", "client", "tracing", "alpha", "time"]);
+    assert.deepEqual(Object.keys(c), [
+      "log",
+      "server",
+      "client",
+      "tracing",
+      "tls",
+      "auth",
+      "keystone_authtoken",
+      "jwt",
+      "limits",
+      "alpha",
+      "time",
+    ]);
     assert.deepEqual(c.time, { period: 3600 });
     const f = file("[beta]\ncolour = red\nsize = 0\n");
     assert.deepEqual(
@@ -148,7 +160,7 @@ describe("loadConfig", () => {
       [
         `${f}:3: [time] period: set twice (first at line 2)`,
         `${f}:4: [time] bogus: unknown option (known in [time]: period, zone)`,
-        `${f}:6: [nope]: unknown section (known: log, server, client, tracing, alpha, time, beta)`,
+        `${f}:6: [nope]: unknown section (known: log, server, client, tracing, tls, auth, keystone_authtoken, jwt, limits, alpha, time, beta)`,
         `${f}:8: [DEFAULT] debug: unknown option (ratemesh has no [DEFAULT] options)`,
         `${f}:11: [alpha] start: "yesterday" is not an RFC 3339 timestamp with a zone (e.g. 2026-01-01T00:00:00Z) (expected timestamp (RFC 3339, e.g. 2026-01-01T00:00:00Z))`,
         `${f}:2: [time] period: 7 does not divide a day (86400 s), so periods could not align to days`,

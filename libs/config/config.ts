@@ -202,7 +202,7 @@ export function readConfig<S extends Sections>(spec: ServiceConfig<S>, opts: Loa
         ignored.add(
           `${file}`,
           e.section,
-          `not read: ${names} take${lenderOf.length === 1 ? "s" : ""} only ${lenderOf[0]?.takes.join(", ")} from it`,
+          `not read: ${names} take${lenderOf.length === 1 ? "s" : ""} only ${[...new Set(lenderOf.flatMap((l) => l.takes))].join(", ")} from it`,
           `${e.key} (line ${e.line})`,
         );
         continue;
@@ -227,7 +227,8 @@ export function readConfig<S extends Sections>(spec: ServiceConfig<S>, opts: Loa
         continue;
       }
       seen.set(id, { line: e.line, section: e.section });
-      take(target.section, e.key, decl, e.value, `${where}${target.via}`, `${file}`, `${e.key} (line ${e.line})`);
+      const item = target.section === e.section ? `${e.key} (line ${e.line})` : `${e.key} (line ${e.line}, in [${e.section}])`;
+      take(target.section, e.key, decl, e.value, `${where}${target.via}`, `${file}`, item);
     }
   }
   for (const [name, lenderList] of lent) {
@@ -296,7 +297,16 @@ export function readConfig<S extends Sections>(spec: ServiceConfig<S>, opts: Loa
   return { config: cfg, warnings: ignored.warnings() };
 }
 
-/** The config with secrets replaced, fit for a log line. */
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s/]*@/gi;
+const URL_SECRET_PARAM = /([?&](?:password|passwd|pass|token|secret|key|api_key|apikey|access_token|auth)=)[^&\s#]*/gi;
+
+/** A value with the credentials a URL in it may carry (user:password@, ?token=...) replaced. */
+export function redactUrls(value: string): string {
+  if (!value.includes("://") && !value.includes("=")) return value;
+  return value.replace(URL_PASSWORD, "$1:***@").replace(URL_SECRET_PARAM, "$1***");
+}
+
+/** The config with secrets replaced, fit for a log line (credentials inside URLs too). */
 export function redactedConfig<S extends Sections>(spec: ServiceConfig<S>, config: ConfigOf<S>): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const [sectionName, section] of Object.entries(spec.sections as Sections)) {
@@ -305,7 +315,8 @@ export function redactedConfig<S extends Sections>(spec: ServiceConfig<S>, confi
     for (const [name, option] of Object.entries(section)) {
       if (option.disposition !== undefined) continue;
       const v = values[name];
-      shown[name] = option.secret && v !== undefined && v !== "" ? "***" : v;
+      const redacted = typeof v === "string" ? redactUrls(v) : v;
+      shown[name] = option.secret && v !== undefined && v !== "" ? "***" : redacted;
     }
     if (Object.keys(shown).length > 0) out[sectionName] = shown;
   }

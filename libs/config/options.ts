@@ -322,36 +322,24 @@ export function timestamp(spec: Common): Option<Date, false> {
  * per section and reason. `help` is the reason, shown in the warning.
  */
 export function tolerated(spec: Common): Option<undefined, false> {
-  return {
-    ...declare<Option<undefined, false>>(
-      "tolerated",
-      spec,
-      make(
-        "ignored",
-        spec,
-        () => undefined,
-        () => "",
-      ),
-    ),
-    disposition: "tolerated",
-  };
+  return disposed("tolerated", spec);
 }
 
 /** An option that cannot be honoured whatever its value: setting it is an error whose message is `help`, what to use instead. */
 export function retired(spec: Common): Option<undefined, false> {
-  return {
-    ...declare<Option<undefined, false>>(
-      "retired",
-      spec,
-      make(
-        "refused",
-        spec,
-        () => undefined,
-        () => "",
-      ),
-    ),
-    disposition: "retired",
-  };
+  return disposed("retired", spec);
+}
+
+/** An option with no value: the loader warns about it (tolerated) or refuses it (retired). */
+function disposed(disposition: "tolerated" | "retired", spec: Common): Option<undefined, false> {
+  const type = disposition === "tolerated" ? "ignored" : "refused";
+  const option = make<undefined>(
+    type,
+    spec,
+    () => undefined,
+    () => "",
+  );
+  return { ...declare<Option<undefined, false>>(disposition, spec, option), disposition };
 }
 
 /**

@@ -6,7 +6,14 @@
 
 export interface Ownership {
   readonly scopeId: string;
-  /** Increases with every new ownership of the scope; sent with every commit. */
+  /**
+   * The coordinator epoch the token belongs to: a new coordinator (etcd
+   * wiped or rebuilt, a move from the embedded coordinator) has a newer
+   * one. Storage orders (epoch, token), so tokens may start again in a new
+   * epoch; sent with every commit.
+   */
+  readonly epoch: bigint;
+  /** Increases with every new ownership of the scope within the epoch; sent with every commit. */
   readonly token: bigint;
   /**
    * Aborted the moment the ownership is lost or released: work on the scope
@@ -24,6 +31,8 @@ export interface MemberInfo {
 export interface Coordinator {
   readonly kind: "memory" | "etcd";
   readonly memberId: string;
+  /** The epoch of the ownerships taken now (0 until the coordinator has joined). */
+  readonly epoch: bigint;
   start(): Promise<void>;
   /** True while this member may own scopes (its lease is alive). */
   leaseHeld(): boolean;

@@ -48,6 +48,26 @@ describe("etcd coordinator", () => {
     assert.throws(() => parseCoordinationUrl("etcd3://a:b:c"), /each host must be host\[:port\]/);
   });
 
+  it("members share one epoch, created once; a cluster that lost its keys gets a newer one, which members take when they rejoin", async (t) => {
+    const etcd = await EtcdServer.start(t);
+    const before = Date.now();
+    const [a, b] = await Promise.all([member(t, etcd, "/ep"), member(t, etcd, "/ep")]);
+    assert.equal(a.epoch, b.epoch, "one epoch for the group");
+    assert.ok(a.epoch >= BigInt(before), `the clock at creation (${a.epoch})`);
+    const admin = new Etcd3({ hosts: etcd.endpoint });
+    t.after(() => admin.close());
+    assert.equal(await admin.get("/ep/epoch").string(), a.epoch.toString());
+    const old = await a.acquire("scope-0");
+    assert.equal(old?.epoch, a.epoch, "ownerships carry it");
+    if (old !== undefined) await a.release(old);
+
+    await etcd.wipe();
+    await eventually(async () => a.leaseHeld() && b.leaseHeld() && a.epoch > (old?.epoch ?? 0n), 15_000, "rejoined in a new epoch");
+    assert.equal(a.epoch, b.epoch);
+    const next = await eventually(async () => a.acquire("scope-0"), 5000, "owned again");
+    assert.equal(next.epoch, a.epoch, "ownerships of the new epoch");
+  });
+
   it("spreads scopes over the live members, one owner each, and fences with increasing tokens", async (t) => {
     const etcd = await EtcdServer.start(t);
     const [a, b, c] = await Promise.all([member(t, etcd, "/t1"), member(t, etcd, "/t1"), member(t, etcd, "/t1")]);

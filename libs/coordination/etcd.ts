@@ -5,8 +5,9 @@
  * client whatever the work is doing, and registers as a member under it. A
  * scope is owned by creating its ownership key under the lease only if the
  * key is absent (a transaction); the revision that created the key is the
- * fencing token every commit of the scope carries. Members agree on who
- * should own what by rendezvous hashing over the live members.
+ * fencing token every commit of the scope carries, with the group's epoch
+ * (epoch.ts), read when the process joins. Members agree on who should own
+ * what by rendezvous hashing over the live members.
  *
  * Invariants, and what happens on each failure:
  *  - The process believes it holds its lease only until the last keepalive
@@ -34,6 +35,8 @@ import { sleep } from "../async/limit.js";
 import { errorMessage } from "../errors/errors.js";
 import type { Logger } from "../logging/logger.js";
 import type { Coordinator, MemberInfo, Ownership } from "./coordinator.js";
+import { groupEpoch } from "./epoch.js";
+import { GroupView } from "./group-view.js";
 import { rendezvousOwner } from "./rendezvous.js";
 
 export interface EtcdCoordinatorOptions {
@@ -69,14 +72,13 @@ export class EtcdCoordinator implements Coordinator {
   private readonly ttl: number;
   private lease: Lease | undefined;
   private leaseId: string | undefined;
+  private groupEpoch = 0n;
   /** Local deadline of the lease (ms since the epoch). */
   private validUntil = 0;
   private lastFiredAt = 0;
   private readonly staleLeases = new Set<Lease>();
   private readonly owned = new Map<string, Held>();
-  private memberMap = new Map<string, MemberInfo>();
-  /** scope -> member -> until (ms). */
-  private stepBacks = new Map<string, Map<string, number>>();
+  private readonly group: GroupView;
   private readonly listeners = new Set<() => void>();
   private readonly watchers: Watcher[] = [];
   private watchdog: NodeJS.Timeout | undefined;
@@ -85,6 +87,7 @@ export class EtcdCoordinator implements Coordinator {
   private stopped = false;
 
   constructor(private readonly opts: EtcdCoordinatorOptions) {
+    this.group = new GroupView(this.key("members", ""), this.key("stepback", ""));
     this.ttl = Math.max(2, Math.round(opts.ttlSeconds));
     const callTimeout = opts.callTimeoutMs ?? Math.min(5000, (this.ttl * 1000) / 2);
     this.client = new Etcd3({
@@ -104,7 +107,11 @@ export class EtcdCoordinator implements Coordinator {
     });
   }
 
-  private key(kind: "members" | "scopes" | "stepback", ...parts: string[]): string {
+  get epoch(): bigint {
+    return this.groupEpoch;
+  }
+
+  private key(kind: "members" | "scopes" | "stepback" | "epoch", ...parts: string[]): string {
     return [this.opts.prefix, kind, ...parts.map(encodeURIComponent)].join("/");
   }
 
@@ -129,7 +136,7 @@ export class EtcdCoordinator implements Coordinator {
   }
 
   members(): MemberInfo[] {
-    return [...this.memberMap.values()].sort((a, b) => a.memberId.localeCompare(b.memberId));
+    return this.group.list();
   }
 
   held(): Ownership[] {
@@ -142,22 +149,13 @@ export class EtcdCoordinator implements Coordinator {
 
   shouldOwn(scopeId: string): boolean {
     if (!this.leaseHeld()) return false;
-    const live = new Set(this.memberMap.keys());
-    live.add(this.memberId);
-    const now = Date.now();
-    const back = this.stepBacks.get(scopeId);
-    let candidates = [...live];
-    if (back !== undefined) {
-      const willing = candidates.filter((m) => (back.get(m) ?? 0) <= now);
-      if (willing.length > 0) candidates = willing;
-    }
-    return rendezvousOwner(scopeId, candidates) === this.memberId;
+    return rendezvousOwner(scopeId, this.group.candidates(scopeId, this.memberId, Date.now())) === this.memberId;
   }
 
   async stepBack(scopeId: string, until: Date): Promise<void> {
     const leaseId = this.leaseId;
     if (leaseId === undefined) return;
-    this.recordStepBack(scopeId, this.memberId, until.getTime());
+    this.group.recordStepBack(scopeId, this.memberId, until.getTime());
     try {
       await this.client
         .put(this.key("stepback", scopeId, this.memberId))
@@ -171,6 +169,7 @@ export class EtcdCoordinator implements Coordinator {
 
   async acquire(scopeId: string): Promise<Ownership | undefined> {
     const leaseId = this.leaseId;
+    const epoch = this.groupEpoch;
     if (leaseId === undefined || !this.leaseHeld() || this.owned.has(scopeId)) return undefined;
     const key = this.key("scopes", scopeId);
     const res = await this.client.if(key, "Create", "==", 0).then(this.client.put(key).value(this.memberId).lease(leaseId)).commit();
@@ -185,7 +184,7 @@ export class EtcdCoordinator implements Coordinator {
       return undefined;
     }
     const controller = new AbortController();
-    const ownership: Ownership = { scopeId, token, signal: controller.signal };
+    const ownership: Ownership = { scopeId, epoch, token, signal: controller.signal };
     this.owned.set(scopeId, { ownership, controller, key });
     return ownership;
   }
@@ -217,6 +216,10 @@ export class EtcdCoordinator implements Coordinator {
     this.client.close();
   }
 
+  private self(): MemberInfo {
+    return { memberId: this.memberId, description: this.description, joinedAt: this.joinedAt };
+  }
+
   private notify(): void {
     for (const l of this.listeners) {
       try {
@@ -245,6 +248,8 @@ export class EtcdCoordinator implements Coordinator {
     let leaseId: string;
     try {
       leaseId = String(await lease.grant());
+      // Read at every join: a cluster that lost its keys meanwhile gets a new epoch.
+      this.groupEpoch = await groupEpoch(this.client, this.key("epoch"), this.groupEpoch, Date.now);
       await lease
         .put(this.key("members", this.memberId))
         .value(JSON.stringify({ description: this.description, joinedAt: this.joinedAt.toISOString() }))
@@ -257,8 +262,11 @@ export class EtcdCoordinator implements Coordinator {
     this.lease = lease;
     this.leaseId = leaseId;
     this.validUntil = requestedAt + this.ttl * 1000;
-    this.memberMap.set(this.memberId, { memberId: this.memberId, description: this.description, joinedAt: this.joinedAt });
-    this.opts.logger.info({ member_id: this.memberId, lease_id: leaseId, ttl_s: this.ttl }, "joined the coordination group");
+    this.group.setMember(this.self());
+    this.opts.logger.info(
+      { member_id: this.memberId, lease_id: leaseId, ttl_s: this.ttl, fencing_epoch: this.groupEpoch.toString() },
+      "joined the coordination group",
+    );
     for (const stale of [...this.staleLeases]) {
       stale
         .revoke()
@@ -326,22 +334,16 @@ export class EtcdCoordinator implements Coordinator {
     const members = await this.client.watch().prefix(this.key("members", "")).create();
     this.watchers.push(members);
     members.on("put", (kv) => {
-      const id = decodeURIComponent(kv.key.toString().slice(this.key("members", "").length));
-      this.memberMap.set(id, parseMember(id, kv.value.toString()));
+      this.group.putMember(kv.key.toString(), kv.value.toString());
       this.notify();
     });
     members.on("delete", (kv) => {
-      const id = decodeURIComponent(kv.key.toString().slice(this.key("members", "").length));
-      if (this.memberMap.delete(id)) this.notify();
+      if (this.group.deleteMember(kv.key.toString())) this.notify();
     });
     members.on("connected", () => void this.resync());
     const backs = await this.client.watch().prefix(this.key("stepback", "")).create();
     backs.on("put", (kv) => {
-      const parsed = this.parseStepBack(kv.key.toString(), kv.value.toString());
-      if (parsed !== undefined) {
-        this.recordStepBack(parsed.scopeId, parsed.memberId, parsed.until);
-        this.notify();
-      }
+      if (this.group.putStepBack(kv.key.toString(), kv.value.toString())) this.notify();
     });
     this.watchers.push(backs);
     for (const w of [members, backs]) w.on("error", (err) => this.opts.logger.debug({ err: errorMessage(err) }, "etcd watch error"));
@@ -355,53 +357,11 @@ export class EtcdCoordinator implements Coordinator {
         this.client.getAll().prefix(this.key("members", "")).strings(),
         this.client.getAll().prefix(this.key("stepback", "")).strings(),
       ]);
-      const next = new Map<string, MemberInfo>();
-      for (const [k, v] of Object.entries(members)) {
-        const id = decodeURIComponent(k.slice(this.key("members", "").length));
-        next.set(id, parseMember(id, v));
-      }
-      if (this.lease !== undefined) {
-        next.set(this.memberId, { memberId: this.memberId, description: this.description, joinedAt: this.joinedAt });
-      }
-      const nextBacks = new Map<string, Map<string, number>>();
-      for (const [k, v] of Object.entries(backs)) {
-        const p = this.parseStepBack(k, v);
-        if (p === undefined) continue;
-        let m = nextBacks.get(p.scopeId);
-        if (m === undefined) {
-          m = new Map();
-          nextBacks.set(p.scopeId, m);
-        }
-        m.set(p.memberId, p.until);
-      }
-      const changed = !sameKeys(next, this.memberMap) || nextBacks.size !== this.stepBacks.size;
-      this.memberMap = next;
-      this.stepBacks = nextBacks;
+      const changed = this.group.replace(members, backs, this.lease === undefined ? undefined : this.self());
       if (changed) this.notify();
     } catch (err) {
       this.opts.logger.debug({ err: errorMessage(err) }, "etcd resync failed");
     }
-  }
-
-  private parseStepBack(key: string, value: string): { scopeId: string; memberId: string; until: number } | undefined {
-    const rest = key.slice(this.key("stepback", "").length).split("/");
-    if (rest.length !== 2) return undefined;
-    try {
-      const until = Number((JSON.parse(value) as { until?: unknown }).until);
-      if (!Number.isFinite(until)) return undefined;
-      return { scopeId: decodeURIComponent(rest[0] as string), memberId: decodeURIComponent(rest[1] as string), until };
-    } catch {
-      return undefined;
-    }
-  }
-
-  private recordStepBack(scopeId: string, memberId: string, until: number): void {
-    let m = this.stepBacks.get(scopeId);
-    if (m === undefined) {
-      m = new Map();
-      this.stepBacks.set(scopeId, m);
-    }
-    m.set(memberId, until);
   }
 
   /** Deletes the key only if it is still the one created at `revision` (ours). Never throws. */
@@ -429,19 +389,4 @@ export class EtcdCoordinator implements Coordinator {
       // The next attempt tries again.
     }
   }
-}
-
-function parseMember(memberId: string, value: string): MemberInfo {
-  try {
-    const v = JSON.parse(value) as { description?: string; joinedAt?: string };
-    return { memberId, description: v.description ?? "", joinedAt: new Date(v.joinedAt ?? 0) };
-  } catch {
-    return { memberId, description: "", joinedAt: new Date(0) };
-  }
-}
-
-function sameKeys<K>(a: Map<K, unknown>, b: Map<K, unknown>): boolean {
-  if (a.size !== b.size) return false;
-  for (const k of a.keys()) if (!b.has(k)) return false;
-  return true;
 }

@@ -1,8 +1,9 @@
 /**
  * Coordination for a single collector process (the embedded default): every
- * scope belongs to this process. Tokens are microseconds since the epoch,
- * strictly increasing, so they stay newer than any token a previous run of
- * the process sent to storage.
+ * scope belongs to this process. Its epoch is the time it started (in
+ * milliseconds since 1970): each run of the process is a coordinator of
+ * its own, newer than any run or etcd group before it (clocks permitting),
+ * and within it tokens count up from 1.
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
@@ -12,6 +13,7 @@ export class MemoryCoordinator implements Coordinator {
   readonly kind = "memory";
   readonly memberId = randomUUID();
   private readonly joinedAt = new Date();
+  readonly epoch = BigInt(this.joinedAt.getTime());
   private readonly owned = new Map<string, { ownership: Ownership; controller: AbortController }>();
   private lastToken = 0n;
 
@@ -39,10 +41,9 @@ export class MemoryCoordinator implements Coordinator {
 
   async acquire(scopeId: string): Promise<Ownership | undefined> {
     if (this.owned.has(scopeId)) return undefined;
-    const now = BigInt(Date.now()) * 1000n;
-    this.lastToken = now > this.lastToken ? now : this.lastToken + 1n;
+    this.lastToken += 1n;
     const controller = new AbortController();
-    const ownership: Ownership = { scopeId, token: this.lastToken, signal: controller.signal };
+    const ownership: Ownership = { scopeId, epoch: this.epoch, token: this.lastToken, signal: controller.signal };
     this.owned.set(scopeId, { ownership, controller });
     return ownership;
   }

@@ -35,6 +35,11 @@ export function createPgPool(url: string, opts: PgPoolOptions = {}): PgPool {
 /** Runs fn in a transaction: COMMIT when it resolves, ROLLBACK when it throws. */
 export async function withTransaction<T>(pool: PgPool, fn: (client: PgClient) => Promise<T>, isolation = "READ COMMITTED"): Promise<T> {
   const client = await pool.connect();
+  // A connection lost while the client is checked out (the server stopped
+  // between two statements) is emitted as an event, which would crash the
+  // process without a listener; the next query fails with it anyway.
+  const lost = () => {};
+  client.on("error", lost);
   try {
     await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
     const result = await fn(client);
@@ -44,6 +49,7 @@ export async function withTransaction<T>(pool: PgPool, fn: (client: PgClient) =>
     await client.query("ROLLBACK").catch(() => {});
     throw err;
   } finally {
+    client.off("error", lost);
     client.release();
   }
 }

@@ -11,7 +11,9 @@ export type ErrorKind =
   | "failed_precondition"
   | "unavailable"
   | "deadline_exceeded"
-  | "unimplemented";
+  | "unimplemented"
+  | "unauthenticated"
+  | "permission_denied";
 
 export abstract class RatemeshError extends Error {
   abstract readonly kind: ErrorKind;
@@ -32,7 +34,7 @@ export class InvalidArgumentError extends RatemeshError {
 export class NotFoundError extends RatemeshError {
   readonly kind = "not_found";
   constructor(what: string, id: string) {
-    super(`${what} ${JSON.stringify(id)} not found`);
+    super(`${what} ${quoted(id)} not found`);
     this.name = "NotFoundError";
   }
 }
@@ -77,6 +79,36 @@ export class UnimplementedError extends RatemeshError {
     super(message);
     this.name = "UnimplementedError";
   }
+}
+
+/** No valid credentials: no token, a token that is not (or no longer) valid. */
+export class UnauthenticatedError extends RatemeshError {
+  readonly kind = "unauthenticated";
+  constructor(message: string) {
+    super(message);
+    this.name = "UnauthenticatedError";
+  }
+}
+
+/**
+ * The caller is known but not allowed. The message names the method and
+ * what it lacks (a role), never what exists.
+ */
+export class PermissionDeniedError extends RatemeshError {
+  readonly kind = "permission_denied";
+  constructor(message: string) {
+    super(message);
+    this.name = "PermissionDeniedError";
+  }
+}
+
+/**
+ * User input as it may appear in a message: quoted, and cut to `max`
+ * characters so that a huge value never travels back in a status or a log
+ * line.
+ */
+export function quoted(value: string, max = 64): string {
+  return JSON.stringify(value.length > max ? `${value.slice(0, max)}…` : value);
 }
 
 export function errorMessage(err: unknown): string {

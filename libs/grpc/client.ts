@@ -10,11 +10,16 @@
  *
  * Each call (all its attempts) is a client span, a child of the span in
  * force, whose W3C trace context goes in the call's metadata.
+ *
+ * TLS (with a client certificate, reloaded: see tls.ts) and metadata sent
+ * on every call (a token) are options of the connection; a call may add
+ * its own metadata (the gateway passes each caller's token on).
  */
 import * as grpc from "@grpc/grpc-js";
 import { sleep } from "../async/limit.js";
 import type { Attributes } from "../tracing/tracing.js";
 import { RemoteCallError } from "./status.js";
+import { type CertificateFiles, channelCredentials } from "./tls.js";
 import { clientCallSpan } from "./trace-context.js";
 import { type RequestOf, type ResponseOf, type ServiceDef, shortMethod } from "./types.js";
 
@@ -26,6 +31,12 @@ export interface ClientOptions {
   retryBackoffSeconds: number;
   keepaliveSeconds: number;
   maxMessageBytes: number;
+  /** TLS: the servers verified, a client certificate presented. Default: plaintext. */
+  credentials?: grpc.ChannelCredentials;
+  /** Sent with every call (e.g. x-auth-token). */
+  metadata?: Readonly<Record<string, string>>;
+  /** Default deadline of a server stream. Default: deadlineSeconds. */
+  streamDeadlineSeconds?: number;
 }
 
 export interface CallOptions {
@@ -35,6 +46,8 @@ export interface CallOptions {
   retry?: boolean;
   /** Added to the call's span (counts, ids: never payloads). */
   attributes?: Attributes;
+  /** Sent with this call, after the connection's own. */
+  metadata?: Readonly<Record<string, string>>;
 }
 
 export type Client<S extends ServiceDef> = {
@@ -65,7 +78,7 @@ export class Connection {
       "grpc.max_reconnect_backoff_ms": 2000,
       "grpc.enable_retries": 0,
     };
-    const credentials = grpc.credentials.createInsecure();
+    const credentials = opts.credentials ?? grpc.credentials.createInsecure();
     this.channel = new grpc.Channel(address, credentials, channelOptions);
     this.base = new grpc.Client(address, credentials, { channelOverride: this.channel });
   }
@@ -85,8 +98,18 @@ export class Connection {
     this.base.close();
   }
 
-  private deadlineOf(o: CallOptions | undefined): number {
-    return Date.now() + (o?.deadlineSeconds ?? this.opts.deadlineSeconds) * 1000;
+  private deadlineOf(o: CallOptions | undefined, stream = false): number {
+    const def = stream ? (this.opts.streamDeadlineSeconds ?? this.opts.deadlineSeconds) : this.opts.deadlineSeconds;
+    return Date.now() + (o?.deadlineSeconds ?? def) * 1000;
+  }
+
+  /** The call's metadata: its trace context, the connection's metadata, then the call's own. */
+  private metadataOf(traced: grpc.Metadata, o: CallOptions | undefined): grpc.Metadata {
+    for (const extra of [this.opts.metadata, o?.metadata]) {
+      if (extra === undefined) continue;
+      for (const [k, v] of Object.entries(extra)) traced.set(k, v);
+    }
+    return traced;
   }
 
   private async unary(path: string, method: ServiceDef[string], req: unknown, o: CallOptions | undefined): Promise<unknown> {
@@ -96,7 +119,7 @@ export class Connection {
     const span = clientCallSpan(path, o?.attributes);
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = await this.unaryOnce(path, method, req, span.metadata(), deadline, o?.signal);
+        const res = await this.unaryOnce(path, method, req, this.metadataOf(span.metadata(), o), deadline, o?.signal);
         span.end(grpc.status.OK);
         return res;
       } catch (err) {
@@ -156,8 +179,8 @@ export class Connection {
       method.requestSerialize as (v: unknown) => Buffer,
       method.responseDeserialize,
       req,
-      span.metadata(),
-      { deadline: this.deadlineOf(o) },
+      this.metadataOf(span.metadata(), o),
+      { deadline: this.deadlineOf(o, true) },
     );
     const onAbort = () => call.cancel();
     o?.signal?.addEventListener("abort", onAbort, { once: true });
@@ -184,15 +207,20 @@ function toRemote(label: string, err: unknown): RemoteCallError {
   return new RemoteCallError(label, grpc.status.UNKNOWN, err instanceof Error ? err.message : String(err));
 }
 
-export function clientOptionsFrom(config: {
-  client: { deadline: number; retries: number; retry_backoff: number; keepalive_time: number };
-  server: { max_message_size: number };
-}): ClientOptions {
+/** The options of a service's connections to the others; `certificates` (clientCertificatesFrom in from-config.ts) make them TLS. */
+export function clientOptionsFrom(
+  config: {
+    client: { deadline: number; retries: number; retry_backoff: number; keepalive_time: number };
+    server: { max_message_size: number };
+  },
+  certificates?: CertificateFiles,
+): ClientOptions {
   return {
     deadlineSeconds: config.client.deadline,
     retries: config.client.retries,
     retryBackoffSeconds: config.client.retry_backoff,
     keepaliveSeconds: config.client.keepalive_time,
     maxMessageBytes: config.server.max_message_size,
+    ...(certificates === undefined ? {} : { credentials: channelCredentials(certificates) }),
   };
 }

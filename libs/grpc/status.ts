@@ -14,7 +14,16 @@ const CODE_OF_KIND: Record<ErrorKind, status> = {
   unavailable: status.UNAVAILABLE,
   deadline_exceeded: status.DEADLINE_EXCEEDED,
   unimplemented: status.UNIMPLEMENTED,
+  unauthenticated: status.UNAUTHENTICATED,
+  permission_denied: status.PERMISSION_DENIED,
 };
+
+/** The longest status message sent or logged: whatever a handler says, user input never travels back whole. */
+export const MAX_DETAILS = 1024;
+
+function bounded(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters)` : text;
+}
 
 export function codeName(code: status): string {
   return status[code] ?? String(code);
@@ -45,12 +54,12 @@ export interface MappedError {
 }
 
 /** What a server answers for an error thrown by a handler. */
-export function toStatus(err: unknown): MappedError {
+export function toStatus(err: unknown, maxDetails = MAX_DETAILS): MappedError {
   if (err instanceof RatemeshError) {
-    return { code: CODE_OF_KIND[err.kind], details: err.message, internal: false };
+    return { code: CODE_OF_KIND[err.kind], details: bounded(err.message, maxDetails), internal: false };
   }
   if (err instanceof RemoteCallError && err.transient) {
-    return { code: status.UNAVAILABLE, details: `a dependency is unavailable: ${err.message}`, internal: false };
+    return { code: status.UNAVAILABLE, details: bounded(`a dependency is unavailable: ${err.message}`, maxDetails), internal: false };
   }
   const id = randomUUID().slice(0, 8);
   return { code: status.INTERNAL, details: `internal error (id ${id}); the service log has the cause`, internal: true };

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { Decimal, DecimalContext, DecimalSyntaxError, PYTHON_CONTEXT, sumDecimals } from "./decimal.js";
 
@@ -53,6 +54,37 @@ describe("Decimal", () => {
     assert.ok(d("-1").lt(d("0")));
     assert.ok(d("128").gte(d("64")));
     assert.ok(d("2").gt(d("1.99999999999999999999999999")));
+  });
+
+  it("divides as Python's decimal does, digit for digit, at any precision (Python itself is the oracle)", () => {
+    // Quotients that are rounded keep the context's precision, trailing zeros included (39/200 at 2 digits is 0.20);
+    // exact ones shrink to the ideal exponent (1/4 is 0.25, 6/2 is 3). (Quotients Python would print with an exponent are left out.)
+    const cases: Array<[string, string, number]> = [
+      ["39", "200", 2],
+      ["1", "4", 2],
+      ["6", "2", 28],
+      ["2", "3", 5],
+      ["199", "1000", 2],
+      ["0.99999999999999999999999999999", "1", 28],
+      ["100", "3", 3],
+      ["-39", "200", 2],
+      ["1.000", "8", 3],
+      ["123456", "1000", 3],
+    ];
+    const script = [
+      "import sys",
+      "from decimal import Decimal, getcontext",
+      "for line in sys.stdin:",
+      "    a, b, p = line.split()",
+      "    getcontext().prec = int(p)",
+      "    print(Decimal(a) / Decimal(b))",
+    ].join("\n");
+    const py = spawnSync("/usr/bin/python3", ["-c", script], { input: cases.map((c) => c.join(" ")).join("\n"), encoding: "utf8" });
+    assert.equal(py.status, 0, py.stderr);
+    const expected = py.stdout.trim().split("\n");
+    cases.forEach(([a, b, p], i) => {
+      assert.equal(d(a).div(d(b), p).toString(), expected[i], `${a} / ${b} at precision ${p}`);
+    });
   });
 
   it("divides with Python's context precision and rounding", () => {

@@ -143,7 +143,9 @@ export class Decimal {
     const r = num % other.coef;
     const ideal = this.exp - other.exp;
     const raw = roundSignificant(q, ideal - shift, precision, rounding, r !== 0n);
-    if (r !== 0n) return raw;
+    // A rounded quotient keeps its `precision` digits, trailing zeros
+    // included (Python: 39/200 at precision 2 is 0.20, not 0.2).
+    if (r !== 0n || !raw.eq(Decimal.of(q, ideal - shift))) return raw;
     // Exact quotient: strip trailing zeros down to the ideal exponent.
     let coef = raw.coef;
     let exp = raw.exp;

@@ -46,8 +46,16 @@ export interface StartContext<C> {
   serveMetrics(listen: HostPort | undefined): Promise<string | undefined>;
 }
 
+/**
+ * A service's configuration, and optionally a check of the files it points
+ * to (a collector's metrics.yml), which throws a ConfigError: run with the
+ * configuration's own checks, before the service starts and by
+ * --check-config, so that the check says what the start would.
+ */
+export type CheckedServiceConfig<S extends Sections> = ServiceConfig<S> & { checkFiles?: (config: ConfigOf<S>) => void };
+
 export async function runService<S extends Sections & typeof commonSections>(
-  spec: ServiceConfig<S>,
+  spec: CheckedServiceConfig<S>,
   start: (ctx: StartContext<ConfigOf<S>>) => Promise<Running>,
 ): Promise<void> {
   const service = spec.service;
@@ -72,6 +80,7 @@ export async function runService<S extends Sections & typeof commonSections>(
   let warnings: string[];
   try {
     ({ config, warnings } = readConfig(spec, { file: configFile, env: process.env, catalog: CONFIG_CATALOG }));
+    spec.checkFiles?.(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`ratemesh-${service}: ${err.message}\n`);

@@ -77,6 +77,10 @@ export function decodePageToken<T>(token: string, field: string, check: (v: unkn
   } catch {
     throw new InvalidArgumentError(field, "is not a page token returned by this service");
   }
-  if (!check(v)) throw new InvalidArgumentError(field, "is not a page token returned by this service");
+  // Every token this service returns is an object; anything else (null, a
+  // number, a list) is refused here, before a check reads a property of it.
+  if (typeof v !== "object" || v === null || Array.isArray(v) || !check(v)) {
+    throw new InvalidArgumentError(field, "is not a page token returned by this service");
+  }
   return v;
 }

@@ -10,6 +10,7 @@ import { status } from "@grpc/grpc-js";
 import type { FastifyInstance } from "fastify";
 import type { RatingModule } from "../../libs/gen/ratemesh/v1/rating.js";
 import type {
+  AddDataFramesRequest,
   CreateTaskRequest,
   ListTasksRequest,
   ReprocessTask,
@@ -192,6 +193,7 @@ describe("api gateway application", () => {
       collector: "gnocchi",
       lastError: "",
       fencingToken: "3",
+      fencingEpoch: "0",
       unpriced: false,
       unpricedPoints: "0",
       unpricedPeriods: "0",
@@ -273,44 +275,21 @@ describe("api gateway application", () => {
         },
       },
     });
-    const post = await a.inject({
-      method: "POST",
-      url: "/v2/task/reprocess",
-      payload: {
-        scope_ids: ["p1", "p2"],
-        start_reprocess_time: "2026-11-01T01:00:00+00:00",
-        end_reprocess_time: "2026-11-01T03:00:00+00:00",
-        reason: "fix",
-      },
-    });
+    /** CloudKitty's reprocessing request, posted to `url`. */
+    const reprocess = (url: string, scope_ids: string | string[], start: string, end: string, reason: string) =>
+      a.inject({ method: "POST", url, payload: { scope_ids, start_reprocess_time: start, end_reprocess_time: end, reason } });
+    const post = await reprocess("/v2/task/reprocess", ["p1", "p2"], "2026-11-01T01:00:00+00:00", "2026-11-01T03:00:00+00:00", "fix");
     assert.equal(post.statusCode, 202);
     assert.deepEqual(created[0]?.scopeIds, ["p1", "p2"]);
     assert.equal(created[0]?.begin?.toISOString(), "2026-11-01T01:00:00.000Z");
     assert.equal(created[0]?.end?.toISOString(), "2026-11-01T04:00:00.000Z");
-    await a.inject({
-      method: "POST",
-      url: "/v2/task/reprocesses",
-      payload: { scope_ids: "ALL", start_reprocess_time: "2026-11-01T01:00:00", end_reprocess_time: "2026-11-01T01:00:00", reason: "one" },
-    });
+    await reprocess("/v2/task/reprocesses", "ALL", "2026-11-01T01:00:00", "2026-11-01T01:00:00", "one");
     assert.equal(created[1]?.allScopes, true);
     assert.deepEqual(created[1]?.scopeIds, []);
     assert.equal(created[1]?.end?.toISOString(), "2026-11-01T02:00:00.000Z", "start = end: one period");
-    const mixed = await a.inject({
-      method: "POST",
-      url: "/v2/task/reprocesses",
-      payload: {
-        scope_ids: ["ALL", "p1"],
-        start_reprocess_time: "2026-11-01T01:00:00",
-        end_reprocess_time: "2026-11-01T01:00:00",
-        reason: "x",
-      },
-    });
+    const mixed = await reprocess("/v2/task/reprocesses", ["ALL", "p1"], "2026-11-01T01:00:00", "2026-11-01T01:00:00", "x");
     assert.equal(mixed.statusCode, 400);
-    const blank = await a.inject({
-      method: "POST",
-      url: "/v2/task/reprocesses",
-      payload: { scope_ids: ["p1"], start_reprocess_time: "2026-11-01T01:00:00", end_reprocess_time: "2026-11-01T01:00:00", reason: "  " },
-    });
+    const blank = await reprocess("/v2/task/reprocesses", ["p1"], "2026-11-01T01:00:00", "2026-11-01T01:00:00", "  ");
     assert.match((blank.json() as { message: string }).message, /^Empty or blank reason/);
     assert.equal(created.length, 2);
 
@@ -456,6 +435,90 @@ describe("api gateway application", () => {
     assert.deepEqual(res.json(), { fields: [] });
     assert.deepEqual(asked, ["s2"]);
     await a.close();
+  });
+
+  it("pushes CloudKitty data frames as one storage frame per scope, exact digits, a key per request, 204; names the body's fields", async () => {
+    const sent: Array<{ req: AddDataFramesRequest; caller: Caller }> = [];
+    const addDataFrames = async (req: AddDataFramesRequest, caller: Caller) => {
+      sent.push({ req, caller });
+      return { pointsAdded: "3", replayed: false, scopesCreated: [] };
+    };
+    const { app: a } = await app({ storage: { addDataFrames } }, { auth: "keystone" });
+    const point = (project: string, qty: string, price?: string) =>
+      `{"vol": {"unit": "GiB", "qty": ${qty}}, ${price === undefined ? "" : `"rating": {"price": ${price}}, `}` +
+      `"groupby": {"project_id": "${project}", "id": 7}, "metadata": {"size": 10.50}}`;
+    const body =
+      `{"dataframes": [{"period": {"begin": "2026-03-01T01:00:00", "end": "2026-03-01T02:00:00+00:00"}, "usage": {` +
+      `"volume.size": [${point("p1", "10.10", "0.1000000000000000000001")}, ${point("p2", "1")}], "image": [${point("p1", "3", "2")}]}}]}`;
+    const headers = { "x-auth-token": "admin-token" };
+    const res = await a.inject({ method: "POST", url: "/v2/dataframes", body, headers });
+    assert.equal(res.statusCode, 204, res.body);
+    assert.equal(res.body, "");
+    const req = sent[0]?.req as AddDataFramesRequest;
+    assert.equal(sent[0]?.caller.token, "admin-token");
+    assert.deepEqual(
+      req.frames.map((f) => [f.scopeId, f.begin?.toISOString(), f.end?.toISOString(), f.points.map((p) => [p.type, p.qty, p.price])]),
+      [
+        [
+          "p1",
+          "2026-03-01T01:00:00.000Z",
+          "2026-03-01T02:00:00.000Z",
+          [
+            ["image", "3", "2"],
+            ["volume.size", "10.10", "0.1000000000000000000001"],
+          ],
+        ],
+        ["p2", "2026-03-01T01:00:00.000Z", "2026-03-01T02:00:00.000Z", [["volume.size", "1", "0"]]],
+      ],
+    );
+    assert.deepEqual(req.frames[0]?.points[0]?.groupby, { project_id: "p1", id: "7" });
+    assert.deepEqual(req.frames[0]?.points[0]?.metadata, { size: "10.50" });
+    assert.equal(req.scopeKey, "project_id");
+    assert.match(req.idempotencyKey, /^api-[0-9a-f-]{36}$/);
+    await a.inject({ method: "POST", url: "/v2/dataframes", body, headers: { ...headers, "idempotency-key": "batch-7" } });
+    assert.equal(sent[1]?.req.idempotencyKey, "batch-7");
+    await a.inject({ method: "POST", url: "/v2/dataframes", body, headers });
+    assert.notEqual(sent[2]?.req.idempotencyKey, sent[0]?.req.idempotencyKey, "a new key for each request");
+
+    const bad = async (payload: string, message: string) => {
+      const r = await a.inject({ method: "POST", url: "/v2/dataframes", body: payload, headers });
+      assert.equal(r.statusCode, 400, payload);
+      assert.deepEqual(r.json(), { message });
+    };
+    await bad('{"dataframes": []}', "Parameter dataframes must not be empty.");
+    await bad(
+      '{"dataframes": [{"period": {"begin": "2026-03-01T01:00:00"}, "usage": {}}]}',
+      "Invalid data: required key not provided (path: 'dataframes[0].period.end')",
+    );
+    await bad(
+      `{"dataframes": [{"period": {"begin": "2026-03-01T01:00:00", "end": "2026-03-01T02:00:00"}, "usage": {"cpu": [{"vol": {"unit": "h", "qty": 1}, "groupby": {}, "metadata": {}}]}}]}`,
+      "Invalid data: no project_id: it names the point's scope ([collect] scope_key) (path: 'dataframes[0].usage.cpu[0].groupby')",
+    );
+    // Nothing to push: 204 without a call, as CloudKitty pushes nothing.
+    const calls = sent.length;
+    const empty = await a.inject({
+      method: "POST",
+      url: "/v2/dataframes",
+      body: '{"dataframes": [{"period": {"begin": "2026-03-01T01:00:00", "end": "2026-03-01T02:00:00"}, "usage": {}}]}',
+      headers,
+    });
+    assert.equal(empty.statusCode, 204);
+    assert.equal(sent.length, calls);
+    await a.close();
+
+    // Storage's refusal, named in the body's terms.
+    const refusing = async () => {
+      throw new RemoteCallError(
+        "StorageService/AddDataFrames",
+        status.INVALID_ARGUMENT,
+        'frames[1].points[0].qty: "x" is not an exact decimal',
+      );
+    };
+    const { app: b } = await app({ storage: { addDataFrames: refusing } });
+    const r = await b.inject({ method: "POST", url: "/v2/dataframes", body });
+    assert.equal(r.statusCode, 400);
+    assert.deepEqual(r.json(), { message: 'dataframes[0].usage.volume.size[1].vol.qty: "x" is not an exact decimal' });
+    await b.close();
   });
 
   it("answers unknown routes with CloudKitty's 404 bodies", async () => {

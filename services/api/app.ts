@@ -14,11 +14,12 @@ import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "../../libs/logging/logger.js";
 import { errorBody, httpFailure, schemaFailure } from "./errors.js";
-import type { Gateway } from "./gateway.js";
+import { type Gateway, tokenOf } from "./gateway.js";
 import { parseExactJson } from "./json.js";
 import type { Readiness } from "./readiness.js";
 import { selfUrl, sendJson } from "./reply.js";
 import { registerDataframes } from "./routes/dataframes.js";
+import { registerDataframesAdd } from "./routes/dataframes-add.js";
 import { registerHashmap } from "./routes/hashmap.js";
 import { registerInfo } from "./routes/info.js";
 import { registerModules } from "./routes/modules.js";
@@ -33,6 +34,8 @@ export interface AppOptions {
   readiness: Readiness;
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number;
+  /** Serve HTTPS with this certificate (main.ts swaps it on reload). */
+  https?: { key: Buffer; cert: Buffer };
 }
 
 /** Routes keystonemiddleware lets through without a token (CloudKitty's acl_public_routes), and the health endpoints. */
@@ -49,6 +52,7 @@ function pathOf(request: FastifyRequest): string {
 export function buildApp(gw: Gateway, opts: AppOptions): FastifyInstance {
   const { logger, readiness } = opts;
   const app = Fastify({
+    ...(opts.https === undefined ? {} : { https: opts.https }),
     logger: false,
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024,
@@ -87,7 +91,8 @@ export function buildApp(gw: Gateway, opts: AppOptions): FastifyInstance {
     const id = `req-${randomUUID()}`;
     ids.set(request, id);
     reply.header("x-openstack-request-id", id);
-    if (gw.authStrategy === "keystone" && !PUBLIC.has(pathOf(request)) && request.headers["x-auth-token"] === undefined) {
+    if (gw.authStrategy !== "noauth" && !PUBLIC.has(pathOf(request)) && tokenOf(request) === undefined) {
+      if (gw.wwwAuthenticate !== undefined) reply.header("www-authenticate", gw.wwwAuthenticate);
       return sendJson(reply, 401, UNAUTHORIZED);
     }
     return undefined;
@@ -163,6 +168,7 @@ export function buildApp(gw: Gateway, opts: AppOptions): FastifyInstance {
   registerInfo(app, gw);
   registerSummary(app, gw);
   registerDataframes(app, gw);
+  registerDataframesAdd(app, gw);
   registerScope(app, gw);
   registerReprocess(app, gw);
   return app;

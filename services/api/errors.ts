@@ -24,25 +24,24 @@ export const badRequest = (message: string) => new ApiError(400, message);
 export const notFound = (message: string) => new ApiError(404, message);
 
 /**
- * gRPC code → HTTP status. CloudKitty answers 400 both for bad input and
- * for a request the current state refuses (a rule already running, a
- * reprocessing window past the scope's state), so FAILED_PRECONDITION is 400.
+ * gRPC codes → HTTP status, grouped as the README's table groups them.
+ * CloudKitty answers 400 both for bad input and for a request the current
+ * state refuses (a rule already running, a reprocessing window past the
+ * scope's state), so FAILED_PRECONDITION is 400.
  */
-const HTTP_OF_GRPC: Partial<Record<status, number>> = {
-  [status.INVALID_ARGUMENT]: 400,
-  [status.FAILED_PRECONDITION]: 400,
-  [status.OUT_OF_RANGE]: 400,
-  [status.NOT_FOUND]: 404,
-  [status.ALREADY_EXISTS]: 409,
-  [status.ABORTED]: 409,
-  [status.UNAUTHENTICATED]: 401,
-  [status.PERMISSION_DENIED]: 403,
-  [status.RESOURCE_EXHAUSTED]: 429,
-  [status.UNIMPLEMENTED]: 501,
-  [status.UNAVAILABLE]: 503,
-  [status.DEADLINE_EXCEEDED]: 504,
-  [status.CANCELLED]: 499,
-};
+const HTTP_OF_GRPC_CODES: ReadonlyArray<readonly [number, readonly status[]]> = [
+  [400, [status.INVALID_ARGUMENT, status.FAILED_PRECONDITION, status.OUT_OF_RANGE]],
+  [404, [status.NOT_FOUND]],
+  [409, [status.ALREADY_EXISTS, status.ABORTED]],
+  [401, [status.UNAUTHENTICATED]],
+  [403, [status.PERMISSION_DENIED]],
+  [429, [status.RESOURCE_EXHAUSTED]],
+  [501, [status.UNIMPLEMENTED]],
+  [503, [status.UNAVAILABLE]],
+  [504, [status.DEADLINE_EXCEEDED]],
+  [499, [status.CANCELLED]],
+];
+const HTTP_OF_GRPC = new Map(HTTP_OF_GRPC_CODES.flatMap(([http, codes]) => codes.map((code) => [code, http] as const)));
 
 export interface HttpFailure {
   statusCode: number;
@@ -91,7 +90,7 @@ export function schemaFailure(errors: SchemaError[], where: string): ApiError {
 export function httpFailure(err: unknown): HttpFailure {
   if (err instanceof ApiError) return { statusCode: err.statusCode, message: err.message };
   if (err instanceof RemoteCallError) {
-    const statusCode = HTTP_OF_GRPC[err.code];
+    const statusCode = HTTP_OF_GRPC.get(err.code);
     if (statusCode !== undefined) {
       const message = err.code === status.UNAVAILABLE ? `a ratemesh service is unavailable: ${err.details}` : err.details;
       return { statusCode, message, grpcCode: codeName(err.code) };

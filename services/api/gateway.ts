@@ -30,18 +30,30 @@ export function servicesOver(storage: UpstreamConnection, rating: UpstreamConnec
   };
 }
 
-export type AuthStrategy = "noauth" | "keystone";
+export type AuthStrategy = "noauth" | "keystone" | "jwt";
 
 export interface Gateway {
   services: Services;
   periodSeconds: number;
+  /** [collect] scope_key: the groupby key that names a pushed point's scope (POST /v2/dataframes); unset: project_id. */
+  scopeKey?: string;
   clock: Clock;
   authStrategy: AuthStrategy;
+  /** Told to a caller refused for want of a token (WWW-Authenticate), under keystone. */
+  wwwAuthenticate?: string;
 }
 
-/** The caller of a request: with keystone, its token travels on to the services. */
+/** The request's token: X-Auth-Token, else Authorization: Bearer. */
+export function tokenOf(request: FastifyRequest): string | undefined {
+  const direct = request.headers["x-auth-token"];
+  const token = Array.isArray(direct) ? direct[0] : direct;
+  if (token !== undefined && token !== "") return token;
+  const m = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? "");
+  return m?.[1];
+}
+
+/** The caller of a request: under a token strategy, its token travels on to the services, which decide. */
 export function callerOf(gateway: Gateway, request: FastifyRequest): Caller {
-  if (gateway.authStrategy !== "keystone") return {};
-  const token = request.headers["x-auth-token"];
-  return { token: Array.isArray(token) ? token[0] : token };
+  if (gateway.authStrategy === "noauth") return {};
+  return { token: tokenOf(request) };
 }

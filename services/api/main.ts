@@ -6,18 +6,33 @@
  * requests in flight finish for [server] grace_period; then every
  * connection is closed.
  */
+import type { Server as TlsServer } from "node:tls";
 import { showHostPort } from "../../libs/config/options.js";
 import { clientOptionsFrom } from "../../libs/grpc/client.js";
+import { clientCertificatesFrom } from "../../libs/grpc/from-config.js";
+import { CertificateFiles } from "../../libs/grpc/tls.js";
 import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
 import { buildApp } from "./app.js";
-import { apiConfig, authStrategy } from "./config.js";
+import { apiAuthStrategy, apiConfig } from "./config.js";
 import { servicesOver } from "./gateway.js";
 import { Readiness } from "./readiness.js";
 import { UpstreamConnection } from "./upstream.js";
 
 await runService(apiConfig, async ({ config, logger, serveMetrics }) => {
-  const clientOpts = clientOptionsFrom(config);
+  // The gateway's certificate: HTTPS, and presented on its calls (it acts for its callers: their tokens decide).
+  const certificates = clientCertificatesFrom(config, config.api, logger);
+  const clientOpts = clientOptionsFrom(config, certificates);
+  const authStrategy = apiAuthStrategy(config);
+  const served =
+    config.api.tls_cert_file === undefined
+      ? undefined
+      : (certificates ??
+        new CertificateFiles(
+          { cert: config.api.tls_cert_file, key: config.api.tls_key_file },
+          { reloadIntervalSeconds: config.tls.reload_interval },
+        ));
+  const identity = served?.identity ?? null;
   const addressOf = (s: { listen: { host: string; port: number }; endpoint: string | undefined }) => s.endpoint ?? showHostPort(s.listen);
   const storage = new UpstreamConnection(addressOf(config.storage), clientOpts);
   const rating = new UpstreamConnection(addressOf(config.rating), clientOpts);
@@ -34,11 +49,19 @@ await runService(apiConfig, async ({ config, logger, serveMetrics }) => {
     {
       services: servicesOver(storage, rating, collector),
       periodSeconds: config.collect.period,
+      scopeKey: config.collect.scope_key,
       clock: systemClock,
-      authStrategy: authStrategy(config),
+      authStrategy,
+      ...(authStrategy === "keystone"
+        ? { wwwAuthenticate: `Keystone uri="${config.keystone_authtoken.www_authenticate_uri || config.keystone_authtoken.auth_url}"` }
+        : {}),
     },
-    { logger, readiness },
+    { logger, readiness, ...(identity === null ? {} : { https: { key: identity.privateKey, cert: identity.certificate } }) },
   );
+  // A reloaded certificate is served to new connections.
+  served?.addIdentityCertificateListener((id) => {
+    if (id !== null) (app.server as unknown as TlsServer).setSecureContext({ key: id.privateKey, cert: id.certificate });
+  });
 
   const { host, port } = config.api.listen;
   await app.listen({ host, port });
@@ -49,7 +72,8 @@ await runService(apiConfig, async ({ config, logger, serveMetrics }) => {
     {
       address: `${host}:${boundPort}`,
       metrics_address: metricsAddress,
-      auth_strategy: authStrategy(config),
+      auth_strategy: authStrategy,
+      https: served !== undefined,
       storage: storage.address,
       rating: rating.address,
       collector: collector.address,
@@ -81,6 +105,8 @@ await runService(apiConfig, async ({ config, logger, serveMetrics }) => {
       storage.close();
       rating.close();
       collector.close();
+      served?.close();
+      certificates?.close();
     },
   };
 });

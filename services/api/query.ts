@@ -10,6 +10,23 @@ import { parseIsoTime } from "./time.js";
 /** JSON schema of a query parameter given once or repeated: fastify turns a single value into a list. */
 export const stringList = { type: "array", items: { type: "string" } } as const;
 
+/** The query of a v2 listing: these parameters, each given once or repeated, then CloudKitty's offset and limit. */
+export interface PagedQuery {
+  offset: number;
+  limit: number;
+}
+
+/** The route schema of a v2 listing's query: `names` as string lists, offset (default 0) and limit (default 100). */
+export function pagedQuerySchema(...names: string[]) {
+  const lists = Object.fromEntries(names.map((name) => [name, stringList]));
+  return {
+    querystring: {
+      type: "object",
+      properties: { ...lists, offset: { type: "integer", minimum: 0, default: 0 }, limit: { type: "integer", minimum: 1, default: 100 } },
+    },
+  } as const;
+}
+
 /** A v2 multi-valued parameter: every value, comma-separated parts split. */
 export function multi(values: readonly string[] | undefined): string[] {
   return (values ?? []).flatMap((v) => v.split(",")).filter((v) => v !== "");

@@ -95,6 +95,7 @@ export function collectorHandlers(deps: CollectorApiDeps): Partial<Handlers<type
         collector: deps.collector.name,
         fetcher: deps.fetcherName,
         scopesDiscovered: String(deps.processor.scopesDiscovered),
+        fencingEpoch: c.epoch.toString(),
       };
     },
   };

@@ -5,6 +5,7 @@
  */
 import { commonSections } from "../../libs/config/common.js";
 import { type Check, type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
+import { checkServed, checkTrust } from "../../libs/config/trust.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 import * as cloudkitty from "./config/cloudkitty.js";
 import * as collect from "./config/collect.js";
@@ -23,7 +24,17 @@ const sections = {
   ...cloudkitty.sections,
 };
 
-const checks: Array<Check<typeof sections>> = [collect.checks, orchestrator.checks, gnocchi.checks, keystone.checks, prometheus.checks];
+const checks: Array<Check<typeof sections>> = [
+  collect.checks,
+  orchestrator.checks,
+  gnocchi.checks,
+  keystone.checks,
+  prometheus.checks,
+  ({ config: c, report }) => {
+    checkTrust(c, report);
+    checkServed("collector", c.collector, c.server.allow_insecure_bind, report);
+  },
+];
 
 export const collectorConfig = defineServiceConfig("collector", sections, checks);
 

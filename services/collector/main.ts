@@ -13,26 +13,33 @@ import { CollectorServiceService } from "../../libs/gen/ratemesh/v1/collector.js
 import { RatingServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import { Connection, clientOptionsFrom } from "../../libs/grpc/client.js";
+import { clientCertificatesFrom, serverTrustFrom } from "../../libs/grpc/from-config.js";
 import { GrpcServer } from "../../libs/grpc/server.js";
 import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
 import { collectorHandlers } from "./api.js";
 import { createCollector, extraArgsValidator } from "./collectors/registry.js";
-import { collectorConfig } from "./config.js";
+import { type CollectorConfig, collectorConfig } from "./config.js";
 import { createFetcher } from "./fetchers/registry.js";
 import { loadMetrics } from "./metrics.js";
+import { collectorPolicy } from "./policy.js";
 import { Processor } from "./processor.js";
 import { CollectorTelemetry } from "./telemetry.js";
 
 /** Polled by monitors: successful calls are logged at debug. */
 const HOT_METHODS = ["CollectorService/GetStatus"];
 
-await runService(collectorConfig, async ({ config, logger, metrics: registry, serveMetrics }) => {
-  const metricsFile = config.collect.metrics_conf;
-  const metrics = loadMetrics(metricsFile, {
+const metricsOf = (config: CollectorConfig) =>
+  loadMetrics(config.collect.metrics_conf, {
     scopeKey: config.collect.scope_key,
     extraArgs: extraArgsValidator(config.collect.collector),
   });
+// metrics.yml is checked with the configuration, --check-config included.
+const checked = { ...collectorConfig, checkFiles: (config: CollectorConfig) => void metricsOf(config) };
+
+await runService(checked, async ({ config, logger, metrics: registry, serveMetrics }) => {
+  const metricsFile = config.collect.metrics_conf;
+  const metrics = metricsOf(config);
   // The one clock of the service: every "what time is it" below asks it.
   const clock = systemClock;
   const telemetry = new CollectorTelemetry(registry, config.collect.period);
@@ -54,7 +61,9 @@ await runService(collectorConfig, async ({ config, logger, metrics: registry, se
         });
   await coordinator.start();
 
-  const clientOpts = clientOptionsFrom(config);
+  // Its own certificate, presented on its calls, makes it the service identity (CommitPeriod, Rate, ...).
+  const certificates = clientCertificatesFrom(config, config.collector, logger);
+  const clientOpts = clientOptionsFrom(config, certificates);
   const storageConn = new Connection(config.storage.endpoint ?? showHostPort(config.storage.listen), clientOpts);
   const ratingConn = new Connection(config.rating.endpoint ?? showHostPort(config.rating.listen), clientOpts);
   const processor = new Processor(
@@ -96,7 +105,8 @@ await runService(collectorConfig, async ({ config, logger, metrics: registry, se
 
   progress.healthy = () => processor.healthy();
 
-  const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size, metrics: registry, hotMethods: HOT_METHODS });
+  const trust = await serverTrustFrom(config, config.collector, logger);
+  const server = new GrpcServer({ logger, metrics: registry, hotMethods: HOT_METHODS, ...trust });
   server.add(
     CollectorServiceService,
     collectorHandlers({
@@ -108,6 +118,7 @@ await runService(collectorConfig, async ({ config, logger, metrics: registry, se
       periodSeconds: config.collect.period,
       fetcherName: fetcher.name,
     }),
+    collectorPolicy,
   );
   const { host } = config.collector.listen;
   const port = await server.listen(host, config.collector.listen.port);
@@ -119,6 +130,8 @@ await runService(collectorConfig, async ({ config, logger, metrics: registry, se
       metrics: metrics.length,
       collector: collector.name,
       fetcher: fetcher.name,
+      tls: trust.tls !== undefined,
+      auth_strategy: config.auth.auth_strategy,
     },
     "listening",
   );
@@ -130,7 +143,8 @@ await runService(collectorConfig, async ({ config, logger, metrics: registry, se
     close: async () => {
       storageConn.close();
       ratingConn.close();
-      await Promise.all([collector.close(), fetcher.close()]);
+      certificates?.close();
+      await Promise.all([collector.close(), fetcher.close(), trust.close()]);
     },
   };
 });

@@ -67,7 +67,7 @@ metrics:
       "metric a: mutate_map: is only allowed when mutate is MAP",
       'metric a: metadata: "x" is also in groupby: an attribute is either grouped on or metadata',
       "metric b[1]: alt_name: b is defined twice (give each rating type of b its own alt_name)",
-      "metric c: mutate_map: is required (a non-empty map) when mutate is MAP",
+      "metric c: mutate_map: is required (a map) when mutate is MAP",
     ]);
   });
 

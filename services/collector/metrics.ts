@@ -138,8 +138,9 @@ function parseEntry(
   }
   let mutateMap: Map<string, Decimal> | undefined;
   if (mutate === "MAP") {
-    if (!isMap(entry.mutate_map) || Object.keys(entry.mutate_map).length === 0) {
-      report("mutate_map", "is required (a non-empty map) when mutate is MAP");
+    // As CloudKitty: required, and may be empty (every value then maps to 0).
+    if (!isMap(entry.mutate_map)) {
+      report("mutate_map", "is required (a map) when mutate is MAP");
     } else {
       mutateMap = new Map();
       for (const [k, v] of Object.entries(entry.mutate_map)) {

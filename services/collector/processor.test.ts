@@ -46,6 +46,11 @@ function fakeStorage() {
     getScope: async (req: { scopeId: string }) => ({ scope: { scopeId: req.scopeId, state: states.get(req.scopeId), active: true } }),
     listScopes: async () => ({ scopes: [], nextPageToken: "" }),
     recordScopeError: async () => ({}),
+    // A scope first seen gets its start as its state, as storage does.
+    updateScope: async (req: { scopeId: string; start?: Date }) => {
+      if (req.start !== undefined && !states.has(req.scopeId)) states.set(req.scopeId, req.start);
+      return {};
+    },
   };
   const reprocess = { listTasks: async () => ({ tasks: [], nextPageToken: "" }) };
   const rating = { rate: async (req: { frames: DataFrame[] }) => ({ frames: req.frames }) };

@@ -14,6 +14,7 @@ import { Decimal } from "../../libs/money/decimal.js";
 import type { Clock } from "../../libs/time/period.js";
 import { annotate } from "../../libs/tracing/tracing.js";
 import { optionalDate, requireText } from "../../libs/validation/fields.js";
+import { checkDecimalDigits, type InputLimits } from "../../libs/validation/limits.js";
 import { decodeFrames } from "./codec/decode-frames.js";
 import { encodeFrames } from "./codec/encode-frames.js";
 import type { FramesMessage } from "./codec/wire-frames.js";
@@ -26,6 +27,11 @@ export interface RatingApiDeps {
   clock: Clock;
   /** Where frames and points rated are counted; none: not counted. */
   telemetry?: RatingTelemetry;
+  /**
+   * Limits on Rate's points (other methods' requests are checked by the
+   * server wrapper; Rate's are decoded by the codec into its own objects).
+   */
+  limits?: InputLimits;
 }
 
 /**
@@ -54,8 +60,15 @@ function badDecimal(field: string, value: string): InvalidArgumentError {
 }
 
 /** Checks a point in place (Rate's decoded points are already domain-shaped). */
-function checkPoint(p: RatingPoint, field: string): void {
+function checkPoint(p: RatingPoint, field: string, limits?: InputLimits): void {
   if (p.type === "") throw new InvalidArgumentError(`${field}.type`, "is required");
+  if (limits !== undefined) {
+    // Measured before anything parses them: a huge decimal costs its length, not seconds of BigInt.
+    if (p.type.length > limits.maxIdLength)
+      throw new InvalidArgumentError(`${field}.type`, `is ${p.type.length} characters long; at most ${limits.maxIdLength}`);
+    checkDecimalDigits(p.qty, `${field}.qty`, limits.maxDecimalDigits);
+    if (p.price !== "") checkDecimalDigits(p.price, `${field}.price`, limits.maxDecimalDigits);
+  }
   if (!isPlainDecimal(p.qty)) throw badDecimal(`${field}.qty`, p.qty);
   if (p.price !== "" && !isPlainDecimal(p.price)) throw badDecimal(`${field}.price`, p.price);
 }
@@ -99,7 +112,10 @@ function rated(pointField: (index: number) => string, run: () => void): void {
 }
 
 export function ratingHandlers(deps: RatingApiDeps): Handlers<typeof RatingServiceDefinition> {
-  const { pipeline, clock, telemetry } = deps;
+  const { pipeline, clock, telemetry, limits } = deps;
+  // Longer than this, a decimal has too many digits whatever they are; shorter, the fast path below checks it.
+  const maxDecimal = limits === undefined ? Number.POSITIVE_INFINITY : 2 * limits.maxDecimalDigits + 2;
+  const maxType = limits?.maxIdLength ?? Number.POSITIVE_INFINITY;
   return {
     async rate(req: FramesMessage): Promise<FramesMessage> {
       const frames = req.frames;
@@ -114,8 +130,15 @@ export function ratingHandlers(deps: RatingApiDeps): Handlers<typeof RatingServi
         pointCount += points.length;
         for (let j = 0; j < points.length; j++) {
           const p = points[j] as RatingPoint;
-          if (p.type === "" || !isPlainDecimal(p.qty) || (p.price !== "" && !isPlainDecimal(p.price)))
-            checkPoint(p, `frames[${i}].points[${j}]`);
+          if (
+            p.type === "" ||
+            p.type.length > maxType ||
+            p.qty.length > maxDecimal ||
+            p.price.length > maxDecimal ||
+            !isPlainDecimal(p.qty) ||
+            (p.price !== "" && !isPlainDecimal(p.price))
+          )
+            checkPoint(p, `frames[${i}].points[${j}]`, limits);
         }
       }
       const unpriced: UnpricedPoints[] = [];

@@ -2,11 +2,13 @@
 import { checkDatabase, commonSections, databaseOptions, metricsListen, serviceAddress } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { duration, tolerated } from "../../libs/config/options.js";
+import { checkServed, checkTrust, servedOptions } from "../../libs/config/trust.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 
 const rating = {
   ...serviceAddress("rating", "127.0.0.1:9632"),
   ...metricsListen("rating", "127.0.0.1:9642"),
+  ...servedOptions("rating"),
   ...databaseOptions({
     backends: ["sqlite", "postgresql"],
     backendHelp: "Engine of the rating service's own tables (price lists, module states): sqlite or postgresql.",
@@ -36,6 +38,8 @@ const database = {
 export const ratingConfig = defineServiceConfig("rating", { ...commonSections, rating, database }, [
   ({ config: c, report }) => {
     checkDatabase("rating", c.rating, report);
+    checkTrust(c, report);
+    checkServed("rating", c.rating, c.server.allow_insecure_bind, report);
   },
 ]);
 

@@ -3,10 +3,15 @@
  * the in-memory price-list state and its freshness watch, the module
  * pipeline, gRPC server, readiness and shutdown.
  */
+import { auditHandlers } from "../../libs/audit/api.js";
+import { AuditTrail } from "../../libs/audit/trail.js";
+import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import { HashmapServiceService, RulesServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
+import { serverTrustFrom } from "../../libs/grpc/from-config.js";
 import { GrpcServer } from "../../libs/grpc/server.js";
 import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
+import { inputLimitsFrom } from "../../libs/validation/limits.js";
 import { RatingServiceDefinition, ratingHandlers } from "./api.js";
 import { ratingConfig } from "./config.js";
 import { hashmapHandlers } from "./modules/hashmap/api.js";
@@ -17,6 +22,7 @@ import { rulesHandlers } from "./modules/rules/api.js";
 import { RulesManager } from "./modules/rules/manage.js";
 import { RulesModule } from "./modules/rules/module.js";
 import { Pipeline } from "./pipeline.js";
+import { auditPolicy, hashmapPolicy, ratingPolicy, rulesPolicy } from "./policy.js";
 import { RatingState } from "./state.js";
 import { PostgresRatingDatabase } from "./store/postgres.js";
 import type { SqlDatabase } from "./store/sql.js";
@@ -52,15 +58,25 @@ await runService(ratingConfig, async ({ config, logger, metrics, serveMetrics })
     caughtUp,
     telemetry,
   );
-  const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size, metrics, hotMethods: HOT_METHODS });
-  server.add(RatingServiceDefinition, ratingHandlers({ pipeline, clock, telemetry }));
-  server.add(HashmapServiceService, hashmapHandlers(new HashmapManager(db, clock, caughtUp)));
-  server.add(RulesServiceService, rulesHandlers(new RulesManager(db, clock, caughtUp)));
+  const trust = await serverTrustFrom(config, rating, logger);
+  const audit = await AuditTrail.open({ backend: rating.backend, url: rating.url, table: "rating_audit" });
+  const server = new GrpcServer({ logger, metrics, hotMethods: HOT_METHODS, ...trust, audit });
+  server.add(RatingServiceDefinition, ratingHandlers({ pipeline, clock, telemetry, limits: inputLimitsFrom(config.limits) }), ratingPolicy);
+  server.add(HashmapServiceService, hashmapHandlers(new HashmapManager(db, clock, caughtUp)), hashmapPolicy);
+  server.add(RulesServiceService, rulesHandlers(new RulesManager(db, clock, caughtUp)), rulesPolicy);
+  server.add(AuditServiceService, auditHandlers(audit), auditPolicy);
   const { host } = rating.listen;
   const port = await server.listen(host, rating.listen.port);
   const metricsAddress = await serveMetrics(rating.metrics_listen);
   logger.info(
-    { address: `${host}:${port}`, metrics_address: metricsAddress, backend: rating.backend, version: state.current.version },
+    {
+      address: `${host}:${port}`,
+      metrics_address: metricsAddress,
+      backend: rating.backend,
+      version: state.current.version,
+      tls: trust.tls !== undefined,
+      auth_strategy: config.auth.auth_strategy,
+    },
     "listening",
   );
   await server.watchReadiness(() => db.ping(), config.server.readiness_interval);
@@ -69,6 +85,8 @@ await runService(ratingConfig, async ({ config, logger, metrics, serveMetrics })
     close: async () => {
       state.stop();
       await db.close();
+      await audit.close();
+      await trust.close();
     },
   };
 });

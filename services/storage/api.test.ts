@@ -12,6 +12,7 @@ import * as grpc from "@grpc/grpc-js";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { Timestamp } from "../../libs/gen/google/protobuf/timestamp.js";
+import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
 import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import { RemoteCallError } from "../../libs/grpc/status.js";
@@ -39,6 +40,7 @@ async function startStorage(t: TestContext, backend: Backend) {
     storage: conn.client(StorageServiceService),
     scopes: conn.client(ScopeServiceService),
     reprocess: conn.client(ReprocessServiceService),
+    audit: conn.client(AuditServiceService),
   };
 }
 
@@ -193,7 +195,7 @@ function apiSuite(backend: Backend) {
       await invalid(s.storage.commitPeriod(withPoint({ groupby: { type: "x" } })), "frame.points[1].groupby");
       await invalid(s.storage.commitPeriod({ ...ok, reprocessTaskId: "t", expectedState: undefined }), "expected_state");
       await invalid(s.scopes.getScope({ scopeId: "" }), "scope_id");
-      await invalid(s.scopes.recordScopeError({ scopeId: "p1", message: "", fencingToken: "1" }), "message");
+      await invalid(s.scopes.recordScopeError({ scopeId: "p1", message: "", fencingToken: "1", fencingEpoch: "0" }), "message");
 
       assert.equal(await fingerprint(), before, "nothing stored changed");
       // The same refusal through buf curl and reflection, as an operator sees it.
@@ -343,6 +345,59 @@ function apiSuite(backend: Backend) {
       r = verify();
       assert.equal(r.status, 1, r.stdout);
       assert.match(r.stdout, /sums_day 1:1772323200:1: holds 25 points, qty 36, price 6; the points give 24 points, qty 36, price 6\n/);
+    });
+
+    it("adds data frames: bad input refused naming the field, a keyed retry not doubled, states untouched, audited", async (t) => {
+      const s = await startStorage(t, backend);
+      for (let n = 0; n < 24; n++) {
+        await s.storage.commitPeriod(
+          commitRequest("p1", n, [point("cpu", "1", "0.5", { project_id: "p1", id: "vm1" })], { expected: n === 0 ? null : at(n) }),
+        );
+      }
+      const stateOf = async () => JSON.stringify((await s.scopes.listScopes(noScopeFilter)).scopes);
+      const states = await stateOf();
+      const total = () => s.storage.total({ begin: at(0), end: at(48), filters: [] });
+      const before = await total();
+      const frame = (scopeId: string, n: number, points: DataPoint[]) => ({ scopeId, begin: at(n), end: at(n + 1), points });
+      const add = (frames: ReturnType<typeof frame>[], idempotencyKey = "") =>
+        s.storage.addDataFrames({ frames, idempotencyKey, scopeKey: "project_id", fetcher: "", collector: "" });
+      const good = frame("p1", 2, [point("cpu", "2", "0.25", { project_id: "p1", id: "vm2" })]);
+      const withPoint = (p: Partial<DataPoint>) => [good, frame("p1", 3, [point("cpu", "1", "1"), { ...point("cpu", "1", "1"), ...p }])];
+
+      await invalid(add([]), "frames");
+      await invalid(add([good, { ...good, scopeId: "" }]), "frames[1].scope_id");
+      await invalid(add([{ ...good, begin: new Date(at(2).getTime() + 60_000) }]), "frames[0].begin");
+      await invalid(add([{ ...good, end: at(4) }]), "frames[0].end");
+      await invalid(add(withPoint({ qty: "1e3" })), "frames[1].points[1].qty");
+      await invalid(add(withPoint({ price: "0.1.2" })), "frames[1].points[1].price");
+      await invalid(add(withPoint({ type: " " })), "frames[1].points[1].type");
+      await invalid(add(withPoint({ groupby: { "time-d": "x" } })), "frames[1].points[1].groupby");
+      assert.deepEqual(await total(), before, "nothing added");
+
+      const first = await add([good, frame("p2", 30, [point("ram", "4", "0.0004", { project_id: "p2" })])], "retry-me");
+      assert.deepEqual(first, { pointsAdded: "2", replayed: false, scopesCreated: ["p2"] });
+      const again = await add([good, frame("p2", 30, [point("ram", "4", "0.0004", { project_id: "p2" })])], "retry-me");
+      assert.deepEqual(again, { pointsAdded: "2", replayed: true, scopesCreated: [] });
+      await assert.rejects(
+        add([good], "retry-me"),
+        (e: unknown) => e instanceof RemoteCallError && e.code === grpc.status.ALREADY_EXISTS && /different request/.test(e.details),
+      );
+      assert.deepEqual(await total(), { qty: "30", price: "12.2504", points: "26" });
+      const scopes = (await s.scopes.listScopes(noScopeFilter)).scopes;
+      assert.equal(JSON.stringify(scopes.filter((x) => x.scopeId === "p1")), JSON.stringify(JSON.parse(states)), "p1 unchanged");
+      assert.equal(scopes.find((x) => x.scopeId === "p2")?.state, undefined, "p2 created, never rated");
+      const audit = await s.audit.listAuditEvents({ method: "StorageService/AddDataFrames", actor: "", pageSize: 0, pageToken: "" });
+      assert.deepEqual(
+        audit.events.map((e) => e.target),
+        new Array(2).fill("scopes p1, p2: 2 points in 2 frames, idempotency key retry-me"),
+        "each successful call is in the audit trail (the replay too), the refused ones are not",
+      );
+
+      await s.proc.stop("SIGTERM", 10_000);
+      const verify = spawnSync(process.execPath, [join(REPO_ROOT, "dist/services/storage/verify.js"), "--config", s.configFile], {
+        encoding: "utf8",
+      });
+      assert.equal(verify.status, 0, verify.stderr + verify.stdout);
     });
 
     it("manages scopes, resets and reprocessing tasks through the API", async (t) => {

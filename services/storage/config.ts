@@ -1,4 +1,9 @@
-/** The configuration storage reads: its engine and address, and the period length it checks windows against. */
+/**
+ * The configuration storage reads: its engine and address, the period
+ * length it checks windows against, and what it needs to refuse a commit
+ * from a clock that runs ahead ([collect] wait_periods, [storage]
+ * clock_skew_tolerance).
+ */
 import {
   checkDatabase,
   commonSections,
@@ -7,14 +12,17 @@ import {
   periodOption,
   periodProblem,
   serviceAddress,
+  waitPeriodsOption,
 } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
-import { int, tolerated } from "../../libs/config/options.js";
+import { duration, int, tolerated } from "../../libs/config/options.js";
+import { checkServed, checkTrust, servedOptions } from "../../libs/config/trust.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 
 const storage = {
   ...serviceAddress("storage", "127.0.0.1:9631"),
   ...metricsListen("storage", "127.0.0.1:9641"),
+  ...servedOptions("storage"),
   ...databaseOptions({
     backends: ["sqlite", "postgresql"],
     backendHelp: "Storage engine: sqlite (one file, embedded) or postgresql.",
@@ -44,6 +52,11 @@ const storage = {
     min: 1,
     max: 65536,
   }),
+  clock_skew_tolerance: duration({
+    help: "How far ahead of storage's clock a committer's clock may run: a commit whose period ends after now + this, minus [collect] wait_periods, is refused (its usage may not all be in yet).",
+    default: 300,
+    min: 0,
+  }),
 };
 
 /** CloudKitty's storage backends' own sections: its rated data moves to ratemesh's storage, so they have no meaning here. */
@@ -56,10 +69,12 @@ const cloudkittyStorage = Object.fromEntries(
 
 export const storageConfig = defineServiceConfig(
   "storage",
-  { ...commonSections, storage, collect: { period: periodOption }, ...cloudkittyStorage },
+  { ...commonSections, storage, collect: { period: periodOption, wait_periods: waitPeriodsOption }, ...cloudkittyStorage },
   [
     ({ config: c, report }) => {
       checkDatabase("storage", c.storage, report);
+      checkTrust(c, report);
+      checkServed("storage", c.storage, c.server.allow_insecure_bind, report);
       const period = periodProblem(c.collect.period);
       if (period !== undefined) report("collect", "period", period);
     },

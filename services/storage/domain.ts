@@ -25,11 +25,15 @@ export interface CommitInput {
   /** undefined: the scope has no state yet. For a reprocessing commit, the task's progress. */
   expectedState: Date | undefined;
   fencingToken: bigint;
+  /** The coordinator epoch of the token (0: none given). */
+  fencingEpoch: bigint;
   owner: string;
   /** Digest of the request, to tell a replay from a conflicting commit. */
   digest: string;
   /** Set for a reprocessing commit: the period is replaced and the task advances. */
   reprocessTaskId: string | undefined;
+  /** The latest period end storage's clock allows now (see rules.ts latestCommittable); undefined: not checked. */
+  notAfter?: Date | undefined;
   scopeKey: string;
   fetcher: string;
   collector: string;
@@ -44,6 +48,27 @@ export interface CommitResult {
   pointsWritten: number;
 }
 
+/** Points appended to stored periods (AddDataFrames): nothing rated, no state moved. */
+export interface AddFramesInput {
+  /** Validated frames, in the request's order; several may name the same (scope, period). */
+  frames: Array<{ scopeId: string; begin: Date; points: StoredPoint[] }>;
+  /** undefined: the request is applied each time it is sent. */
+  idempotencyKey: string | undefined;
+  /** Digest of the request: a replay under the same key must be this very request. */
+  digest: string;
+  /** Recorded on the scopes the request creates. */
+  scopeKey: string;
+  fetcher: string;
+  collector: string;
+}
+
+export interface AddFramesResult {
+  /** Points added (by the first request, when replayed). */
+  pointsAdded: number;
+  replayed: boolean;
+  scopesCreated: string[];
+}
+
 export interface ScopeRecord {
   scopeId: string;
   state: Date | undefined;
@@ -55,11 +80,21 @@ export interface ScopeRecord {
   lastErrorAt: Date | undefined;
   activeToggledAt: Date | undefined;
   fencingToken: bigint;
+  fencingEpoch: bigint;
+  lastFencingReseed: FencingReseed | undefined;
   createdAt: Date;
   /** Stored points rated with no price rule in force, in how many periods, and the latest such period's begin. */
   unpricedPoints: number;
   unpricedPeriods: number;
   lastUnpricedPeriod: Date | undefined;
+}
+
+/** An operator's re-seed of a scope's fencing record. */
+export interface FencingReseed {
+  at: Date;
+  reason: string;
+  /** The record it replaced. */
+  previous: { epoch: bigint; token: bigint };
 }
 
 export interface ScopeQuery {
@@ -88,6 +123,8 @@ export interface UpdateScopeInput {
   scopeKey: string | undefined;
   fetcher: string | undefined;
   collector: string | undefined;
+  /** Where a never rated scope starts: its state. */
+  start: Date | undefined;
 }
 
 export interface ScopeErrorInput {
@@ -95,7 +132,15 @@ export interface ScopeErrorInput {
   message: string;
   periodBegin: Date | undefined;
   fencingToken: bigint;
+  fencingEpoch: bigint;
   at: Date;
+}
+
+export interface ReseedInput {
+  scopes: ScopeSelection;
+  reason: string;
+  /** The epoch of the new record; its token is 0. */
+  epoch: bigint;
 }
 
 /** Which scopes a reset or a reprocessing request is about. */
@@ -233,12 +278,16 @@ export interface StorageEngine {
   /** True when the database answers. */
   ping(): Promise<boolean>;
   commitPeriod(input: CommitInput): Promise<CommitResult>;
+  /** Appends points to their (scope, period) in one transaction, rollups included; creates unknown scopes, moves no state. */
+  addFrames(input: AddFramesInput, now: Date): Promise<AddFramesResult>;
   getScope(scopeId: string): Promise<ScopeRecord | undefined>;
   listScopes(query: ScopeQuery): Promise<ScopeRecord[]>;
   createScope(input: CreateScopeInput, now: Date): Promise<ScopeRecord>;
   updateScope(input: UpdateScopeInput, now: Date): Promise<ScopeRecord>;
   resetScopes(input: ResetInput, now: Date): Promise<ScopeRecord[]>;
   recordScopeError(input: ScopeErrorInput): Promise<void>;
+  /** Sets the fencing record of the scopes to (epoch, 0), recording why and when. */
+  reseedFencing(input: ReseedInput, now: Date): Promise<ScopeRecord[]>;
   createTasks(input: CreateTasksInput, now: Date): Promise<TaskRecord[]>;
   listTasks(query: TaskQuery): Promise<TaskRecord[]>;
   /** Every groupby key seen on a committed point (any type). */

@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../libs/errors/errors.js";
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../libs/errors/errors.js";
 import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
 import { Decimal } from "../../libs/money/decimal.js";
 import type { PeriodPoint, PointFilter, StorageEngine, SummaryQuery } from "./domain.js";
-import { at, commitInput, type EngineCase, PERIOD, point, postgresCase, sqliteCase, T0 } from "./testkit.js";
+import { addInput, at, commitInput, type EngineCase, PERIOD, point, postgresCase, sqliteCase, T0 } from "./testkit.js";
 
 const DAY_MS = 86_400_000;
 
@@ -110,7 +110,7 @@ function engineSuite(c: EngineCase) {
       const versions = await sql("SELECT version FROM storage_migrations ORDER BY version");
       assert.deepEqual(
         versions.map((v) => Number(v.version)),
-        [1, 2],
+        [1, 2, 3, 4],
       );
     });
 
@@ -154,13 +154,73 @@ function engineSuite(c: EngineCase) {
         FailedPreconditionError,
         /moved/,
       );
-      await engine.updateScope({ scopeId: "p1", active: false, scopeKey: undefined, fetcher: undefined, collector: undefined }, new Date());
+      await engine.updateScope(
+        { scopeId: "p1", active: false, scopeKey: undefined, fetcher: undefined, collector: undefined, start: undefined },
+        new Date(),
+      );
       await refused(engine.commitPeriod(commitInput("p1", 1, [point("cpu", "1", "1")], { token: 5 })), FailedPreconditionError, /inactive/);
       const scope = await engine.getScope("p1");
       assert.equal(scope?.state?.getTime(), at(1).getTime());
       assert.equal(scope?.fencingToken, 5n);
       assert.equal((await allPoints(engine)).length, 1);
       assert.deepEqual(await engine.verifyRollups(), []);
+    });
+
+    it("orders fencing records by epoch, then token: a newer epoch re-bases the scope's, an older one is refused; a re-seed lets the next owner in", async (t) => {
+      const { engine } = await c.open(t);
+      await engine.commitPeriod(commitInput("p1", 0, [point("cpu", "1", "1")], { expected: null, epoch: 100, token: 9000 }));
+      // A new coordinator: tokens start again, its epoch is newer.
+      await engine.commitPeriod(commitInput("p1", 1, [point("cpu", "1", "1")], { epoch: 200, token: 3 }));
+      let scope = await engine.getScope("p1");
+      assert.deepEqual([scope?.fencingEpoch, scope?.fencingToken], [200n, 3n]);
+      await refused(
+        engine.commitPeriod(commitInput("p1", 2, [point("cpu", "1", "1")], { epoch: 100, token: 9001 })),
+        FailedPreconditionError,
+        /fencing token 9001 of epoch 100 is older than token 3 of epoch 200/,
+      );
+      await refused(
+        engine.commitPeriod(commitInput("p1", 2, [point("cpu", "1", "1")], { epoch: 200, token: 2 })),
+        FailedPreconditionError,
+        /older than 3/,
+      );
+      // The refusal is recorded on the scope; the next accepted commit clears it.
+      assert.match((await engine.getScope("p1"))?.lastError ?? "", /^commit refused: fencing token 2 is older than 3.*\(period /);
+      // A forged record no owner reaches, then the operator's re-seed.
+      await engine.commitPeriod(commitInput("p1", 2, [point("cpu", "1", "1")], { epoch: 2n ** 63n - 1n, token: 2n ** 63n - 1n }));
+      await refused(engine.commitPeriod(commitInput("p1", 3, [], { epoch: 200, token: 4 })), FailedPreconditionError, /older/);
+      const [reseeded] = await engine.reseedFencing({ scopes: { all: false, scopeIds: ["p1"] }, reason: "forged", epoch: 150n }, at(50));
+      assert.deepEqual(reseeded?.lastFencingReseed, {
+        at: at(50),
+        reason: "forged",
+        previous: { epoch: 2n ** 63n - 1n, token: 2n ** 63n - 1n },
+      });
+      assert.equal(reseeded?.state?.getTime(), at(3).getTime(), "the state does not move");
+      await refused(engine.commitPeriod(commitInput("p1", 3, [], { epoch: 100, token: 1 })), FailedPreconditionError, /of epoch 100/);
+      await engine.commitPeriod(commitInput("p1", 3, [], { epoch: 200, token: 4 }));
+      scope = await engine.getScope("p1");
+      assert.deepEqual([scope?.fencingEpoch, scope?.fencingToken, scope?.lastError], [200n, 4n, undefined]);
+      // RecordScopeError is fenced by the same record.
+      await refused(
+        engine.recordScopeError({ scopeId: "p1", message: "x", periodBegin: undefined, fencingToken: 99n, fencingEpoch: 100n, at: at(60) }),
+        FailedPreconditionError,
+        /older/,
+      );
+    });
+
+    it("refuses a period past storage's clock, naming the skew; fixes a new scope's start once", async (t) => {
+      const { engine } = await c.open(t);
+      await refused(
+        engine.commitPeriod({ ...commitInput("p1", 0, [], { expected: null }), notAfter: at(0) }),
+        FailedPreconditionError,
+        /^clock skew: the period \[\S+, \S+\) of scope p1 is not finished by storage's clock/,
+      );
+      await engine.commitPeriod({ ...commitInput("p1", 0, [], { expected: null }), notAfter: at(1) });
+      const update = { active: undefined, scopeKey: undefined, fetcher: undefined, collector: undefined };
+      await engine.createScope({ scopeId: "p2", active: true, state: undefined, scopeKey: "", fetcher: "", collector: "" }, at(0));
+      const fixed = await engine.updateScope({ ...update, scopeId: "p2", start: at(5) }, at(0));
+      assert.equal(fixed.state?.getTime(), at(5).getTime());
+      await engine.updateScope({ ...update, scopeId: "p2", start: at(5) }, at(0));
+      await refused(engine.updateScope({ ...update, scopeId: "p2", start: at(9) }, at(0)), FailedPreconditionError, /fixed once/);
     });
 
     it("answers a retried commit as replayed without writing twice; the same period with other content is refused", async (t) => {
@@ -582,6 +642,121 @@ function engineSuite(c: EngineCase) {
         points.map((p) => p.price),
         ["20"],
       );
+      assert.deepEqual(await engine.verifyRollups(), []);
+    });
+
+    it("adds points to stored periods: appended and summed, rollups exact, no state moved, a keyed replay not doubled", async (t) => {
+      const { engine, sql } = await c.open(t);
+      // A whole day rated: its groupby rollups are built.
+      for (let n = 0; n < 24; n++) {
+        await engine.commitPeriod(
+          commitInput("p1", n, [point("cpu", "1", "0.5", { project_id: "p1", id: "vm1" })], { expected: n === 0 ? null : at(n), token: 4 }),
+        );
+      }
+      const before = await engine.getScope("p1");
+      const frames: Array<[string, number, DataPoint[]]> = [
+        ["p1", 3, [point("cpu", "2", "1.25", { project_id: "p1", id: "vm2" }, { flavor: "m1" })]],
+        ["p1", 3, [point("ram", "0.1", "0.0000000000000000000001", { project_id: "p1", zone: "a" })]],
+        ["p1", 30, [point("cpu", "1", "7", { project_id: "p1", id: "vm1" })]],
+        ["p-new", 5, [point("cpu", "3", "-0.75", { project_id: "p-new", id: "vm9" })]],
+        ["p-empty", 6, []],
+      ];
+      const res = await engine.addFrames(addInput(frames, "import-1"), new Date());
+      assert.deepEqual(res, { pointsAdded: 4, replayed: false, scopesCreated: ["p-empty", "p-new"] });
+
+      const after = await engine.getScope("p1");
+      assert.deepEqual(after, before, "the rated scope's state, fencing record and error are untouched");
+      for (const id of ["p-new", "p-empty"]) {
+        const created = await engine.getScope(id);
+        assert.equal(created?.state, undefined, `${id} is created never rated`);
+        assert.equal(created?.scopeKey, "project_id");
+      }
+      const period3 = (await allPoints(engine)).filter((p) => p.scopeId === "p1" && p.begin.getTime() === at(3).getTime());
+      assert.deepEqual(
+        period3.map((p) => [p.type, p.qty, p.price, p.groupby.id ?? p.groupby.zone, p.metadata]),
+        [
+          ["cpu", "1", "0.5", "vm1", {}],
+          ["cpu", "2", "1.25", "vm2", { flavor: "m1" }],
+          ["ram", "0.1", "0.0000000000000000000001", "a", {}],
+        ],
+        "appended after what the period held, in order",
+      );
+      const total = await engine.summary({ begin: at(0), end: at(48), groupBy: [], filters: [] });
+      assert.equal(total[0]?.count, 28);
+      assert.equal(total[0]?.price.toString(), "19.5000000000000000000001");
+      assert.deepEqual(await engine.verifyRollups(), []);
+      assert.equal(Number((await sql("SELECT COUNT(*) AS n FROM rolled_days"))[0]?.n), 1, "the day is rolled up again");
+      for (const groupBy of [["type"], ["id", "time"], ["zone", "time-d"], ["scope_id", "flavor"]]) {
+        await assertSummaryMatches(engine, { begin: at(0), end: at(48), groupBy, filters: [] }, "after the addition");
+      }
+      await assertSummaryMatches(
+        engine,
+        { begin: at(2), end: at(40), groupBy: ["type"], filters: [{ key: "id", values: ["vm2", "vm9"] }] },
+        "filtered",
+      );
+
+      // The same request again under its key: answered, not written twice.
+      const replay = await engine.addFrames(addInput(frames, "import-1"), new Date());
+      assert.deepEqual(replay, { pointsAdded: 4, replayed: true, scopesCreated: [] });
+      assert.equal((await engine.summary({ begin: at(0), end: at(48), groupBy: [], filters: [] }))[0]?.count, 28);
+      await refused(engine.addFrames(addInput(frames.slice(1), "import-1"), new Date()), AlreadyExistsError, /import-1.*different request/);
+      // Without a key, each request appends.
+      const unkeyed: Array<[string, number, DataPoint[]]> = [["p-new", 5, [point("cpu", "1", "1", { project_id: "p-new" })]]];
+      await engine.addFrames(addInput(unkeyed), new Date());
+      await engine.addFrames(addInput(unkeyed), new Date());
+      const pNew = await engine.summary({ begin: at(0), end: at(48), groupBy: [], filters: [{ key: "scope_id", values: ["p-new"] }] });
+      assert.deepEqual([pNew[0]?.count, pNew[0]?.price.toString()], [3, "1.25"]);
+      assert.deepEqual(await engine.verifyRollups(), []);
+    });
+
+    it("lets a later commit of a period replace the points added to it: first rated, or rated again after a reset", async (t) => {
+      const { engine } = await c.open(t);
+      const cpu = (price: string) => [point("cpu", "1", price, { project_id: "p1", id: "vm1" })];
+      for (let n = 0; n < 3; n++) await engine.commitPeriod(commitInput("p1", n, cpu("1"), { expected: n === 0 ? null : at(n) }));
+      await engine.addFrames(
+        addInput([
+          ["p1", 1, cpu("100")],
+          ["p1", 3, cpu("1000")],
+        ]),
+        new Date(),
+      );
+      const byPeriod = async () =>
+        (await engine.summary({ begin: at(0), end: at(24), groupBy: ["time"], filters: [] })).map((r) => [
+          (r.begin.getTime() - at(0).getTime()) / 3_600_000,
+          r.price.toString(),
+          r.count,
+        ]);
+      assert.deepEqual(await byPeriod(), [
+        [0, "1", 1],
+        [1, "101", 2],
+        [2, "1", 1],
+        [3, "1000", 1],
+      ]);
+      // Period 3 rated for the first time: the commit replaces what was added.
+      await engine.commitPeriod(commitInput("p1", 3, cpu("2")));
+      // Period 1 rated again after a reset: likewise.
+      await engine.resetScopes({ scopes: { all: false, scopeIds: ["p1"] }, state: at(1) }, new Date());
+      await engine.commitPeriod(commitInput("p1", 1, cpu("3"), { token: 2 }));
+      assert.deepEqual(await byPeriod(), [
+        [0, "1", 1],
+        [1, "3", 1],
+        [2, "1", 1],
+        [3, "2", 1],
+      ]);
+      assert.deepEqual(await engine.verifyRollups(), []);
+    });
+
+    it("applies a keyed addition once when the same request races on two replicas", async (t) => {
+      const { engine, reopen } = await c.open(t);
+      const other = await reopen();
+      const frames: Array<[string, number, DataPoint[]]> = [["p1", 0, [point("cpu", "1", "2", { project_id: "p1" })]]];
+      const results = await Promise.all([
+        engine.addFrames(addInput(frames, "k"), new Date()),
+        other.addFrames(addInput(frames, "k"), new Date()),
+      ]);
+      assert.deepEqual(results.map((r) => r.replayed).sort(), [false, true]);
+      const total = await engine.summary({ begin: at(0), end: at(24), groupBy: [], filters: [] });
+      assert.equal(total[0]?.count, 1);
       assert.deepEqual(await engine.verifyRollups(), []);
     });
   });

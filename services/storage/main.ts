@@ -2,7 +2,11 @@
  * Composition root of the storage service: configuration, engine, metrics,
  * gRPC server, readiness and shutdown.
  */
+import { auditHandlers } from "../../libs/audit/api.js";
+import { AuditTrail } from "../../libs/audit/trail.js";
+import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import { ReprocessServiceService, ScopeServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
+import { serverTrustFrom } from "../../libs/grpc/from-config.js";
 import { GrpcServer } from "../../libs/grpc/server.js";
 import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
@@ -11,6 +15,7 @@ import { scopeHandlers } from "./api/scope-service.js";
 import { storageService } from "./api/storage-service.js";
 import { storageConfig } from "./config.js";
 import { openEngine } from "./engines.js";
+import { auditPolicy, reprocessPolicy, scopePolicy, storagePolicy } from "./policy.js";
 import { StorageTelemetry } from "./telemetry.js";
 
 /** Called for every period rated (CommitPeriod) or by every collector loop: their successful calls are logged at debug. */
@@ -21,16 +26,43 @@ await runService(storageConfig, async ({ config, logger, metrics, serveMetrics }
   const { backend, url } = config.storage;
   const engine = await openEngine({ backend, url, periodSeconds, poolSize: config.storage.pool_size, cacheMiB: config.storage.cache_size });
   const telemetry = new StorageTelemetry(metrics, () => engine.connections());
-  const deps = { engine, logger, clock: systemClock, periodSeconds, telemetry };
-  const server = new GrpcServer({ logger, maxMessageBytes: config.server.max_message_size, metrics, hotMethods: HOT_METHODS });
+  const deps = {
+    engine,
+    logger,
+    clock: systemClock,
+    periodSeconds,
+    waitPeriods: config.collect.wait_periods,
+    clockSkewTolerance: config.storage.clock_skew_tolerance,
+    telemetry,
+  };
+  const trust = await serverTrustFrom(config, config.storage, logger);
+  const audit = await AuditTrail.open({ backend, url, table: "storage_audit" });
+  const server = new GrpcServer({ logger, metrics, hotMethods: HOT_METHODS, ...trust, audit });
   const storage = storageService(deps);
-  server.add(storage.definition, storage.handlers);
-  server.add(ScopeServiceService, scopeHandlers(deps));
-  server.add(ReprocessServiceService, reprocessHandlers(deps));
+  server.add(storage.definition, storage.handlers, storagePolicy);
+  server.add(ScopeServiceService, scopeHandlers(deps), scopePolicy);
+  server.add(ReprocessServiceService, reprocessHandlers(deps), reprocessPolicy);
+  server.add(AuditServiceService, auditHandlers(audit), auditPolicy);
   const { host } = config.storage.listen;
   const port = await server.listen(host, config.storage.listen.port);
   const metricsAddress = await serveMetrics(config.storage.metrics_listen);
-  logger.info({ address: `${host}:${port}`, metrics_address: metricsAddress, backend }, "listening");
+  logger.info(
+    {
+      address: `${host}:${port}`,
+      metrics_address: metricsAddress,
+      backend,
+      tls: trust.tls !== undefined,
+      auth_strategy: config.auth.auth_strategy,
+    },
+    "listening",
+  );
   await server.watchReadiness(() => engine.ping(), config.server.readiness_interval);
-  return { server, close: () => engine.close() };
+  return {
+    server,
+    close: async () => {
+      await engine.close();
+      await audit.close();
+      await trust.close();
+    },
+  };
 });

@@ -8,11 +8,11 @@ import type { TestContext } from "node:test";
 import Database from "better-sqlite3";
 import pg from "pg";
 import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
-import type { CommitPeriodRequest } from "../../libs/gen/ratemesh/v1/storage.js";
+import type { AddDataFramesRequest, CommitPeriodRequest } from "../../libs/gen/ratemesh/v1/storage.js";
 import { tempDir } from "../../test/support/mesh.js";
 import { createTestDatabase } from "../../test/support/postgres.js";
-import { commitInputFrom } from "./api/requests.js";
-import type { CommitInput, StorageEngine } from "./domain.js";
+import { addFramesInputFrom, commitInputFrom } from "./api/requests.js";
+import type { AddFramesInput, CommitInput, StorageEngine } from "./domain.js";
 import { openPostgresEngine } from "./postgres/dialect.js";
 import { openSqliteEngine } from "./sqlite/dialect.js";
 
@@ -71,6 +71,7 @@ export function point(
 export interface CommitOptions {
   expected?: Date | null;
   token?: number | bigint;
+  epoch?: number | bigint;
   taskId?: string;
   owner?: string;
   period?: number;
@@ -87,6 +88,7 @@ export function commitRequest(scopeId: string, n: number, points: DataPoint[], o
     frame: { scopeId, begin, end: at(n + 1, period), points },
     expectedState: expected,
     fencingToken: String(o.token ?? 1),
+    fencingEpoch: String(o.epoch ?? 0),
     owner: o.owner ?? "test",
     reprocessTaskId: o.taskId ?? "",
     scopeKey: "project_id",
@@ -98,6 +100,21 @@ export function commitRequest(scopeId: string, n: number, points: DataPoint[], o
 
 export function commitInput(scopeId: string, n: number, points: DataPoint[], o: CommitOptions = {}): CommitInput {
   return commitInputFrom(commitRequest(scopeId, n, points, o), o.period ?? PERIOD);
+}
+
+/** An AddDataFrames request: for each [scope, n, points], the points of period n after T0. */
+export function addRequest(frames: Array<[string, number, DataPoint[]]>, idempotencyKey = ""): AddDataFramesRequest {
+  return {
+    frames: frames.map(([scopeId, n, points]) => ({ scopeId, begin: at(n), end: at(n + 1), points })),
+    idempotencyKey,
+    scopeKey: "project_id",
+    fetcher: "",
+    collector: "",
+  };
+}
+
+export function addInput(frames: Array<[string, number, DataPoint[]]>, idempotencyKey = ""): AddFramesInput {
+  return addFramesInputFrom(addRequest(frames, idempotencyKey), PERIOD);
 }
 
 export const postgresCase: EngineCase = {

@@ -12,10 +12,11 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { ConfigError, type LoadResult, readConfig, type Sections, type ServiceConfig } from "../../libs/config/config.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
-import { apiConfig, authStrategy, loadApiConfig } from "../../services/api/config.js";
+import { apiAuthStrategy, apiConfig, loadApiConfig } from "../../services/api/config.js";
 import { collectorConfig, loadCollectorConfig } from "../../services/collector/config.js";
 import { ratingConfig } from "../../services/rating/config.js";
 import { storageConfig } from "../../services/storage/config.js";
+import { installGuideConf } from "../support/cloudkitty.js";
 import { SYSTEM_PYTHON } from "../support/cloudkitty-cli.js";
 import { serviceEntry } from "../support/service-process.js";
 
@@ -125,61 +126,7 @@ describe("CloudKitty 17's configuration", () => {
   });
 
   it("runs an installation guide's cloudkitty.conf as it is once [storage] names ratemesh's backend, credentials through auth_section", () => {
-    const text = (backend: string) => `[DEFAULT]
-debug = True
-log_dir = /var/log/cloudkitty
-transport_url = rabbit://openstack:secret@controller
-auth_strategy = keystone
-
-[oslo_messaging_notifications]
-topics = notifications
-
-[ks_auth]
-auth_type = v3password
-auth_protocol = http
-auth_url = http://controller:5000/
-identity_uri = http://controller:5000/
-username = cloudkitty
-password = ck-secret
-project_name = service
-user_domain_name = default
-project_domain_name = default
-
-[keystone_authtoken]
-auth_section = ks_auth
-
-[database]
-connection = mysql+pymysql://cloudkitty:secret@localhost/cloudkitty
-
-[collect]
-metrics_conf = /etc/cloudkitty/metrics.yml
-wait_periods = 2
-
-[storage]
-version = 2
-${backend}
-
-[storage_influxdb]
-username = cloudkitty
-password = cloudkitty
-database = cloudkitty
-host = localhost
-
-[fetcher]
-backend = keystone
-
-[fetcher_keystone]
-auth_section = ks_auth
-keystone_version = 3
-
-[collector_gnocchi]
-auth_section = ks_auth
-region_name = RegionOne
-
-[orchestrator]
-coordination_url = etcd3://controller:2379
-max_workers_reprocessing = 2
-`;
+    const text = (backend: string) => installGuideConf({ storage: backend, metricsConf: "/etc/cloudkitty/metrics.yml" });
     const original = file(text("backend = influxdb"));
     const refused = read(storageConfig, original).problems;
     assert.deepEqual(refused.length, 1, refused.join("\n"));
@@ -193,7 +140,7 @@ max_workers_reprocessing = 2
     assert.equal(c.collector_gnocchi.password, "ck-secret");
     assert.equal(c.collector_gnocchi.project_domain_name, "default");
     assert.equal(c.orchestrator.coordination_url, "etcd3://controller:2379");
-    assert.equal(authStrategy(loadApiConfig({ file: f })), "keystone");
+    assert.equal(apiAuthStrategy(loadApiConfig({ file: f })), "keystone");
     const { warnings } = read(collectorConfig, f).result ?? { warnings: [] };
     assert.deepEqual(
       warnings.map((w) => w.replace(`${f}: `, "")),
@@ -202,14 +149,18 @@ max_workers_reprocessing = 2
         "[DEFAULT] log_dir (line 3): ignored: CloudKitty's process-wide options (oslo.log, host, the message bus); ratemesh logs JSON lines to stdout",
         "[DEFAULT] transport_url (line 4): ignored: CloudKitty's message bus; ratemesh's services call each other over gRPC at the addresses of [storage], [rating] and [collector]",
         "[oslo_messaging_notifications] topics (line 8): ignored: oslo.messaging and oslo.concurrency; ratemesh has no message bus and no file locks",
-        "[ks_auth] auth_protocol (line 12), identity_uri (line 14): ignored: not read: [fetcher_keystone] auth_section, [collector_gnocchi] auth_section take only auth_type, auth_url, username, user_id, password, user_domain_name, user_domain_id, project_name, project_id, project_domain_name, project_domain_id, default_domain_id, default_domain_name, domain_id, domain_name, system_scope, trust_id from it",
-        "[keystone_authtoken] auth_section (line 22): ignored: keystonemiddleware's token validation; the gateway does not read it (yet)",
+        "[keystone_authtoken] auth_type (line 11, in [ks_auth]): ignored: keystonemiddleware's other options; ratemesh does not read it",
+        "[ks_auth] auth_protocol (line 12), identity_uri (line 14): ignored: not read: [keystone_authtoken] auth_section, [fetcher_keystone] auth_section, [collector_gnocchi] auth_section take only auth_type, auth_url, username, password, project_name, user_domain_name, project_domain_name, user_id, user_domain_id, project_id, project_domain_id, default_domain_id, default_domain_name, domain_id, domain_name, system_scope, trust_id from it",
         "[database] connection (line 25): ignored: CloudKitty's SQL database; ratemesh keeps price lists and module states in [rating] url and scope states in [storage] url (`ratemesh migrate from-cloudkitty` copies them)",
-        "[storage] version (line 32): ignored: CloudKitty's storage API version; ratemesh's storage answers both of CloudKitty's APIs through the REST gateway",
-        "[storage_influxdb] username (line 37), password (line 38), database (line 39), host (line 40): ignored: CloudKitty's storage backend options; ratemesh's storage is [storage] backend and url",
-        "[orchestrator] max_workers_reprocessing (line 55): ignored: reprocessing takes the worker slots that rating leaves free ([orchestrator] max_workers)",
+        "[storage] version (line 33): ignored: CloudKitty's storage API version; ratemesh's storage answers both of CloudKitty's APIs through the REST gateway",
+        "[storage_influxdb] username (line 38), password (line 39), database (line 40), host (line 41): ignored: CloudKitty's storage backend options; ratemesh's storage is [storage] backend and url",
+        "[orchestrator] max_workers_reprocessing (line 57): ignored: reprocessing takes the worker slots that rating leaves free ([orchestrator] max_workers)",
+        "[api] port (line 60): ignored: CloudKitty's API port; the gateway's address is [api] listen (host:port, default 127.0.0.1:8889)",
       ],
     );
+    // The services validate callers' tokens with the service user [keystone_authtoken] auth_section names.
+    assert.equal(c.keystone_authtoken.username, "cloudkitty");
+    assert.equal(c.keystone_authtoken.auth_url, "http://controller:5000/");
   });
 
   it("prints the warnings with --check-config", () => {

@@ -555,7 +555,7 @@ describe("api gateway with python-cloudkittyclient", () => {
       assert.equal(badLimit.status, 400);
     });
 
-    await t.test("dataframes get/add (v2)", async () => {
+    await t.test("dataframes get/add (v2): pushed points stored with their period, state unmoved", async () => {
       const rows = await cli.json(["dataframes", "get", ...RANGE_Z, "--filter", "project_id:p-beta"], 2);
       assert.equal(rows.length, PERIODS);
       assert.deepEqual(rows[0], {
@@ -583,15 +583,64 @@ describe("api gateway with python-cloudkittyclient", () => {
       assert.match(none.stderr, /"message":"No resource found for provided filters\."/);
       assert.match(none.stderr, /HTTP 404/);
 
+      // Priced points pushed into p-beta's rated period 1 (the client sends the file as it is: exact digits).
       const file = join(tempDir(t), "frames.json");
-      writeFileSync(file, JSON.stringify({ dataframes: [{ period: { begin: naive(0), end: naive(1) }, usage: {} }] }));
+      const pushed =
+        `{"dataframes": [{"period": {"begin": "${naive(1)}", "end": "${naive(2)}"}, "usage": {` +
+        `"ip.floating": [{"vol": {"unit": "ip", "qty": 2}, "rating": {"price": 0.0300000000000000000001}, ` +
+        `"groupby": {"id": "fip-1", "project_id": "p-beta"}, "metadata": {"pool": "public"}}], ` +
+        `"instance": [{"vol": {"unit": "instance", "qty": 1}, "rating": {"price": 1.35}, ` +
+        `"groupby": {"id": "vm-3", "project_id": "p-beta"}, "metadata": {"flavor_name": "m1.small"}}]}}]}`;
+      writeFileSync(file, pushed);
       const add = await cli.run(["dataframes", "add", file], 2);
-      assert.notEqual(add.code, 0);
-      assert.match(add.stderr, /HTTP 501/);
-      assert.match(add.stderr, /not supported by ratemesh/);
+      assert.equal(add.code, 0, add.stderr);
+      const added = await cli.json(["dataframes", "get", "-b", `${naive(1)}Z`, "-e", `${naive(2)}Z`, "--filter", "project_id:p-beta"], 2);
+      assert.deepEqual(
+        added.map((r) => [r["Metric Type"], r.Unit, r.Quantity, r.Price, r["Group By"], r.Metadata]),
+        [
+          ["instance", "instance", 1, 1.35, 'id="vm-2" project_id="p-beta"', 'flavor_name="m1.small"'],
+          ["instance", "instance", 1, 1.35, 'id="vm-3" project_id="p-beta"', 'flavor_name="m1.small"'],
+          ["ip.floating", "ip", 2, 0.03, 'id="fip-1" project_id="p-beta"', 'pool="public"'],
+        ],
+        "the period's rated point, then the added ones",
+      );
+      const exactFrames = numbersAsText(
+        (await http(base, `/v2/dataframes?begin=${naive(1)}&end=${naive(2)}&filters=type:ip.floating`)).text,
+      ) as { total: string; dataframes: Array<{ usage: Record<string, Array<{ rating: { price: string } }>> }> };
+      assert.equal(exactFrames.total, "1");
+      assert.equal(exactFrames.dataframes[0]?.usage["ip.floating"]?.[0]?.rating.price, "0.0300000000000000000001");
+      const betaByType = await cli.json(["summary", "get", ...RANGE_Z, "-g", "type", "--filter", "project_id:p-beta"], 2);
+      assert.deepEqual(
+        betaByType.map((r) => [r.Type, r.Qty, r.Rate]),
+        [
+          ["instance", PERIODS + 1, 6.75],
+          ["ip.floating", 2, 0.03],
+        ],
+      );
+      const exactSummary = numbersAsText(
+        (await http(base, `/v2/summary?${QUERY_RANGE}&groupby=type&filters=project_id:p-beta&response_format=object`)).text,
+      ) as { results: Array<{ type: string; qty: string; rate: string }> };
+      same(exactSummary.results.find((r) => r.type === "instance")?.rate, times(PERIODS + 1, PRICE.betaInstance), "p-beta instances");
+      assert.equal(exactSummary.results.find((r) => r.type === "ip.floating")?.rate, "0.0300000000000000000001");
+
+      // A retry under the same Idempotency-Key adds nothing twice; a bad value is named where the body has it.
+      const keyed = { method: "POST", body: pushed, headers: { "idempotency-key": "e2e-push-1" } };
+      assert.equal((await http(base, "/v2/dataframes", keyed)).status, 204);
+      assert.equal((await http(base, "/v2/dataframes", keyed)).status, 204);
+      const floating = async () =>
+        (numbersAsText((await http(base, `/v2/dataframes?${QUERY_RANGE}&filters=type:ip.floating`)).text) as { total: string }).total;
+      assert.equal(await floating(), "2", "the first push, and the keyed one once");
+      const bad = await http(base, "/v2/dataframes", { method: "POST", body: pushed.replace('"qty": 2', '"qty": "2e3"') });
+      assert.equal(bad.status, 400);
+      assert.match((bad.json() as { message: string }).message, /^dataframes\[0\]\.usage\.ip\.floating\[0\]\.vol\.qty: /);
       const empty = await http(base, "/v2/dataframes", { method: "POST", body: '{"dataframes": []}' });
       assert.equal(empty.status, 400);
       assert.deepEqual(empty.json(), { message: "Parameter dataframes must not be empty." });
+      assert.equal(
+        (await cli.json(["scope", "state", "get", "--scope-id", "p-beta"], 2))[0]?.State,
+        naive(PERIODS - 1),
+        "the scope's state did not move",
+      );
     });
 
     await t.test("scope state get/reset and scope patch (v2), CloudKitty's timestamps", async () => {

@@ -68,7 +68,7 @@ describe("api gateway process", () => {
     const configFile = writeConfig(dir, { api: { auth_strategy: "basic", listen: "localhost" } });
     const r = spawnSync(process.execPath, [serviceEntry("api"), "--config", configFile], { encoding: "utf8", timeout: 15_000 });
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /\[api\] auth_strategy: "basic" is not one of noauth, keystone/);
+    assert.match(r.stderr, /\[api\] auth_strategy: "basic" is not one of noauth, keystone, jwt/);
     assert.match(r.stderr, /\[api\] listen/);
     const check = spawnSync(process.execPath, [serviceEntry("api"), "--check-config"], { encoding: "utf8", timeout: 15_000 });
     assert.equal(check.status, 0);

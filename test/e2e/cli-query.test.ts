@@ -47,6 +47,7 @@ async function commitUsage(mesh: Mesh): Promise<void> {
         frame: { scopeId, begin, end: new Date(BEGIN + (h + 1) * HOUR), points: hours[h] ?? [] },
         expectedState: h === 0 ? undefined : begin,
         fencingToken: "1",
+        fencingEpoch: "0",
         owner: "cli-test",
         reprocessTaskId: "",
         scopeKey: "project_id",
@@ -236,6 +237,44 @@ describe("ratemesh CLI: queries and errors", () => {
       const r = await cli("scopes", "reset", "--help");
       assert.equal(r.code, 0);
       assert.match(r.stdout, /Examples:\n {2}\$ ratemesh scopes reset /);
+    });
+
+    await t.test("dataframes import adds what export writes, once per file; a bad line or value is named by its line", async () => {
+      const dir = tempDir(t);
+      const file = join(dir, "globex.jsonl");
+      const exported = await cli("dataframes", "export", ...RANGE, "--scope", "globex", "-o", file);
+      assert.equal(exported.code, 0, exported.stderr);
+      const globex = async () => JSON.parse((await cli("total", ...RANGE, "--scope", "globex", "--format", "json")).stdout)[0];
+      assert.equal((await globex()).points, "2");
+      const first = await cli("dataframes", "import", file, "--batch", "1");
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(first.stdout, "added 2 points in 2 frames (2 requests)\n");
+      assert.deepEqual(await globex(), {
+        begin: "2026-11-01T00:00:00Z",
+        end: "2026-11-03T00:00:00Z",
+        qty: "2050",
+        price: "2.03",
+        points: "4",
+      });
+      const again = await cli("dataframes", "import", file, "--batch", "1");
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.stdout, "added 0 points in 0 frames (2 requests); 2 requests imported already: nothing added again\n");
+      assert.equal((await globex()).points, "4", "nothing added twice");
+
+      const lines = readFileSync(file, "utf8").trimEnd().split("\n");
+      const bad = join(dir, "bad.jsonl");
+      writeFileSync(bad, `${lines[0]}\n\n${(lines[1] as string).replace('"qty":"1024"', '"qty":"1e3"')}\n`);
+      const refused = await cli("dataframes", "import", bad);
+      assert.equal(refused.code, 4);
+      assert.match(oneErrorLine(refused.stderr), new RegExp(`^ratemesh: ${bad}:3: qty: .*1e3`));
+      writeFileSync(bad, (lines[0] as string).replace('"qty":"1"', '"qty":1'));
+      const unquoted = await cli("dataframes", "import", bad);
+      assert.equal(unquoted.code, 4);
+      assert.match(oneErrorLine(unquoted.stderr), new RegExp(`^ratemesh: ${bad}:1: qty must be a string`));
+      assert.equal((await globex()).points, "4", "a refused import adds nothing");
+      const missing = await cli("dataframes", "import", join(dir, "none.jsonl"));
+      assert.equal(missing.code, 2);
+      assert.match(oneErrorLine(missing.stderr), /^ratemesh: cannot read .*none\.jsonl/);
     });
   });
 

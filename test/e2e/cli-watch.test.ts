@@ -29,6 +29,7 @@ function status(behind: Record<string, number>, busy = false): GetStatusResponse
       busy,
       reprocessTaskId: "",
     })),
+    fencingEpoch: "0",
     collector: "file",
     fetcher: "source",
     scopesDiscovered: String(Object.keys(behind).length),

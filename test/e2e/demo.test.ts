@@ -7,11 +7,12 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { REPO_ROOT } from "../support/mesh.js";
+import { REPO_ROOT, tempDir } from "../support/mesh.js";
 
 describe("local demo", () => {
-  it("rates three days of three projects and prints exact prices per project and type", () => {
-    const r = spawnSync(process.execPath, [join(REPO_ROOT, "dist/deploy/local/demo.js"), "--once"], {
+  it("rates three days of three projects and prints exact prices per project and type", (t) => {
+    // Its databases in a directory of its own: another test may run the demo meanwhile.
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, "dist/deploy/local/demo.js"), "--once", "--data", tempDir(t)], {
       encoding: "utf8",
       timeout: 180_000,
     });

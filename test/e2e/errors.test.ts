@@ -9,8 +9,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
+import { CollectorServiceService } from "../../libs/gen/ratemesh/v1/collector.js";
 import { RemoteCallError } from "../../libs/grpc/status.js";
-import { bufCurl, startMesh, tempDir, writeConfig } from "../support/mesh.js";
+import { bufCurl, connect, startMesh, startService, tempDir, writeConfig } from "../support/mesh.js";
 import { serviceEntry } from "../support/service-process.js";
 
 function runWithConfig(service: "storage" | "rating" | "collector", configFile: string) {
@@ -79,9 +80,48 @@ describe("bad configuration", () => {
     assert.equal(r.status, 2);
     const out = r.stderr;
     assert.match(out, new RegExp(`invalid metrics configuration ${metrics} \\(3 problems\\)`));
-    assert.match(out, /metric cpu: mutate_map: is required \(a non-empty map\) when mutate is MAP/);
+    assert.match(out, /metric cpu: mutate_map: is required \(a map\) when mutate is MAP/);
     assert.match(out, /metric cpu: metadata: "id" is also in groupby/);
     assert.match(out, /metric ram: factor: "x" is not a number/);
+  });
+
+  it("--check-config checks metrics.yml as the service does at start; an empty mutate_map is valid, mapping every value to 0", async (t) => {
+    const dir = tempDir(t);
+    const metrics = join(dir, "metrics.yml");
+    const usage = join(dir, "u.jsonl");
+    writeFileSync(
+      usage,
+      `${JSON.stringify({ metric: "cpu", scope_id: "a", begin: "2026-03-01T00:00:00Z", qty: 5, groupby: { id: "vm" } })}\n`,
+    );
+    const file = writeConfig(dir, {
+      collect: { collector: "file", metrics_conf: metrics },
+      collector_file: { path: usage },
+      fetcher: { backend: "source" },
+      fetcher_source: { sources: "a" },
+      collector: { listen: "127.0.0.1:0" },
+    });
+    const check = () => spawnSync(process.execPath, [serviceEntry("collector"), "--config", file, "--check-config"], { encoding: "utf8" });
+
+    writeFileSync(metrics, "metrics:\n  cpu:\n    unit: instance\n    groupby: [id]\n    factor: x\n");
+    const bad = check();
+    assert.equal(bad.status, 2, bad.stdout);
+    assert.match(bad.stderr, new RegExp(`invalid metrics configuration ${metrics} \\(1 problem\\)`));
+    assert.match(bad.stderr, /metric cpu: factor: "x" is not a number/);
+    assert.doesNotMatch(bad.stdout, /valid/);
+
+    // CloudKitty accepts MAP with an empty map: every value maps to 0.
+    writeFileSync(metrics, "metrics:\n  cpu:\n    unit: instance\n    groupby: [id]\n    mutate: MAP\n    mutate_map: {}\n");
+    const good = check();
+    assert.equal(good.status, 0, good.stderr);
+    assert.match(good.stdout, /configuration is valid for collector/);
+    const collector = await startService(t, { service: "collector", configFile: file });
+    const res = await connect(t, collector.address)
+      .client(CollectorServiceService)
+      .collect({ scopeId: "a", metric: "cpu", begin: new Date("2026-03-01T00:00:00Z") });
+    assert.deepEqual(
+      res.points.map((p) => p.qty),
+      ["0"],
+    );
   });
 });
 
@@ -99,11 +139,13 @@ describe("malformed requests", () => {
       frame,
       expectedState: undefined,
       fencingToken: "1",
+      fencingEpoch: "0",
       owner: "t",
       reprocessTaskId: "",
       scopeKey: "",
       fetcher: "",
       collector: "",
+      unpricedPoints: "0",
     };
 
     const refused = async (p: Promise<unknown>, field: string) => {
@@ -129,6 +171,15 @@ describe("malformed requests", () => {
       scopes.listScopes({ scopeIds: [], scopeKey: "", fetcher: "", collector: "", pageSize: 0, pageToken: "garbage!" }),
       "page_token",
     );
+    // Tokens that decode, to something no page token is.
+    const reprocess = mesh.clients.reprocess;
+    for (const decoded of ["null", "5", "[]", '"x"', '{"o":"1"}']) {
+      const pageToken = Buffer.from(decoded).toString("base64url");
+      await refused(scopes.listScopes({ scopeIds: [], scopeKey: "", fetcher: "", collector: "", pageSize: 0, pageToken }), "page_token");
+      await refused(storage.listDataFrames({ filters: [], pageSize: 0, pageToken }), "page_token");
+      await refused(storage.summary({ groupBy: [], filters: [], orderBy: [], pageSize: 0, pageToken }), "page_token");
+      await refused(reprocess.listTasks({ scopeIds: [], unfinishedOnly: false, ascending: false, pageSize: 0, pageToken }), "page_token");
+    }
     await refused(
       mesh.clients.rating.rate({
         frames: [{ scopeId: "p1", begin: frame.begin, end: frame.end, points: [{ ...frame.points[0], price: "free" } as never] }],

@@ -190,14 +190,17 @@ describe("mesh skeleton", () => {
       bufCurl(`http://${address}`, undefined, ["--list-services"])
         .stdout.split("\n")
         .filter((s) => s !== "");
+    // AuditService: who changed what (the trust boundary), on each service that keeps changes.
     assert.deepEqual(listed(mesh.storage.address), [
       "grpc.health.v1.Health",
+      "ratemesh.v1.AuditService",
       "ratemesh.v1.ReprocessService",
       "ratemesh.v1.ScopeService",
       "ratemesh.v1.StorageService",
     ]);
     assert.deepEqual(listed(mesh.rating.address), [
       "grpc.health.v1.Health",
+      "ratemesh.v1.AuditService",
       "ratemesh.v1.HashmapService",
       "ratemesh.v1.RatingService",
       "ratemesh.v1.RulesService",

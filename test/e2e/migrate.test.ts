@@ -13,11 +13,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ListScopesRequest } from "../../libs/gen/ratemesh/v1/storage.js";
-import { authStrategy, loadApiConfig } from "../../services/api/config.js";
+import { apiAuthStrategy, loadApiConfig } from "../../services/api/config.js";
 import { loadCollectorConfig } from "../../services/collector/config.js";
 import { loadStorageConfig } from "../../services/storage/config.js";
 import { meshEnv, runCli } from "../support/cli.js";
-import { type CloudKittyServer, startCloudKitty } from "../support/cloudkitty.js";
+import { type CloudKittyServer, installGuideConf, startCloudKitty } from "../support/cloudkitty.js";
 import { CloudKittyCli } from "../support/cloudkitty-cli.js";
 import { registerService, startKeystone } from "../support/keystone.js";
 import { startMesh, tempDir } from "../support/mesh.js";
@@ -54,55 +54,6 @@ after(async () => {
   await ck?.stop();
 });
 
-const CLOUDKITTY_CONF = (metrics: string) => `[DEFAULT]
-debug = True
-transport_url = rabbit://openstack:secret@controller
-auth_strategy = keystone
-
-[ks_auth]
-auth_type = v3password
-auth_url = http://controller:5000/v3
-username = cloudkitty
-password = ck-secret
-project_name = service
-user_domain_name = default
-project_domain_name = default
-
-[keystone_authtoken]
-auth_section = ks_auth
-
-[database]
-connection = postgresql://cloudkitty:secret@db/cloudkitty
-
-[collect]
-metrics_conf = ${metrics}
-period = 3600
-wait_periods = 2
-
-[storage]
-version = 2
-backend = influxdb
-
-[storage_influxdb]
-host = influx
-
-[fetcher]
-backend = keystone
-
-[fetcher_keystone]
-auth_section = ks_auth
-
-[collector_gnocchi]
-auth_section = ks_auth
-
-[orchestrator]
-coordination_url = etcd3://controller:2379
-max_workers = 4
-
-[api]
-port = 8889
-`;
-
 describe("ratemesh migrate from-cloudkitty", () => {
   it("moves a CloudKitty 17 over: price list, modules, scope states and a ratemesh.conf; idempotent; --dry-run changes nothing", async (t) => {
     const mesh = await startMesh(t, { withCollector: false });
@@ -114,7 +65,7 @@ describe("ratemesh migrate from-cloudkitty", () => {
       "metrics:\n  cpu:\n    unit: instance\n    alt_name: instance\n    groupby: [id, project_id]\n    metadata: [flavor_name]\n  volume.size:\n    unit: GiB\n    groupby: [id, project_id]\n  image.size:\n    unit: MiB\n    groupby: [id, project_id]\n",
     );
     const conf = join(dir, "cloudkitty.conf");
-    writeFileSync(conf, CLOUDKITTY_CONF(metricsYml));
+    writeFileSync(conf, installGuideConf({ storage: "backend = influxdb", metricsConf: metricsYml }));
     const out = join(dir, "ratemesh");
     const migrate = (...extra: string[]) =>
       runCli(
@@ -207,7 +158,7 @@ describe("ratemesh migrate from-cloudkitty", () => {
     assert.equal(collector.orchestrator.coordination_url, "etcd3://controller:2379");
     assert.equal(loadStorageConfig({ file: ratemeshConf }).storage.backend, "sqlite");
     const api = loadApiConfig({ file: ratemeshConf });
-    assert.equal(authStrategy(api), "keystone");
+    assert.equal(apiAuthStrategy(api), "keystone");
     assert.equal(api.api.listen.port, 8889);
     assert.equal(readFileSync(join(out, "metrics.yml"), "utf8"), readFileSync(metricsYml, "utf8"));
 

@@ -125,11 +125,12 @@ describe("processor failures", () => {
       end: new Date(BEGIN.getTime() + (h + 1) * 3600_000),
       points: [{ type: "instance", unit: "instance", qty: "1", price: "0", groupby: {}, metadata: {} }],
     });
-    const commit = (h: number, token: bigint, expected: Date | undefined) =>
+    const commit = (h: number, { epoch, token }: { epoch: bigint; token: bigint }, expected: Date | undefined) =>
       mesh.clients.storage.commitPeriod({
         frame: frame(h),
         expectedState: expected,
         fencingToken: token.toString(),
+        fencingEpoch: epoch.toString(),
         owner: "",
         reprocessTaskId: "",
         scopeKey: "",
@@ -137,9 +138,9 @@ describe("processor failures", () => {
         collector: "",
         unpricedPoints: "0",
       });
-    await commit(0, current.token, undefined);
+    await commit(0, current, undefined);
     // The stale owner's next period: the state it expects is the real one, its token is not.
-    await assert.rejects(commit(1, old.token, frame(1).begin), (err: unknown) => {
+    await assert.rejects(commit(1, old, frame(1).begin), (err: unknown) => {
       assert.ok(err instanceof RemoteCallError && err.code === status.FAILED_PRECONDITION, String(err));
       assert.match(err.details, /fencing token \d+ is older than \d+/);
       return true;

@@ -67,7 +67,8 @@ describe("processor with a slow or hung source", () => {
     await eventually(async () => (await scopesDone(cluster)) === 1, 60_000, "both periods rated");
     const collector = cluster.collectors[0];
     assert.ok(collector !== undefined);
-    const rated = collector.logs().filter((l) => l.msg === "periods rated");
+    // The collector logs a batch just after storage has it: wait for the lines.
+    const rated = await collector.waitForLogs((l) => l.msg === "periods rated", 2);
     assert.equal(rated.length, 2);
     for (const r of rated) assert.ok(Number(r.duration_ms) >= 3 * ttl * 1000, `a period took ${r.duration_ms} ms`);
     // Both periods committed under the one ownership taken at the start: it was never lost.

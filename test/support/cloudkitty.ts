@@ -178,3 +178,72 @@ export async function startCloudKitty(opts: { extraConf?: string } = {}): Promis
     throw err;
   }
 }
+
+/**
+ * A cloudkitty.conf as CloudKitty's installation guide writes it (message
+ * bus, Keystone credentials in [ks_auth] named by auth_section, its SQL
+ * database, InfluxDB, the Keystone fetcher), with `storage` as the
+ * [storage] backend line(s) and `metricsConf` as [collect] metrics_conf.
+ */
+export function installGuideConf(o: { storage: string; metricsConf: string }): string {
+  return `[DEFAULT]
+debug = True
+log_dir = /var/log/cloudkitty
+transport_url = rabbit://openstack:secret@controller
+auth_strategy = keystone
+
+[oslo_messaging_notifications]
+topics = notifications
+
+[ks_auth]
+auth_type = v3password
+auth_protocol = http
+auth_url = http://controller:5000/
+identity_uri = http://controller:5000/
+username = cloudkitty
+password = ck-secret
+project_name = service
+user_domain_name = default
+project_domain_name = default
+
+[keystone_authtoken]
+auth_section = ks_auth
+
+[database]
+connection = mysql+pymysql://cloudkitty:secret@localhost/cloudkitty
+
+[collect]
+metrics_conf = ${o.metricsConf}
+period = 3600
+wait_periods = 2
+
+[storage]
+version = 2
+${o.storage}
+
+[storage_influxdb]
+username = cloudkitty
+password = cloudkitty
+database = cloudkitty
+host = localhost
+
+[fetcher]
+backend = keystone
+
+[fetcher_keystone]
+auth_section = ks_auth
+keystone_version = 3
+
+[collector_gnocchi]
+auth_section = ks_auth
+region_name = RegionOne
+
+[orchestrator]
+coordination_url = etcd3://controller:2379
+max_workers = 4
+max_workers_reprocessing = 2
+
+[api]
+port = 8889
+`;
+}

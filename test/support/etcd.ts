@@ -5,6 +5,7 @@
  * outage.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import type { TestContext } from "node:test";
 import { tempDir } from "./mesh.js";
 import { freePort } from "./ports.js";
@@ -80,6 +81,13 @@ export class EtcdServer {
       if (Date.now() > until) throw new Error(`etcd not healthy within 15 s: ${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** Stops the server, deletes every key it held (its data directory), and starts it again empty: a rebuilt cluster. */
+  async wipe(): Promise<void> {
+    await this.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+    await this.run();
   }
 
   async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {

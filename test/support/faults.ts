@@ -1,12 +1,14 @@
 /**
  * A TCP relay in front of a real server that injects the faults the server
  * cannot be asked to produce: answers held back for a while (a slow
- * source), or connections accepted and never answered (a hung source).
+ * source), connections accepted and never answered (a hung source), or
+ * closed at once (a server that is down). The fault can be changed while
+ * the relay runs (`set`), for connections made from then on.
  */
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import type { TestContext } from "node:test";
 
-export type Fault = { kind: "delay"; ms: number } | { kind: "blackhole" };
+export type Fault = { kind: "delay"; ms: number } | { kind: "blackhole" } | { kind: "refuse" };
 
 export interface FaultRelay {
   port: number;
@@ -15,9 +17,12 @@ export interface FaultRelay {
   connections(): number;
   /** HTTP/1.1 requests relayed so far (requests without a blank line in their body). */
   requests(): number;
+  /** The fault of the connections made from now on. */
+  set(fault: Fault): void;
 }
 
-export async function startFaultRelay(t: TestContext, targetPort: number, fault: Fault): Promise<FaultRelay> {
+export async function startFaultRelay(t: TestContext, targetPort: number, initial: Fault): Promise<FaultRelay> {
+  let fault = initial;
   const sockets = new Set<Socket>();
   let accepted = 0;
   let requests = 0;
@@ -26,6 +31,10 @@ export async function startFaultRelay(t: TestContext, targetPort: number, fault:
     sockets.add(client);
     client.on("error", () => {});
     client.once("close", () => sockets.delete(client));
+    if (fault.kind === "refuse") {
+      client.destroy();
+      return;
+    }
     if (fault.kind === "blackhole") {
       // Read and discard the request; never answer, never close.
       client.on("data", () => {});
@@ -46,8 +55,9 @@ export async function startFaultRelay(t: TestContext, targetPort: number, fault:
       upstream.write(chunk);
     });
     // Every chunk of the answer is held back `ms` after it arrives; order is kept.
-    upstream.on("data", (chunk) => setTimeout(() => client.write(chunk), fault.ms));
-    upstream.once("end", () => setTimeout(() => client.end(), fault.ms));
+    const { ms } = fault;
+    upstream.on("data", (chunk) => setTimeout(() => client.write(chunk), ms));
+    upstream.once("end", () => setTimeout(() => client.end(), ms));
     client.once("close", () => upstream.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -57,5 +67,13 @@ export async function startFaultRelay(t: TestContext, targetPort: number, fault:
     for (const s of sockets) s.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  return { port, url: `http://127.0.0.1:${port}`, connections: () => accepted, requests: () => requests };
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    connections: () => accepted,
+    requests: () => requests,
+    set: (f) => {
+      fault = f;
+    },
+  };
 }

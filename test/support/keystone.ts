@@ -24,7 +24,7 @@ export interface KeystoneServer {
   /** An admin token, for setting things up. */
   adminToken(): Promise<string>;
   api(
-    method: "GET" | "POST" | "DELETE",
+    method: "GET" | "POST" | "PUT" | "DELETE",
     path: string,
     body?: unknown,
     expect?: number[],
@@ -125,7 +125,7 @@ export async function startKeystone(opts: KeystoneOptions = {}): Promise<Keyston
     // A connection per request: Keystone's uWSGI closes kept-alive ones
     // under a client that would then reuse them.
     const api = async (
-      method: "GET" | "POST" | "DELETE",
+      method: "GET" | "POST" | "PUT" | "DELETE",
       path: string,
       body?: unknown,
       expect: number[] = [200, 201, 204],

@@ -47,8 +47,10 @@ export class ServiceProcess {
     readonly child: ChildProcess,
     echo: NodeJS.WritableStream | undefined,
   ) {
+    // "close", not "exit": the process's output has been read to the end
+    // by then, so its last log lines are in `lines` once `exited` resolves.
     this.exited = new Promise((resolve) => {
-      child.once("exit", (code, signal) => {
+      child.once("close", (code, signal) => {
         this.exit = { code, signal };
         resolve(this.exit);
       });
@@ -145,6 +147,24 @@ export class ServiceProcess {
       }, timeoutMs);
       this.waiters.add(waiter);
     });
+  }
+
+  /**
+   * Waits until at least `count` log lines match, and returns every match:
+   * a line is written a moment after the work it reports (a storage state
+   * can be visible before the collector's line about it).
+   */
+  async waitForLogs(
+    test: (entry: Record<string, unknown>) => boolean,
+    count: number,
+    timeoutMs = 10_000,
+  ): Promise<Array<Record<string, unknown>>> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.logs().filter(test);
+      if (found.length >= count || Date.now() >= until) return found;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** Sends the signal and waits for the exit (SIGKILL after timeoutMs). */

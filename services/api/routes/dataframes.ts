@@ -1,18 +1,15 @@
 /**
- * /v2/dataframes. GET: stored points in CloudKitty's DataFrame form, over
+ * GET /v2/dataframes: stored points in CloudKitty's DataFrame form, over
  * StorageService Total (the point count) and ListDataFrames; offset and
- * limit count points, as CloudKitty's do. POST: CloudKitty pushes the given
- * frames to storage as they are; ratemesh storage only stores a period
- * through the fenced commit that also moves the scope's state (CommitPeriod,
- * the collector's), so the gateway checks the request and answers 501.
+ * limit count points, as CloudKitty's do. POST is dataframes-add.ts.
  */
 import type { FastifyInstance } from "fastify";
 import type { DataFrame, DataPoint, Filter } from "../../../libs/gen/ratemesh/v1/common.js";
 import { ListDataFramesRequest, TotalRequest } from "../../../libs/gen/ratemesh/v1/storage.js";
-import { ApiError, badRequest, notFound } from "../errors.js";
+import { notFound } from "../errors.js";
 import { callerOf, type Gateway } from "../gateway.js";
 import { RawNumber } from "../json.js";
-import { keyValues, single, stringList, timestamp } from "../query.js";
+import { keyValues, type PagedQuery, pagedQuerySchema, single, timestamp } from "../query.js";
 import { sendJson } from "../reply.js";
 import { awareIso } from "../time.js";
 
@@ -68,31 +65,16 @@ function pointWindow(frames: DataFrame[], offset: number, limit: number): DataFr
   return out;
 }
 
-interface DataframesQuery {
+interface DataframesQuery extends PagedQuery {
   begin?: string[];
   end?: string[];
   filters?: string[];
-  offset: number;
-  limit: number;
 }
 
 export function registerDataframes(app: FastifyInstance, gw: Gateway): void {
   app.get<{ Querystring: DataframesQuery }>(
     "/v2/dataframes",
-    {
-      schema: {
-        querystring: {
-          type: "object",
-          properties: {
-            begin: stringList,
-            end: stringList,
-            filters: stringList,
-            offset: { type: "integer", minimum: 0, default: 0 },
-            limit: { type: "integer", minimum: 1, default: 100 },
-          },
-        },
-      },
-    },
+    { schema: pagedQuerySchema("begin", "end", "filters") },
     async (request, reply) => {
       const q = request.query;
       const filters: Filter[] = [...keyValues(q.filters, "filters", true)].map(([key, values]) => ({ key, values }));
@@ -118,18 +100,4 @@ export function registerDataframes(app: FastifyInstance, gw: Gateway): void {
       return sendJson(reply, 200, { total, dataframes: kept.map(frameOut) });
     },
   );
-
-  app.post("/v2/dataframes", async (request) => {
-    const body = request.body as { dataframes?: unknown } | undefined;
-    if (body === undefined || body === null || typeof body !== "object" || !("dataframes" in body)) {
-      throw badRequest("Invalid data: required key not provided (path: '['dataframes']')");
-    }
-    if (!Array.isArray(body.dataframes)) throw badRequest("Invalid data: expected a list (path: '['dataframes']')");
-    if (body.dataframes.length === 0) throw badRequest("Parameter dataframes must not be empty.");
-    throw new ApiError(
-      501,
-      "Adding data frames is not supported by ratemesh: storage stores a period only through the rating of that period " +
-        "(which also moves the scope's state). Rate usage through the collector (e.g. its file collector) instead.",
-    );
-  });
 }

@@ -17,22 +17,16 @@ import type { Caller } from "../upstream.js";
  */
 const HOT_CONFIG: Record<string, boolean> = { hashmap: true, rules: true };
 
-function v1Module(m: RatingModule) {
-  return {
-    module_id: m.name,
-    description: m.description,
-    enabled: m.enabled,
-    "hot-config": HOT_CONFIG[m.name] ?? false,
-    priority: m.priority,
-  };
-}
+/** What differs between v1 and v2 in reading modules: where, the name of hot-config, the message of a missing module. */
+const V1 = { root: "/v1/rating/modules", hotConfig: "hot-config", missing: (_id: string) => "Module not found." } as const;
+const V2 = { root: "/v2/rating/modules", hotConfig: "hot_config", missing: (id: string) => `Module '${id}' not found` } as const;
 
-function v2Module(m: RatingModule) {
+function moduleOut(m: RatingModule, hotConfig: string) {
   return {
     module_id: m.name,
     description: m.description,
     enabled: m.enabled,
-    hot_config: HOT_CONFIG[m.name] ?? false,
+    [hotConfig]: HOT_CONFIG[m.name] ?? false,
     priority: m.priority,
   };
 }
@@ -64,90 +58,64 @@ interface V2ModuleBody {
   priority?: number;
 }
 
+const V1_PUT = {
+  params: moduleIdParam,
+  body: { type: "object", properties: { module_id: { type: "string" }, enabled: { type: "boolean" }, priority: { type: "integer" } } },
+} as const;
+
+const V2_PUT = {
+  params: moduleIdParam,
+  body: {
+    type: "object",
+    properties: { enabled: { type: "boolean" }, priority: { type: "integer", minimum: 1 } },
+    additionalProperties: false,
+  },
+} as const;
+
 export function registerModules(app: FastifyInstance, gw: Gateway): void {
-  app.get("/v1/rating/modules", async (request, reply) => {
-    const modules = await listModules(gw, callerOf(gw, request));
-    return sendJson(reply, 200, { modules: modules.map(v1Module) });
+  for (const v of [V1, V2]) {
+    app.get(v.root, async (request, reply) => {
+      const modules = await listModules(gw, callerOf(gw, request));
+      return sendJson(reply, 200, { modules: modules.map((m) => moduleOut(m, v.hotConfig)) });
+    });
+    app.get<{ Params: { module_id: string } }>(`${v.root}/:module_id`, { schema: { params: moduleIdParam } }, async (request, reply) => {
+      const id = request.params.module_id;
+      const module = await findModule(gw, callerOf(gw, request), id, v.missing(id));
+      return sendJson(reply, 200, moduleOut(module, v.hotConfig));
+    });
+  }
+
+  // v1 (pecan): the whole module comes back, only what changed is passed on; 302 to the module.
+  app.put<{ Params: { module_id: string }; Body: V1ModuleBody }>(`${V1.root}/:module_id`, { schema: V1_PUT }, async (request, reply) => {
+    const body = request.body ?? {};
+    if (body.module_id === undefined) {
+      throw badRequest("Invalid input for field/attribute module_id. Value: 'None'. Mandatory field missing.");
+    }
+    const caller = callerOf(gw, request);
+    const current = await findModule(gw, caller, request.params.module_id, V1.missing(request.params.module_id));
+    const enabled = body.enabled !== undefined && body.enabled !== current.enabled ? body.enabled : undefined;
+    const priority = body.priority !== undefined && body.priority !== current.priority ? body.priority : undefined;
+    if (enabled !== undefined || priority !== undefined) {
+      await gw.services.rating.updateModule(UpdateModuleRequest.fromPartial({ name: current.name, enabled, priority }), caller);
+    }
+    return sendSeeResource(reply, request);
   });
-
-  app.get<{ Params: { module_id: string } }>(
-    "/v1/rating/modules/:module_id",
-    { schema: { params: moduleIdParam } },
-    async (request, reply) => {
-      const module = await findModule(gw, callerOf(gw, request), request.params.module_id, "Module not found.");
-      return sendJson(reply, 200, v1Module(module));
-    },
-  );
-
-  app.put<{ Params: { module_id: string }; Body: V1ModuleBody }>(
-    "/v1/rating/modules/:module_id",
-    {
-      schema: {
-        params: moduleIdParam,
-        body: {
-          type: "object",
-          properties: { module_id: { type: "string" }, enabled: { type: "boolean" }, priority: { type: "integer" } },
-        },
-      },
-    },
-    async (request, reply) => {
-      const body = request.body ?? {};
-      if (body.module_id === undefined) {
-        throw badRequest("Invalid input for field/attribute module_id. Value: 'None'. Mandatory field missing.");
-      }
-      const caller = callerOf(gw, request);
-      const current = await findModule(gw, caller, request.params.module_id, "Module not found.");
-      const enabled = body.enabled !== undefined && body.enabled !== current.enabled ? body.enabled : undefined;
-      const priority = body.priority !== undefined && body.priority !== current.priority ? body.priority : undefined;
-      if (enabled !== undefined || priority !== undefined) {
-        await gw.services.rating.updateModule(UpdateModuleRequest.fromPartial({ name: current.name, enabled, priority }), caller);
-      }
-      return sendSeeResource(reply, request);
-    },
-  );
 
   // Nothing to reload: every rating replica picks up module and price list changes within [rating] refresh_interval.
   app.get("/v1/rating/reload_modules", async (_request, reply) => sendEmpty(reply));
 
-  app.get("/v2/rating/modules", async (request, reply) => {
-    const modules = await listModules(gw, callerOf(gw, request));
-    return sendJson(reply, 200, { modules: modules.map(v2Module) });
+  // v2 (Flask): what is given is passed on; 204.
+  app.put<{ Params: { module_id: string }; Body: V2ModuleBody }>(`${V2.root}/:module_id`, { schema: V2_PUT }, async (request, reply) => {
+    const id = request.params.module_id;
+    const caller = callerOf(gw, request);
+    const current = await findModule(gw, caller, id, V2.missing(id));
+    const body = request.body ?? {};
+    if (body.enabled !== undefined || body.priority !== undefined) {
+      await gw.services.rating.updateModule(
+        UpdateModuleRequest.fromPartial({ name: current.name, enabled: body.enabled, priority: body.priority }),
+        caller,
+      );
+    }
+    return sendEmpty(reply);
   });
-
-  app.get<{ Params: { module_id: string } }>(
-    "/v2/rating/modules/:module_id",
-    { schema: { params: moduleIdParam } },
-    async (request, reply) => {
-      const id = request.params.module_id;
-      const module = await findModule(gw, callerOf(gw, request), id, `Module '${id}' not found`);
-      return sendJson(reply, 200, v2Module(module));
-    },
-  );
-
-  app.put<{ Params: { module_id: string }; Body: V2ModuleBody }>(
-    "/v2/rating/modules/:module_id",
-    {
-      schema: {
-        params: moduleIdParam,
-        body: {
-          type: "object",
-          properties: { enabled: { type: "boolean" }, priority: { type: "integer", minimum: 1 } },
-          additionalProperties: false,
-        },
-      },
-    },
-    async (request, reply) => {
-      const id = request.params.module_id;
-      const caller = callerOf(gw, request);
-      const current = await findModule(gw, caller, id, `Module '${id}' not found`);
-      const body = request.body ?? {};
-      if (body.enabled !== undefined || body.priority !== undefined) {
-        await gw.services.rating.updateModule(
-          UpdateModuleRequest.fromPartial({ name: current.name, enabled: body.enabled, priority: body.priority }),
-          caller,
-        );
-      }
-      return sendEmpty(reply);
-    },
-  );
 }

@@ -16,7 +16,7 @@ import { addSeconds } from "../../../libs/time/period.js";
 import { badRequest } from "../errors.js";
 import { callerOf, type Gateway } from "../gateway.js";
 import { window } from "../paging.js";
-import { multi, single, stringList, timestamp } from "../query.js";
+import { multi, type PagedQuery, pagedQuerySchema, single, stringList, timestamp } from "../query.js";
 import { sendJson } from "../reply.js";
 import { naiveIso } from "../time.js";
 import type { Caller } from "../upstream.js";
@@ -38,11 +38,9 @@ function taskOut(t: ReprocessTask, periodSeconds: number) {
   };
 }
 
-interface TasksQuery {
+interface TasksQuery extends PagedQuery {
   scope_ids?: string[];
   order?: string[];
-  offset: number;
-  limit: number;
 }
 
 export function registerReprocess(app: FastifyInstance, gw: Gateway): void {
@@ -102,17 +100,7 @@ export function registerReprocess(app: FastifyInstance, gw: Gateway): void {
   // python-cloudkittyclient 4.x posts to the singular path, which CloudKitty never served.
   app.post("/v2/task/reprocess", { schema: createSchema }, createRoute);
 
-  const tasksSchema = {
-    querystring: {
-      type: "object",
-      properties: {
-        scope_ids: stringList,
-        order: stringList,
-        offset: { type: "integer", minimum: 0, default: 0 },
-        limit: { type: "integer", minimum: 1, default: 100 },
-      },
-    },
-  } as const;
+  const tasksSchema = pagedQuerySchema("scope_ids", "order");
 
   const list = async (q: TasksQuery, scopeIds: string[], caller: Caller) => {
     // Case-insensitive: python-cloudkittyclient 4.x sends "DESC".

@@ -22,7 +22,7 @@ import {
 import { badRequest, notFound } from "../errors.js";
 import { callerOf, type Gateway } from "../gateway.js";
 import { all, window } from "../paging.js";
-import { boolParam, multi, stringList, timestamp } from "../query.js";
+import { boolParam, multi, type PagedQuery, pagedQuerySchema, stringList, timestamp } from "../query.js";
 import { sendJson } from "../reply.js";
 import { lastProcessedToState, naiveIso, stateToLastProcessed } from "../time.js";
 import type { Caller } from "../upstream.js";
@@ -86,14 +86,12 @@ async function selectScopes(gw: Gateway, caller: Caller, sel: Selection, offset:
   return scopes.slice(offset, offset + limit);
 }
 
-interface ScopeQuery {
+interface ScopeQuery extends PagedQuery {
   scope_id?: string[];
   scope_key?: string[];
   fetcher?: string[];
   collector?: string[];
   active?: string[];
-  offset: number;
-  limit: number;
 }
 
 type Body = Record<string, unknown>;
@@ -155,22 +153,7 @@ export function registerScope(app: FastifyInstance, gw: Gateway): void {
 
   app.get<{ Querystring: ScopeQuery }>(
     "/v2/scope",
-    {
-      schema: {
-        querystring: {
-          type: "object",
-          properties: {
-            scope_id: stringList,
-            scope_key: stringList,
-            fetcher: stringList,
-            collector: stringList,
-            active: stringList,
-            offset: { type: "integer", minimum: 0, default: 0 },
-            limit: { type: "integer", minimum: 1, default: 100 },
-          },
-        },
-      },
-    },
+    { schema: pagedQuerySchema("scope_id", "scope_key", "fetcher", "collector", "active") },
     async (request, reply) => {
       const q = request.query;
       const active = new Set(multi(q.active).map((v) => boolParam(v, "active", true)));

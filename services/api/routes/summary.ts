@@ -12,22 +12,20 @@ import { type SummaryRequest, SummaryRequest as SummaryRequestMessage } from "..
 import { badRequest } from "../errors.js";
 import { callerOf, type Gateway } from "../gateway.js";
 import { RawNumber } from "../json.js";
-import { keyValues, multi, single, stringList, timestamp } from "../query.js";
+import { keyValues, multi, type PagedQuery, pagedQuerySchema, single, timestamp } from "../query.js";
 import { sendJson } from "../reply.js";
 import { awareIso } from "../time.js";
 
 const TIME_BUCKETS = new Set(["time", "time-d", "time-w", "time-m", "time-y"]);
 const MAX_PAGE = 10000;
 
-interface SummaryQuery {
+interface SummaryQuery extends PagedQuery {
   groupby?: string[];
   filters?: string[];
   begin?: string[];
   end?: string[];
   response_format?: string[];
   custom_fields?: string[];
-  offset: number;
-  limit: number;
 }
 
 /** Storage's column names, as CloudKitty names them. */
@@ -42,23 +40,7 @@ function cell(column: string, value: string): unknown {
 export function registerSummary(app: FastifyInstance, gw: Gateway): void {
   app.get<{ Querystring: SummaryQuery }>(
     "/v2/summary",
-    {
-      schema: {
-        querystring: {
-          type: "object",
-          properties: {
-            groupby: stringList,
-            filters: stringList,
-            begin: stringList,
-            end: stringList,
-            response_format: stringList,
-            custom_fields: stringList,
-            offset: { type: "integer", minimum: 0, default: 0 },
-            limit: { type: "integer", minimum: 1, default: 100 },
-          },
-        },
-      },
-    },
+    { schema: pagedQuerySchema("groupby", "filters", "begin", "end", "response_format", "custom_fields") },
     async (request, reply) => {
       const q = request.query;
       const format = single(q.response_format, "response_format") ?? "table";

@@ -59,7 +59,7 @@ metrics:
 `),
     );
     assert.deepEqual(problems, [
-      "metric cpu: mutate_map: is required (a non-empty map) when mutate is MAP",
+      "metric cpu: mutate_map: is required (a map) when mutate is MAP",
       "metric cpu: extra_args.granularity: unknown argument (known: resource_type, resource_key, aggregation_method, re_aggregation_method, force_granularity, use_all_resource_revisions, custom_query)",
       "metric cpu: extra_args.resource_type: is required (a non-empty string)",
       'metric cpu: extra_args.aggregation_method: "avg" is not one of mean, sum, last, max, min, std, median, first, count, rate:<those>, 1pct..99pct or rate:1pct..rate:99pct',

@@ -1,6 +1,15 @@
-import { endpointProblem, metricsListen, periodOption, periodProblem, serviceAddress } from "../../../libs/config/common.js";
+import {
+  endpointProblem,
+  metricsListen,
+  periodOption,
+  periodProblem,
+  scopeKeyOption,
+  serviceAddress,
+  waitPeriodsOption,
+} from "../../../libs/config/common.js";
 import type { CheckContext } from "../../../libs/config/config.js";
 import { int, list, oneOf, str, timestamp } from "../../../libs/config/options.js";
+import { servedOptions } from "../../../libs/config/trust.js";
 import { collectorRefusals } from "./cloudkitty.js";
 
 /** What to collect and how often: CloudKitty's [collect] and [fetcher] sections. */
@@ -13,19 +22,12 @@ const collect = {
     refusals: collectorRefusals,
   }),
   period: periodOption,
-  wait_periods: int({
-    help: "Periods to wait before rating one, so that late measures arrive first, as CloudKitty: a period [b, b + period) is rated once b + wait_periods × period < now. 0: once it has ended (CloudKitty would rate it as soon as it begins).",
-    default: 2,
-    min: 0,
-  }),
+  wait_periods: waitPeriodsOption,
   metrics_conf: str({
     help: "Path of the metrics configuration, in CloudKitty's metrics.yml format.",
     default: "/etc/ratemesh/metrics.yml",
   }),
-  scope_key: str({
-    help: "The attribute that identifies a scope (tenant) in the collected data; added to every metric's groupby.",
-    default: "project_id",
-  }),
+  scope_key: scopeKeyOption,
   start: timestamp({
     help: "Where a scope that was never rated starts (a period boundary). Default: the start of the current month (UTC), as CloudKitty.",
   }),
@@ -67,6 +69,7 @@ const collector_file = {
 const collector = {
   listen: serviceAddress("collector", "127.0.0.1:9633").listen,
   ...metricsListen("collector", "127.0.0.1:9643"),
+  ...servedOptions("collector"),
 };
 
 /** How the collector reaches the services it calls. */

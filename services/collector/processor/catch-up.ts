@@ -41,6 +41,7 @@ export class CatchUp {
       const members: Member[] = [];
       for (const o of owned) {
         const p = board.busy(o.scopeId, o.token);
+        let known = true;
         try {
           const { scope } = await deps.scopes.getScope({ scopeId: o.scopeId }, { signal: o.signal });
           p.state = scope?.state;
@@ -52,6 +53,11 @@ export class CatchUp {
             continue;
           }
           p.state = undefined;
+          known = false;
+        }
+        if (p.active && p.state === undefined) {
+          p.state = await this.fixStart(o, known);
+          if (p.state === undefined) continue;
         }
         if (p.active) members.push({ ownership: o, state: p.state });
       }
@@ -66,6 +72,37 @@ export class CatchUp {
       logger.error({ err: errorMessage(err), scopes: scopeIds }, "unit failed");
     } finally {
       await Promise.all(owned.map((o) => coordinator.release(o)));
+    }
+  }
+
+  /**
+   * A scope never rated starts at [collect] start, else at the start of the
+   * month it is first seen in: that start is stored at once as its state,
+   * so that it stays where it is even if the first periods fail until the
+   * month is over. Undefined when it could not be stored (read again later).
+   */
+  private async fixStart(o: Ownership, known: boolean): Promise<Date | undefined> {
+    const { deps, opts } = this.ctx;
+    const start = this.ctx.ratable.firstBegin(undefined);
+    try {
+      if (known) await deps.scopes.updateScope({ scopeId: o.scopeId, start }, { signal: o.signal });
+      else {
+        const scope = {
+          scopeId: o.scopeId,
+          state: start,
+          scopeKey: opts.scopeKey,
+          fetcher: opts.fetcherName,
+          collector: opts.collectorName,
+        };
+        await deps.scopes.createScope(scope, { signal: o.signal });
+      }
+      deps.logger.info({ scope_id: o.scopeId, start: start.toISOString() }, "new scope: its start is fixed");
+      return start;
+    } catch (err) {
+      // Another writer fixed it first (ALREADY_EXISTS, FAILED_PRECONDITION): the next unit reads it.
+      if (!isCode(err, grpcStatus.ALREADY_EXISTS) && !isCode(err, grpcStatus.FAILED_PRECONDITION))
+        this.ctx.failures.fail([o], err, undefined);
+      return undefined;
     }
   }
 
@@ -107,9 +144,11 @@ export class CatchUp {
       this.ctx.telemetry.batchSeconds.observe(seconds);
       const end = addSeconds(begin, periods * periodSeconds);
       for (const m of members) this.ctx.progressLog.report(m.ownership.scopeId, end, Math.max(0, behind - periods), periods, seconds);
+      // Only what storage accepted: a scope that stopped (refused, failed) has its own line.
+      if (members.length === 0) return;
       deps.logger.debug(
         {
-          scopes: ready.map((m) => m.ownership.scopeId),
+          scopes: members.map((m) => m.ownership.scopeId),
           from: begin.toISOString(),
           periods,
           periods_behind: Math.max(0, behind - periods),

@@ -3,8 +3,10 @@
  * several periods under one deadline, then the frames priced by the rating
  * service.
  */
+import { status as grpcStatus } from "@grpc/grpc-js";
 import { mapLimit } from "../../../libs/async/limit.js";
 import type { DataFrame, DataPoint } from "../../../libs/gen/ratemesh/v1/common.js";
+import { isCode } from "../../../libs/grpc/status.js";
 import { addSeconds } from "../../../libs/time/period.js";
 import { withSpan } from "../../../libs/tracing/tracing.js";
 import { collectBatch, toDataPoint } from "../collectors/collector.js";
@@ -15,6 +17,17 @@ import type { Member } from "./progress.js";
 /** Points per Rate call: frames of a batch are rated together up to this. */
 const RATE_CHUNK_POINTS = 50_000;
 
+/**
+ * The frame a Rate error is about, when rating refused one of the call's
+ * frames (a point it cannot price: INVALID_ARGUMENT or FAILED_PRECONDITION
+ * naming `frames[i]...`); undefined for any other error.
+ */
+function refusedFrame(err: unknown, frames: DataFrame[]): DataFrame | undefined {
+  if (!isCode(err, grpcStatus.INVALID_ARGUMENT) && !isCode(err, grpcStatus.FAILED_PRECONDITION)) return undefined;
+  const m = /^frames\[(\d+)\]/.exec(err.details);
+  return m === null ? undefined : frames[Number(m[1])];
+}
+
 export class CollectAndRate {
   constructor(private readonly ctx: ProcessorContext) {}
 
@@ -23,8 +36,9 @@ export class CollectAndRate {
    * `begin`, under one deadline: one batch request per metric where the
    * collector can batch, else one per scope and period. Then rates the
    * frames. Returns the rated frames (in period order) of every member
-   * whose collection succeeded; a member whose collection failed is
-   * recorded as failed and left out, the others go on.
+   * whose collection and rating succeeded; a member whose collection
+   * failed, or one of whose points rating refused, is recorded as failed
+   * and left out, the others go on.
    */
   async batch(members: Member[], begin: Date, periods: number): Promise<Map<Member, DataFrame[]>> {
     const { collector, metrics } = this.ctx.deps;
@@ -86,34 +100,77 @@ export class CollectAndRate {
         }),
       );
     }
-    await this.rate([...frames.values()].flat());
+    for (const [m, refusal] of await this.rate(frames)) {
+      failures.fail([m.ownership], refusal.err, refusal.frame.begin);
+      frames.delete(m);
+    }
     return frames;
   }
 
-  /** Rates frames in place, several per call, up to RATE_CHUNK_POINTS points a call. */
-  private async rate(frames: DataFrame[]): Promise<void> {
-    const pending = frames.filter((f) => f.points.length > 0);
+  /**
+   * Rates the members' frames in place, several per call, up to
+   * RATE_CHUNK_POINTS points a call. When rating refuses a frame of a call
+   * with several scopes, the call is made again scope by scope, so that
+   * only the scope of the bad point fails: returns each such scope with
+   * the error (naming the point) and the frame. Any other error fails the
+   * whole batch.
+   */
+  private async rate(byMember: Map<Member, DataFrame[]>): Promise<Map<Member, { err: unknown; frame: DataFrame }>> {
+    const memberOf = new Map<DataFrame, Member>();
+    for (const [m, frames] of byMember) for (const f of frames) if (f.points.length > 0) memberOf.set(f, m);
+    const pending = [...memberOf.keys()];
+    const refused = new Map<Member, { err: unknown; frame: DataFrame }>();
     let i = 0;
     while (i < pending.length) {
       const chunk: DataFrame[] = [];
       let n = 0;
       while (i < pending.length && (chunk.length === 0 || n + (pending[i] as DataFrame).points.length <= RATE_CHUNK_POINTS)) {
         const f = pending[i++] as DataFrame;
+        if (refused.has(memberOf.get(f) as Member)) continue;
         chunk.push(f);
         n += f.points.length;
       }
-      const res = await this.ctx.deps.rating.rate(
-        { frames: chunk },
-        { signal: this.ctx.signals.abandon, attributes: { "ratemesh.frames": chunk.length, "ratemesh.points": n } },
-      );
-      chunk.forEach((f, j) => {
-        const rated = res.frames[j];
-        if (rated === undefined || rated.points.length !== f.points.length) {
-          throw new Error(`rating returned ${rated?.points.length ?? 0} points for ${f.points.length} (scope ${f.scopeId})`);
+      try {
+        await this.rateFrames(chunk);
+        continue;
+      } catch (err) {
+        const frame = refusedFrame(err, chunk);
+        if (frame === undefined) throw err;
+        if (chunk.every((f) => memberOf.get(f) === memberOf.get(frame))) {
+          refused.set(memberOf.get(frame) as Member, { err, frame });
+          continue;
         }
-        f.points = rated.points;
-      });
-      this.ctx.unpriced.fromRate(chunk, res.unpriced);
+      }
+      // A point of one scope was refused: the call again, scope by scope.
+      for (const m of new Set(chunk.map((f) => memberOf.get(f) as Member))) {
+        const frames = chunk.filter((f) => memberOf.get(f) === m);
+        try {
+          await this.rateFrames(frames);
+        } catch (err) {
+          const frame = refusedFrame(err, frames);
+          if (frame === undefined) throw err;
+          refused.set(m, { err, frame });
+        }
+      }
     }
+    return refused;
+  }
+
+  /** Rates frames in place, in one call. */
+  private async rateFrames(chunk: DataFrame[]): Promise<void> {
+    if (chunk.length === 0) return;
+    const points = chunk.reduce((n, f) => n + f.points.length, 0);
+    const res = await this.ctx.deps.rating.rate(
+      { frames: chunk },
+      { signal: this.ctx.signals.abandon, attributes: { "ratemesh.frames": chunk.length, "ratemesh.points": points } },
+    );
+    chunk.forEach((f, j) => {
+      const rated = res.frames[j];
+      if (rated === undefined || rated.points.length !== f.points.length) {
+        throw new Error(`rating returned ${rated?.points.length ?? 0} points for ${f.points.length} (scope ${f.scopeId})`);
+      }
+      f.points = rated.points;
+    });
+    this.ctx.unpriced.fromRate(chunk, res.unpriced);
   }
 }

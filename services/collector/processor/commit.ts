@@ -6,9 +6,11 @@
  *
  * Invariant: a period becomes rated only through that call, so it is rated
  * once. On each partial failure:
- *  - storage refuses (FAILED_PRECONDITION: the state moved, or a newer
- *    owner's token): nothing was written; the scope is read again after a
- *    short wait, from the state storage has;
+ *  - storage refuses (FAILED_PRECONDITION: the state moved, a newer
+ *    owner's token, a clock ahead of storage's): nothing was written, and
+ *    storage recorded the refusal on the scope; it shows in GetStatus too,
+ *    and the scope is read again after a wait (doubling while the
+ *    refusals go on), from the state storage has;
  *  - the reply is lost: the unit stops and records the failure; the same
  *    request sent again is recognized by storage and acknowledged without
  *    writing twice;
@@ -39,6 +41,7 @@ export class PeriodCommitter {
             frame,
             expectedState: m.state,
             fencingToken: ownership.token.toString(),
+            fencingEpoch: ownership.epoch.toString(),
             owner: deps.coordinator.memberId,
             reprocessTaskId: m.task?.taskId ?? "",
             scopeKey: opts.scopeKey,
@@ -71,7 +74,7 @@ export class PeriodCommitter {
         if (isCode(err, grpcStatus.FAILED_PRECONDITION)) {
           deps.logger.warn({ scope_id: ownership.scopeId, err: errorMessage(err) }, "commit refused; the scope will be read again");
           if (m.task === undefined) p.state = undefined;
-          failures.refused(ownership.scopeId);
+          failures.refused(ownership.scopeId, err);
           return false;
         }
         if (ownership.signal.aborted) return false;

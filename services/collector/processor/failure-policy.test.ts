@@ -29,7 +29,7 @@ function setup() {
     },
   } as unknown as FailureDeps;
   const board = new ProgressBoard();
-  const ownership: Ownership = { scopeId: "p1", token: 7n, signal: new AbortController().signal };
+  const ownership: Ownership = { scopeId: "p1", epoch: 1n, token: 7n, signal: new AbortController().signal };
   return { clock, stepBacks, recorded, board, ownership, policy: new FailurePolicy(deps, board) };
 }
 
@@ -64,12 +64,18 @@ describe("failure policy", () => {
     assert.equal(board.of("p1").lastError, undefined);
   });
 
-  it("waits 1 s on the clock after a refused commit, without counting a failure", () => {
-    const { clock, stepBacks, ownership, policy } = setup();
-    policy.refused("p1");
+  it("waits 1 s on the clock after a refused commit, doubling while refusals go on, without counting a failure", () => {
+    const { clock, stepBacks, ownership, policy, board } = setup();
+    policy.refused("p1", new Error("fencing token 1 is older than 2"));
+    assert.equal(board.of("p1").lastError, "commit refused: fencing token 1 is older than 2");
     clock.t = T + 999;
     assert.equal(policy.waiting("p1"), true);
     clock.t = T + 1000;
+    assert.equal(policy.waiting("p1"), false);
+    policy.refused("p1", new Error("again"));
+    clock.t = T + 2999;
+    assert.equal(policy.waiting("p1"), true);
+    clock.t = T + 3000;
     assert.equal(policy.waiting("p1"), false);
     policy.fail([ownership], new Error("x"), undefined);
     policy.fail([ownership], new Error("x"), undefined);

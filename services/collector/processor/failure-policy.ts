@@ -7,6 +7,7 @@
  */
 import type { Ownership } from "../../../libs/coordination/coordinator.js";
 import { DeadlineExceededError, errorMessage } from "../../../libs/errors/errors.js";
+import { RemoteCallError } from "../../../libs/grpc/status.js";
 import { failureReason } from "../telemetry.js";
 import type { ProcessorDeps } from "./options.js";
 import type { ProgressBoard } from "./progress.js";
@@ -14,11 +15,13 @@ import type { ProgressBoard } from "./progress.js";
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
 /** Consecutive failures after which this process steps back from a scope. */
 export const STEP_BACK_AFTER = 3;
-/** How long a scope whose commit was refused waits before it is read again. */
+/** How long a scope whose commit was refused waits before it is read again (doubling while refusals go on). */
 const AFTER_REFUSAL_MS = 1000;
 
 interface Backoff {
   failures: number;
+  /** Commits refused in a row. */
+  refusals?: number;
   /** Epoch ms, on the injected clock. */
   until: number;
 }
@@ -57,7 +60,14 @@ export class FailurePolicy {
         "processing failed; will retry",
       );
       this.deps.scopes
-        .recordScopeError({ scopeId: o.scopeId, message, periodBegin, fencingToken: o.token.toString() })
+        // Storage keeps error messages short ([limits] max_text_length): the start of a long one says enough.
+        .recordScopeError({
+          scopeId: o.scopeId,
+          message: message.slice(0, 1000),
+          periodBegin,
+          fencingToken: o.token.toString(),
+          fencingEpoch: o.epoch.toString(),
+        })
         .catch((recordErr: unknown) =>
           this.deps.logger.warn({ scope_id: o.scopeId, err: errorMessage(recordErr) }, "could not record the error on the scope"),
         );
@@ -67,10 +77,21 @@ export class FailurePolicy {
     }
   }
 
-  /** A commit was refused (the state moved): no failure, but a short wait before the scope is read again. */
-  refused(scopeId: string): void {
+  /**
+   * A commit was refused (the state moved, a newer owner, a clock ahead):
+   * not a failure of this process, and storage has recorded it on the
+   * scope; shown here too, and the scope is read again after a wait that
+   * doubles while the refusals go on (a refusal that lasts is no busy loop).
+   */
+  refused(scopeId: string, err: unknown): void {
     this.deps.telemetry?.commitsRefused.inc();
-    this.backoff.set(scopeId, { failures: 0, until: this.deps.clock.now().getTime() + AFTER_REFUSAL_MS });
+    const now = this.deps.clock.now();
+    const refusals = (this.backoff.get(scopeId)?.refusals ?? 0) + 1;
+    const p = this.board.of(scopeId);
+    p.lastError = `commit refused: ${err instanceof RemoteCallError ? err.details : errorMessage(err)}`;
+    p.lastErrorAt = now;
+    const delay = Math.min(MAX_BACKOFF_MS, AFTER_REFUSAL_MS * 2 ** (refusals - 1));
+    this.backoff.set(scopeId, { failures: 0, refusals, until: now.getTime() + delay });
   }
 
   /** A period was committed: the scope's error and backoff are cleared. */

@@ -4,6 +4,7 @@
  * point's type, unit, qty and price), records where each point's bytes and
  * map entries are, and decodes nothing else.
  */
+import { isUtf8 } from "node:buffer";
 import { UnpricedPoints } from "../../../libs/gen/ratemesh/v1/rating.js";
 import { text } from "./interned-text.js";
 import { type FramesMessage, GROUPBY, METADATA, type MessageData, type WireFrame, WirePoint } from "./wire-frames.js";
@@ -91,6 +92,8 @@ function string(len: number): string {
   const end = pos + len;
   checkEnd(end);
   const s = text(buf, pos, end);
+  // Bad bytes decode to U+FFFD: only then is the field checked.
+  if (s.includes("\uFFFD") && !isUtf8(buf.subarray(pos, end))) throw new WireFormatError("a string field is not valid UTF-8");
   pos = end;
   return s;
 }
@@ -106,6 +109,7 @@ function timestamp(len: number): Date {
     else if (tag === 0x10) nanos = varint() | 0;
     else skip(tag & 7);
   }
+  if (nanos < 0 || nanos > 999_999_999) throw new WireFormatError(`a timestamp has nanos ${nanos}, outside 0..999999999`);
   return new Date(seconds * 1000 + nanos / 1_000_000);
 }
 

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { InvalidArgumentError } from "../../../libs/errors/errors.js";
 import type { Filter } from "../../../libs/gen/ratemesh/v1/common.js";
-import { CommitPeriodRequest, type OrderBy as OrderByMessage } from "../../../libs/gen/ratemesh/v1/storage.js";
+import { AddDataFramesRequest, CommitPeriodRequest, type OrderBy as OrderByMessage } from "../../../libs/gen/ratemesh/v1/storage.js";
 import type { Logger } from "../../../libs/logging/logger.js";
 import type { Clock } from "../../../libs/time/period.js";
 import { addSeconds, monthStart, nextMonthStart } from "../../../libs/time/period.js";
@@ -20,6 +20,7 @@ import {
   requireText,
 } from "../../../libs/validation/fields.js";
 import {
+  type AddFramesInput,
   type CommitInput,
   isTimeBucket,
   type OrderBy,
@@ -36,6 +37,9 @@ export interface StorageApiDeps {
   logger: Logger;
   clock: Clock;
   periodSeconds: number;
+  /** [collect] wait_periods and [storage] clock_skew_tolerance (seconds): the latest period storage's clock lets be committed. */
+  waitPeriods: number;
+  clockSkewTolerance: number;
   /** Where commits and summaries are counted; none: not counted. */
   telemetry?: StorageTelemetry;
 }
@@ -84,6 +88,7 @@ export function commitInputFrom(req: CommitPeriodRequest, periodSeconds: number,
     throw new InvalidArgumentError("expected_state", "is required for a reprocessing commit: the task's progress");
   }
   const fencingToken = parseInt64(req.fencingToken, "fencing_token");
+  const fencingEpoch = parseInt64(req.fencingEpoch, "fencing_epoch");
   const unpricedPoints = Number(parseInt64(req.unpricedPoints, "unpriced_points"));
   if (unpricedPoints < 0 || unpricedPoints > frame.points.length) {
     throw new InvalidArgumentError("unpriced_points", `must be from 0 to the frame's ${frame.points.length} points, got ${unpricedPoints}`);
@@ -122,6 +127,7 @@ export function commitInputFrom(req: CommitPeriodRequest, periodSeconds: number,
     points,
     expectedState,
     fencingToken,
+    fencingEpoch,
     owner: req.owner,
     digest: digest ?? sha256(CommitPeriodRequest.encode(req).finish()),
     reprocessTaskId: taskId,
@@ -129,6 +135,32 @@ export function commitInputFrom(req: CommitPeriodRequest, periodSeconds: number,
     fetcher: req.fetcher,
     collector: req.collector,
     unpricedPoints,
+  };
+}
+
+/**
+ * Validates an AddDataFrames request: each frame exactly as CommitPeriod
+ * validates its frame (commitInputFrom, one set of rules), the field named
+ * `frames[i]` instead of `frame`.
+ */
+export function addFramesInputFrom(req: AddDataFramesRequest, periodSeconds: number): AddFramesInput {
+  if (req.frames.length === 0) throw new InvalidArgumentError("frames", "give at least one frame");
+  const frames = req.frames.map((frame, i) => {
+    try {
+      const { scopeId, begin, points } = commitInputFrom(CommitPeriodRequest.fromPartial({ frame }), periodSeconds, "");
+      return { scopeId, begin, points };
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError) || !err.field.startsWith("frame")) throw err;
+      throw new InvalidArgumentError(`frames[${i}]${err.field.slice("frame".length)}`, err.message.slice(err.field.length + 2));
+    }
+  });
+  return {
+    frames,
+    idempotencyKey: req.idempotencyKey === "" ? undefined : req.idempotencyKey,
+    digest: sha256(AddDataFramesRequest.encode(req).finish()),
+    scopeKey: req.scopeKey,
+    fetcher: req.fetcher,
+    collector: req.collector,
   };
 }
 

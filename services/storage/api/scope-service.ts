@@ -15,11 +15,22 @@ import type { ScopeRecord } from "../domain.js";
 import { pageOf, type StorageApiDeps, selection } from "./requests.js";
 
 function toScopeMessage(s: ScopeRecord): Scope {
+  const reseed = s.lastFencingReseed;
   const { unpricedPoints, unpricedPeriods, lastUnpricedPeriod, ...rest } = s;
   return {
     ...rest,
     lastError: s.lastError ?? "",
     fencingToken: s.fencingToken.toString(),
+    fencingEpoch: s.fencingEpoch.toString(),
+    lastFencingReseed:
+      reseed === undefined
+        ? undefined
+        : {
+            at: reseed.at,
+            reason: reseed.reason,
+            previousEpoch: reseed.previous.epoch.toString(),
+            previousToken: reseed.previous.token.toString(),
+          },
     unpriced: unpricedPoints > 0,
     unpricedPoints: String(unpricedPoints),
     unpricedPeriods: String(unpricedPeriods),
@@ -29,6 +40,10 @@ function toScopeMessage(s: ScopeRecord): Scope {
 
 export function scopeHandlers(deps: StorageApiDeps): Partial<Handlers<typeof ScopeServiceService>> {
   const { engine, clock, periodSeconds } = deps;
+  const startOf = (value: Date | undefined): Date | undefined => {
+    const start = optionalDate(value, "start");
+    return start === undefined ? undefined : requireAligned(start, periodSeconds, "start");
+  };
   return {
     async listScopes(req) {
       const limit = pageSize(req.pageSize, "page_size", 100, 10000);
@@ -76,6 +91,7 @@ export function scopeHandlers(deps: StorageApiDeps): Partial<Handlers<typeof Sco
           scopeKey: req.scopeKey,
           fetcher: req.fetcher,
           collector: req.collector,
+          start: startOf(req.start),
         },
         clock.now(),
       );
@@ -95,9 +111,31 @@ export function scopeHandlers(deps: StorageApiDeps): Partial<Handlers<typeof Sco
         message: requireText(req.message, "message"),
         periodBegin: optionalDate(req.periodBegin, "period_begin"),
         fencingToken: parseInt64(req.fencingToken, "fencing_token"),
+        fencingEpoch: parseInt64(req.fencingEpoch, "fencing_epoch"),
         at: clock.now(),
       });
       return {};
+    },
+
+    async reseedFencing(req) {
+      const scopes = selection(req.scopeIds, req.allScopes);
+      const reason = requireText(req.reason, "reason");
+      const epoch = parseInt64(req.fencingEpoch, "fencing_epoch");
+      const reseeded = await engine.reseedFencing({ scopes, reason, epoch }, clock.now());
+      for (const s of reseeded) {
+        // The audit trail of the operator's path (the scope keeps the last one).
+        deps.logger.warn(
+          {
+            scope_id: s.scopeId,
+            reason,
+            previous_epoch: s.lastFencingReseed?.previous.epoch.toString(),
+            previous_token: s.lastFencingReseed?.previous.token.toString(),
+            fencing_epoch: epoch.toString(),
+          },
+          "fencing record re-seeded",
+        );
+      }
+      return { scopes: reseeded.map(toScopeMessage) };
     },
   };
 }

@@ -12,8 +12,10 @@ import { rfc3339 } from "../../../libs/time/period.js";
 import { annotate } from "../../../libs/tracing/tracing.js";
 import { decodePageToken, encodePageToken, pageSize } from "../../../libs/validation/fields.js";
 import type { CommitInput, CommitResult, OrderBy, PeriodPoint, PointCursor, SummaryQuery, SummaryRow } from "../domain.js";
+import { latestCommittable } from "../engine/rules.js";
 import { refusalOutcome } from "../telemetry.js";
 import {
+  addFramesInputFrom,
   commitInputFrom,
   KeyCatalog,
   rangeOrCurrentMonth,
@@ -124,6 +126,7 @@ export function storageHandlers(
       let result: CommitResult;
       try {
         input = commitInputFrom(req, periodSeconds, digestOf(req));
+        input.notAfter = latestCommittable(clock.now(), periodSeconds, deps.waitPeriods, deps.clockSkewTolerance);
         annotate({
           "ratemesh.scope_id": input.scopeId,
           "ratemesh.period.begin": input.begin.toISOString(),
@@ -146,6 +149,7 @@ export function storageHandlers(
           scope_id: input.scopeId,
           begin: input.begin.toISOString(),
           fencing_token: input.fencingToken.toString(),
+          fencing_epoch: input.fencingEpoch.toString(),
           owner: input.owner,
           replayed: result.replayed,
           task_id: input.reprocessTaskId,
@@ -154,6 +158,23 @@ export function storageHandlers(
         "commit accepted",
       );
       return { state: result.state, replayed: result.replayed, pointsWritten: String(result.pointsWritten) };
+    },
+
+    async addDataFrames(req) {
+      const input = addFramesInputFrom(req, periodSeconds);
+      const result = await engine.addFrames(input, clock.now());
+      deps.logger.info(
+        {
+          scopes: [...new Set(input.frames.map((f) => f.scopeId))].length,
+          frames: input.frames.length,
+          points: result.pointsAdded,
+          idempotency_key: input.idempotencyKey,
+          replayed: result.replayed,
+          scopes_created: result.scopesCreated,
+        },
+        "data frames added",
+      );
+      return { pointsAdded: String(result.pointsAdded), replayed: result.replayed, scopesCreated: result.scopesCreated };
     },
 
     async listDataFrames(req) {

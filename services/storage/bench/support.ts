@@ -118,6 +118,7 @@ export function commitRequest(scope: string, begin: Date, points: DataPoint[], f
     frame: { scopeId: scope, begin, end: new Date(begin.getTime() + PERIOD * 1000), points },
     expectedState: first ? undefined : begin,
     fencingToken: String(token),
+    fencingEpoch: "0",
     owner: "bench",
     reprocessTaskId: "",
     scopeKey: "project_id",

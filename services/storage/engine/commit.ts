@@ -3,6 +3,7 @@
  * whatever the period held, and moving the scope's state (or a reprocess
  * task's progress) in the same transaction.
  */
+import { FailedPreconditionError } from "../../../libs/errors/errors.js";
 import { epochSeconds } from "../../../libs/time/period.js";
 import type { CommitInput, CommitResult, StoredPoint } from "../domain.js";
 import { type Dialect, int, type Sql, type TypeSum } from "./dialect.js";
@@ -12,6 +13,7 @@ import { FrameTotals, keysByType, Learnt } from "./frame.js";
 import { clearPeriod, rollDay } from "./rollups.js";
 import { type CommitRequest, decideCommit, decideReprocessCommit, type FrameState, type TaskState } from "./rules.js";
 import { type ScopeRow, scopeState } from "./scope-selection.js";
+import { recordRefusal } from "./scopes.js";
 import { DAY } from "./summary.js";
 import { advanceTask, lockTask } from "./tasks.js";
 import { recordUnpriced, unpricedBefore } from "./unpriced.js";
@@ -30,8 +32,10 @@ interface Decision {
  * The scope's row is locked first (SQLite: the whole file), so two
  * committers of one scope serialise and the second sees the first's state.
  * Each partial failure leaves the database as it was:
- *  - a stale fencing token, a state or progress that moved, an inactive
- *    scope, a finished task: refused before anything is written;
+ *  - a stale fencing token, a period that ends later than storage's clock
+ *    allows, a state or progress that moved, an inactive scope, a finished
+ *    task: refused before anything is written; the refusal is then
+ *    recorded on the scope (its last error) in a transaction of its own;
  *  - the same commit again after a lost reply (same digest and token,
  *    state already at its end): answered as replayed, nothing written;
  *  - a lost connection, a crash or an error anywhere after the checks: the
@@ -47,15 +51,16 @@ export async function commitPeriod(db: Dialect, dictionary: Dictionary, input: C
     begin,
     end,
     expected: input.expectedState === undefined ? null : epochSeconds(input.expectedState),
-    fencingToken: input.fencingToken,
+    fence: { epoch: input.fencingEpoch, token: input.fencingToken },
     digest: input.digest,
     taskId: input.reprocessTaskId,
+    notAfter: input.notAfter === undefined ? null : epochSeconds(input.notAfter),
   };
   const catalog = keysByType(input.points);
   const now = Math.floor(Date.now() / 1000);
   const learnt = new Learnt();
   const replayed = { state: input.end, replayed: true, pointsWritten: 0 };
-  const result = await db.write(async (sql): Promise<CommitResult> => {
+  const write = db.write(async (sql): Promise<CommitResult> => {
     let decision = await decide(sql, req);
     if (decision.replay) return replayed;
     let scope = decision.scope;
@@ -95,22 +100,28 @@ export async function commitPeriod(db: Dialect, dictionary: Dictionary, input: C
       [scopeRef, begin, end, input.fencingToken.toString(), input.owner, input.digest, req.taskId ?? null, input.points.length, now],
     );
     await recordUnpriced(sql, scopeRef, begin, unpricedWas, input.unpricedPoints);
+    // The request's fence is at least the scope's (the rules checked it):
+    // it becomes the scope's, re-based when its epoch is newer.
     const token = input.fencingToken.toString();
+    const epoch = input.fencingEpoch.toString();
     let finishesTask = false;
     if (decision.task !== undefined) {
       finishesTask = await advanceTask(sql, decision.task, end);
-      await sql.run("UPDATE scopes SET fencing_token = ? WHERE ref = ?", [token, scopeRef]);
+      await sql.run("UPDATE scopes SET fencing_epoch = ?, fencing_token = ? WHERE ref = ?", [epoch, token, scopeRef]);
     } else {
-      await sql.run("UPDATE scopes SET state = ?, fencing_token = ?, last_error = NULL, last_error_at = NULL WHERE ref = ?", [
-        end,
-        token,
-        scopeRef,
-      ]);
+      await sql.run(
+        "UPDATE scopes SET state = ?, fencing_epoch = ?, fencing_token = ?, last_error = NULL, last_error_at = NULL WHERE ref = ?",
+        [end, epoch, token, scopeRef],
+      );
     }
     // The day is complete when its last period is written; a reprocess
     // task that stops inside a day completes that day too.
     if (end - day === DAY || finishesTask) await rollDay(sql, scopeRef, day);
     return { state: input.end, replayed: false, pointsWritten: input.points.length };
+  });
+  const result = await write.catch(async (err: unknown) => {
+    if (err instanceof FailedPreconditionError) await recordRefusal(db, input.scopeId, input.begin, err, now);
+    throw err;
   });
   dictionary.learn(learnt);
   return result;
@@ -136,14 +147,19 @@ async function decide(sql: Sql, req: CommitRequest): Promise<Decision> {
   return { replay: decideReprocessCommit(req, scope, task, frame) === "replay", scope: row, task };
 }
 
-/** The frame's points, in bulk; returns their totals per type. The loop runs for every point: nothing in it allocates. */
-async function insertPoints(
+/**
+ * The frame's points, in bulk, numbered from `firstSeq` in the period;
+ * returns their totals per type. The loop runs for every point: nothing in
+ * it allocates.
+ */
+export async function insertPoints(
   sql: Sql,
   scopeRef: number,
   begin: number,
   points: StoredPoint[],
   typeRefs: Map<string, number>,
   groupsets: Int32Array,
+  firstSeq = 0,
 ): Promise<FrameTotals> {
   const rows = sql.pointRows(scopeRef, begin, points.length);
   const totals = new FrameTotals();
@@ -161,7 +177,7 @@ async function insertPoints(
     parseParts(p.qty, qty);
     parseParts(p.price, price);
     totals.add(p.type, qty, price);
-    rows.add(n, typeRef, groupsets[n] as number, p, qty, price);
+    rows.add(firstSeq + n, typeRef, groupsets[n] as number, p, qty, price);
   }
   await rows.flush();
   return totals;

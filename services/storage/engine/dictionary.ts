@@ -63,6 +63,11 @@ export class Dictionary {
       }
     }
     if (rows.length === 0) return;
+    // Sorted, as the other dictionary inserts: two commits adding the same keys wait on each other in one order, never deadlock.
+    rows.sort(
+      (a, b) =>
+        (a[0] as number) - (b[0] as number) || ((a[1] as string) < (b[1] as string) ? -1 : (a[1] as string) > (b[1] as string) ? 1 : 0),
+    );
     await sql.insertRows(
       "groupby_keys",
       [

@@ -1,7 +1,8 @@
 /**
- * The rollups a commit keeps equal to the points, in its own transaction
- * (README "Tables"): clearing what a period held before it is written
- * again, and building the groupby rollups of a day once it is complete.
+ * The rollups a commit (or an addition of points) keeps equal to the
+ * points, in its own transaction (README "Tables"): clearing what a period
+ * held before it is written again, and building the groupby rollups of a
+ * day once it is complete.
  */
 import { int, type Sql, type TypeSum } from "./dialect.js";
 import { DAY } from "./summary.js";
@@ -14,22 +15,36 @@ import { DAY } from "./summary.js";
  * it was committed before, reset or reprocessed.
  */
 export async function clearPeriod(sql: Sql, scopeRef: number, day: number, begin: number): Promise<TypeSum[]> {
-  // Queries read the day's points until the day is rolled up again.
-  if ((await sql.run("DELETE FROM rolled_days WHERE scope_ref = ? AND day = ?", [scopeRef, day])) > 0) {
-    await sql.run("DELETE FROM sums_day_groupset WHERE scope_ref = ? AND day = ?", [scopeRef, day]);
-    const keys = (await sql.all<{ key: string }>("SELECT DISTINCT key FROM groupby_keys")).map((r) => r.key);
-    if (keys.length > 0) {
-      // sums_day_key is clustered by key first: one seek per key.
-      const [known, list] = sql.anyOf("key", keys, "text");
-      await sql.run(`DELETE FROM sums_day_key WHERE ${known} AND scope_ref = ? AND day = ?`, [list, scopeRef, day]);
-    }
+  await unrollDay(sql, scopeRef, day);
+  const old = await takePeriodSums(sql, scopeRef, begin);
+  await sql.run("DELETE FROM points WHERE scope_ref = ? AND begin = ?", [scopeRef, begin]);
+  return old;
+}
+
+/**
+ * Removes the groupby rollups of a (scope, day) before any write into it;
+ * queries read the day's points until it is rolled up again. Returns
+ * whether the day was rolled up.
+ */
+export async function unrollDay(sql: Sql, scopeRef: number, day: number): Promise<boolean> {
+  if ((await sql.run("DELETE FROM rolled_days WHERE scope_ref = ? AND day = ?", [scopeRef, day])) === 0) return false;
+  await sql.run("DELETE FROM sums_day_groupset WHERE scope_ref = ? AND day = ?", [scopeRef, day]);
+  const keys = (await sql.all<{ key: string }>("SELECT DISTINCT key FROM groupby_keys")).map((r) => r.key);
+  if (keys.length > 0) {
+    // sums_day_key is clustered by key first: one seek per key.
+    const [known, list] = sql.anyOf("key", keys, "text");
+    await sql.run(`DELETE FROM sums_day_key WHERE ${known} AND scope_ref = ? AND day = ?`, [list, scopeRef, day]);
   }
+  return true;
+}
+
+/** Deletes the period's sums_period rows and returns them: the caller writes the period's new ones. */
+export async function takePeriodSums(sql: Sql, scopeRef: number, begin: number): Promise<TypeSum[]> {
   const { exact } = sql;
   const old = await sql.all(
     `DELETE FROM sums_period WHERE scope_ref = ? AND begin = ? RETURNING type_ref, points, ${exact.select("qty")}, ${exact.select("price")}`,
     [scopeRef, begin],
   );
-  await sql.run("DELETE FROM points WHERE scope_ref = ? AND begin = ?", [scopeRef, begin]);
   return old.map((r) => ({ typeRef: int(r.type_ref), count: int(r.points), qty: exact.read(r, "qty"), price: exact.read(r, "price") }));
 }
 

@@ -7,7 +7,7 @@ import { NotFoundError } from "../../../libs/errors/errors.js";
 import { fromEpochSeconds } from "../../../libs/time/period.js";
 import type { ScopeRecord, ScopeSelection } from "../domain.js";
 import { bool, int, intOrNull, type Sql } from "./dialect.js";
-import type { ScopeState } from "./rules.js";
+import type { Fence, ScopeState } from "./rules.js";
 
 export interface ScopeRow {
   ref: unknown;
@@ -18,6 +18,11 @@ export interface ScopeRow {
   fetcher: string;
   collector: string;
   fencing_token: unknown;
+  fencing_epoch: unknown;
+  fencing_reseed_at: unknown;
+  fencing_reseed_reason: string | null;
+  fencing_reseed_previous_epoch: unknown;
+  fencing_reseed_previous_token: unknown;
   last_error: string | null;
   last_error_at: unknown;
   active_toggled_at: unknown;
@@ -32,7 +37,12 @@ function time(v: unknown): Date | undefined {
   return s === null ? undefined : fromEpochSeconds(s);
 }
 
+function fenceOf(r: ScopeRow): Fence {
+  return { epoch: BigInt(r.fencing_epoch as string), token: BigInt(r.fencing_token as string) };
+}
+
 export function toScope(r: ScopeRow): ScopeRecord {
+  const reseedAt = time(r.fencing_reseed_at);
   return {
     scopeId: r.scope_id,
     state: time(r.state),
@@ -44,6 +54,18 @@ export function toScope(r: ScopeRow): ScopeRecord {
     lastErrorAt: time(r.last_error_at),
     activeToggledAt: time(r.active_toggled_at),
     fencingToken: BigInt(r.fencing_token as string),
+    fencingEpoch: BigInt(r.fencing_epoch as string),
+    lastFencingReseed:
+      reseedAt === undefined
+        ? undefined
+        : {
+            at: reseedAt,
+            reason: r.fencing_reseed_reason ?? "",
+            previous: {
+              epoch: BigInt(r.fencing_reseed_previous_epoch as string),
+              token: BigInt(r.fencing_reseed_previous_token as string),
+            },
+          },
     createdAt: fromEpochSeconds(int(r.created_at)),
     unpricedPoints: int(r.unpriced_points ?? 0),
     unpricedPeriods: int(r.unpriced_periods ?? 0),
@@ -52,7 +74,7 @@ export function toScope(r: ScopeRow): ScopeRecord {
 }
 
 export function scopeState(r: ScopeRow): ScopeState {
-  return { state: intOrNull(r.state), active: bool(r.active), fencingToken: BigInt(r.fencing_token as string) };
+  return { state: intOrNull(r.state), active: bool(r.active), fence: fenceOf(r) };
 }
 
 /** The scope's row, locked until the transaction ends. */

@@ -2,12 +2,12 @@
  * Scopes: reading, creating and updating them, moving their state back
  * (reset), and recording their errors.
  */
-import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../../../libs/errors/errors.js";
+import { AlreadyExistsError, NotFoundError } from "../../../libs/errors/errors.js";
 import { epochSeconds } from "../../../libs/time/period.js";
-import type { CreateScopeInput, ResetInput, ScopeErrorInput, ScopeQuery, ScopeRecord, UpdateScopeInput } from "../domain.js";
-import { bool, int, intOrNull, type Sql } from "./dialect.js";
-import { checkReset } from "./rules.js";
-import { lockScope, type ScopeRow, selectScopes, toScope } from "./scope-selection.js";
+import type { CreateScopeInput, ReseedInput, ResetInput, ScopeErrorInput, ScopeQuery, ScopeRecord, UpdateScopeInput } from "../domain.js";
+import { bool, type Dialect, int, intOrNull, type Sql } from "./dialect.js";
+import { checkFence, checkReset, checkStart } from "./rules.js";
+import { lockScope, type ScopeRow, scopeState, selectScopes, toScope } from "./scope-selection.js";
 import { clipOpenTasks } from "./tasks.js";
 import { Where } from "./where.js";
 
@@ -55,9 +55,12 @@ export async function updateScope(sql: Sql, input: UpdateScopeInput, now: Date):
   const row = await lockScope(sql, input.scopeId);
   if (row === undefined) throw new NotFoundError("scope", input.scopeId);
   const active = input.active ?? bool(row.active);
+  const start = input.start === undefined ? undefined : epochSeconds(input.start);
+  if (start !== undefined) checkStart(input.scopeId, scopeState(row), start);
   const [updated] = await sql.all<ScopeRow>(
-    "UPDATE scopes SET active = ?, scope_key = ?, fetcher = ?, collector = ?, active_toggled_at = ? WHERE ref = ? RETURNING *",
+    "UPDATE scopes SET state = ?, active = ?, scope_key = ?, fetcher = ?, collector = ?, active_toggled_at = ? WHERE ref = ? RETURNING *",
     [
+      start ?? intOrNull(row.state),
       active,
       input.scopeKey ?? row.scope_key,
       input.fetcher ?? row.fetcher,
@@ -88,21 +91,53 @@ export async function resetScopes(sql: Sql, input: ResetInput, now: Date): Promi
   return out;
 }
 
-/** Records the last error of a scope (created if unknown), fenced like a commit. */
+/** Records the last error of a known scope (NOT_FOUND otherwise: an error never creates a scope), fenced like a commit. */
 export async function recordScopeError(sql: Sql, input: ScopeErrorInput): Promise<void> {
-  await sql.run("INSERT INTO scopes (scope_id, created_at) VALUES (?, ?) ON CONFLICT (scope_id) DO NOTHING", [
-    input.scopeId,
-    epochSeconds(input.at),
-  ]);
-  const row = (await lockScope(sql, input.scopeId)) as ScopeRow;
-  const seen = BigInt(row.fencing_token as string);
-  if (input.fencingToken < seen) {
-    throw new FailedPreconditionError(`fencing token ${input.fencingToken} is older than ${seen}, already seen for scope ${input.scopeId}`);
-  }
+  const row = await lockScope(sql, input.scopeId);
+  if (row === undefined) throw new NotFoundError("scope", input.scopeId);
+  checkFence(input.scopeId, { epoch: input.fencingEpoch, token: input.fencingToken }, scopeState(row).fence);
   const where = input.periodBegin === undefined ? "" : ` (period ${input.periodBegin.toISOString()})`;
   await sql.run("UPDATE scopes SET last_error = ?, last_error_at = ? WHERE ref = ?", [
     `${input.message}${where}`,
     epochSeconds(input.at),
     int(row.ref),
   ]);
+}
+
+/**
+ * Records a refused commit on its scope, so that a refusal is never
+ * silent: in a transaction of its own, after the commit's rolled back. Not
+ * fenced: a stale owner's refusal is worth seeing too, and the next
+ * accepted commit clears it. Never throws (the refusal itself is what the
+ * committer gets).
+ */
+export async function recordRefusal(db: Dialect, scopeId: string, periodBegin: Date, err: Error, at: number): Promise<void> {
+  const message = `commit refused: ${err.message} (period ${periodBegin.toISOString()})`;
+  try {
+    await db.write((sql) => sql.run("UPDATE scopes SET last_error = ?, last_error_at = ? WHERE scope_id = ?", [message, at, scopeId]));
+  } catch {
+    // The database is failing too: the committer's error says enough.
+  }
+}
+
+/**
+ * The operator's way out for scopes whose fencing record no owner can
+ * reach (a forged token, a mistaken move between coordinators): the record
+ * becomes (epoch, 0), and the reason, the time and the record replaced are
+ * kept on the scope. The state does not move: the next owner goes on from
+ * it, fenced as always from then on.
+ */
+export async function reseedFencing(sql: Sql, input: ReseedInput, now: Date): Promise<ScopeRecord[]> {
+  const rows = await selectScopes(sql, input.scopes, () => true);
+  const out: ScopeRecord[] = [];
+  for (const r of rows) {
+    const [updated] = await sql.all<ScopeRow>(
+      `UPDATE scopes SET fencing_epoch = ?, fencing_token = ?, fencing_reseed_at = ?, fencing_reseed_reason = ?,
+         fencing_reseed_previous_epoch = ?, fencing_reseed_previous_token = ?
+       WHERE ref = ? RETURNING *`,
+      [input.epoch.toString(), "0", epochSeconds(now), input.reason, String(r.fencing_epoch), String(r.fencing_token), int(r.ref)],
+    );
+    out.push(toScope(updated as ScopeRow));
+  }
+  return out;
 }

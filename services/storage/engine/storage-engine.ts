@@ -2,8 +2,17 @@
  * The storage engine, one for every database: the behaviour of each
  * operation (engine/*.ts) run through a dialect's transactions. An engine
  * module (sqlite/, postgres/) only provides the Dialect.
+ *
+ * Every transaction and read goes through `outageAsUnavailable`: the one
+ * place where a database outage (connection lost, server restarting,
+ * deadlock, serialization failure, SQLite busy) becomes UNAVAILABLE, which
+ * callers retry (a commit is safe to send again: a replay is recognized),
+ * instead of INTERNAL.
  */
+import { outageAsUnavailable } from "../../../libs/db/outage.js";
 import type {
+  AddFramesInput,
+  AddFramesResult,
   CommitInput,
   CommitResult,
   ConnectionStats,
@@ -11,6 +20,7 @@ import type {
   CreateTasksInput,
   PointPage,
   PointQuery,
+  ReseedInput,
   ResetInput,
   ScopeErrorInput,
   ScopeQuery,
@@ -22,11 +32,12 @@ import type {
   TaskRecord,
   UpdateScopeInput,
 } from "../domain.js";
+import { addFrames } from "./add-frames.js";
 import { commitPeriod } from "./commit.js";
 import type { Dialect } from "./dialect.js";
 import { Dictionary } from "./dictionary.js";
 import { listPoints } from "./points.js";
-import { createScope, getScope, listScopes, recordScopeError, resetScopes, updateScope } from "./scopes.js";
+import { createScope, getScope, listScopes, recordScopeError, reseedFencing, resetScopes, updateScope } from "./scopes.js";
 import { SqlSummarySource } from "./sources.js";
 import { summarize } from "./summary.js";
 import { createTasks, listTasks } from "./tasks.js";
@@ -34,11 +45,25 @@ import { verifyRollups } from "./verify-rollups.js";
 
 export class SqlStorageEngine implements StorageEngine {
   private readonly dictionary = new Dictionary();
+  private readonly db: Dialect;
 
   constructor(
-    private readonly db: Dialect,
+    dialect: Dialect,
     private readonly period: number,
-  ) {}
+  ) {
+    const guard = <T>(p: Promise<T>): Promise<T> =>
+      p.catch((err: unknown) => {
+        throw outageAsUnavailable(err);
+      });
+    this.db = {
+      write: (fn) => guard(dialect.write(fn)),
+      snapshot: (fn) => guard(dialect.snapshot(fn)),
+      read: (fn) => guard(dialect.read(fn)),
+      ping: () => dialect.ping(),
+      connections: () => dialect.connections(),
+      close: () => dialect.close(),
+    };
+  }
 
   ping(): Promise<boolean> {
     return this.db.ping();
@@ -46,6 +71,10 @@ export class SqlStorageEngine implements StorageEngine {
 
   commitPeriod(input: CommitInput): Promise<CommitResult> {
     return commitPeriod(this.db, this.dictionary, input);
+  }
+
+  addFrames(input: AddFramesInput, now: Date): Promise<AddFramesResult> {
+    return addFrames(this.db, this.dictionary, input, now);
   }
 
   getScope(scopeId: string): Promise<ScopeRecord | undefined> {
@@ -70,6 +99,10 @@ export class SqlStorageEngine implements StorageEngine {
 
   recordScopeError(input: ScopeErrorInput): Promise<void> {
     return this.db.write((sql) => recordScopeError(sql, input));
+  }
+
+  reseedFencing(input: ReseedInput, now: Date): Promise<ScopeRecord[]> {
+    return this.db.write((sql) => reseedFencing(sql, input, now));
   }
 
   createTasks(input: CreateTasksInput, now: Date): Promise<TaskRecord[]> {

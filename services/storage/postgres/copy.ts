@@ -86,8 +86,9 @@ export function copyPointRows(client: PgClient, scopeRef: number, begin: number,
   let rows = 0;
   return {
     add(seq, typeRef, groupsetRef, p) {
-      // Decimals are validated digits: nothing to escape.
-      lines[seq] =
+      // Decimals are validated digits: nothing to escape. Rows come in order, and
+      // seq may start past 0 (points added to a period that holds some).
+      lines[rows] =
         `${head}${seq}\t${typeRef}\t${groupsetRef}\t${copyField(p.unit)}\t${p.qty}\t${p.price}\t` +
         `${p.metadataJson === "" ? "\\N" : copyField(p.metadataJson)}\n`;
       rows++;

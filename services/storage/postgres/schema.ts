@@ -97,6 +97,32 @@ export const migrations: Migration[] = [
   },
   {
     version: 2,
+    name: "fencing epochs, and the operator's last re-seed of a scope's fencing record",
+    sql: `
+      ALTER TABLE scopes ADD COLUMN fencing_epoch BIGINT NOT NULL DEFAULT 0;
+      ALTER TABLE scopes ADD COLUMN fencing_reseed_at BIGINT;
+      ALTER TABLE scopes ADD COLUMN fencing_reseed_reason TEXT;
+      ALTER TABLE scopes ADD COLUMN fencing_reseed_previous_epoch BIGINT;
+      ALTER TABLE scopes ADD COLUMN fencing_reseed_previous_token BIGINT;
+    `,
+  },
+  {
+    version: 3,
+    name: "the idempotency keys of points added to stored periods (AddDataFrames)",
+    sql: `
+      -- One row per AddDataFrames request sent with a key: a retry with
+      -- the same key and digest is a replay, nothing written twice.
+      CREATE TABLE frame_additions (
+        idempotency_key TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        frames BIGINT NOT NULL,
+        points BIGINT NOT NULL,
+        added_at BIGINT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 4,
     name: "unpriced points: per committed period, and their count on the scope",
     sql: `
       ALTER TABLE frames ADD COLUMN unpriced BIGINT NOT NULL DEFAULT 0;

@@ -108,6 +108,32 @@ export const migrations: Migration[] = [
   },
   {
     version: 2,
+    name: "fencing epochs, and the operator's last re-seed of a scope's fencing record",
+    sql: `
+      ALTER TABLE scopes ADD COLUMN fencing_epoch TEXT NOT NULL DEFAULT '0';
+      ALTER TABLE scopes ADD COLUMN fencing_reseed_at INTEGER;
+      ALTER TABLE scopes ADD COLUMN fencing_reseed_reason TEXT;
+      ALTER TABLE scopes ADD COLUMN fencing_reseed_previous_epoch TEXT;
+      ALTER TABLE scopes ADD COLUMN fencing_reseed_previous_token TEXT;
+    `,
+  },
+  {
+    version: 3,
+    name: "the idempotency keys of points added to stored periods (AddDataFrames)",
+    sql: `
+      -- One row per AddDataFrames request sent with a key: a retry with
+      -- the same key and digest is a replay, nothing written twice.
+      CREATE TABLE frame_additions (
+        idempotency_key TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        frames INTEGER NOT NULL,
+        points INTEGER NOT NULL,
+        added_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 4,
     name: "unpriced points: per committed period, and their count on the scope",
     sql: `
       ALTER TABLE frames ADD COLUMN unpriced INTEGER NOT NULL DEFAULT 0;

@@ -102,6 +102,8 @@ export interface GetStatusResponse {
   fetcher: string;
   /** Scopes listed by the fetcher at its last run. */
   scopesDiscovered: string;
+  /** The coordinator epoch this process's fencing tokens belong to. */
+  fencingEpoch: string;
 }
 
 export interface Member {
@@ -959,6 +961,7 @@ function createBaseGetStatusResponse(): GetStatusResponse {
     collector: "",
     fetcher: "",
     scopesDiscovered: "0",
+    fencingEpoch: "0",
   };
 }
 
@@ -987,6 +990,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     }
     if (message.scopesDiscovered !== "0") {
       writer.uint32(64).int64(message.scopesDiscovered);
+    }
+    if (message.fencingEpoch !== "0") {
+      writer.uint32(72).int64(message.fencingEpoch);
     }
     return writer;
   },
@@ -1068,6 +1074,14 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
             message.scopesDiscovered = reader.int64().toString();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.fencingEpoch = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1102,6 +1116,11 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
         : isSet(object.scopes_discovered)
         ? globalThis.String(object.scopes_discovered)
         : "0",
+      fencingEpoch: isSet(object.fencingEpoch)
+        ? globalThis.String(object.fencingEpoch)
+        : isSet(object.fencing_epoch)
+        ? globalThis.String(object.fencing_epoch)
+        : "0",
     };
   },
 
@@ -1131,6 +1150,9 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     if (message.scopesDiscovered !== "0") {
       obj.scopesDiscovered = message.scopesDiscovered;
     }
+    if (message.fencingEpoch !== "0") {
+      obj.fencingEpoch = message.fencingEpoch;
+    }
     return obj;
   },
 
@@ -1147,6 +1169,7 @@ export const GetStatusResponse: MessageFns<GetStatusResponse> = {
     message.collector = object.collector ?? "";
     message.fetcher = object.fetcher ?? "";
     message.scopesDiscovered = object.scopesDiscovered ?? "0";
+    message.fencingEpoch = object.fencingEpoch ?? "0";
     return message;
   },
 };

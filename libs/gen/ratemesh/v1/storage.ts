@@ -27,6 +27,38 @@ export const protobufPackage = "ratemesh.v1";
 
 export const protobufFileName = "ratemesh/v1/storage.proto";
 
+export interface AddDataFramesRequest {
+  /**
+   * At least one frame. Each names its scope, a begin aligned to the
+   * collect period and end = begin + one period; its points are validated
+   * as CommitPeriod's (type, exact qty and price, groupby keys). Several
+   * frames may name the same (scope, period): their points are added in
+   * order.
+   */
+  frames: DataFrame[];
+  /**
+   * Optional: what makes a retry safe. Kept with the addition, with a
+   * digest of the request.
+   */
+  idempotencyKey: string;
+  /** Recorded on the scopes this request creates. */
+  scopeKey: string;
+  fetcher: string;
+  collector: string;
+}
+
+export interface AddDataFramesResponse {
+  /** Points added by the request (by the first one, when replayed). */
+  pointsAdded: string;
+  /**
+   * True when this request had already been applied under its
+   * idempotency_key: nothing was written this time.
+   */
+  replayed: boolean;
+  /** The scopes the request created (none when replayed). */
+  scopesCreated: string[];
+}
+
 export interface CommitPeriodRequest {
   /**
    * The rated frame. Its end becomes the scope's new state; an empty frame
@@ -60,6 +92,13 @@ export interface CommitPeriodRequest {
   scopeKey: string;
   fetcher: string;
   collector: string;
+  /**
+   * The coordinator epoch the fencing token belongs to. Storage orders
+   * (fencing_epoch, fencing_token) pairs: a newer epoch wins and becomes
+   * the scope's (its tokens start again), an older one is refused; within
+   * one epoch, tokens are compared. 0: a committer that knows no epochs.
+   */
+  fencingEpoch: string;
   /**
    * Points of the frame that no rule priced (RatingService/Rate counts
    * them): kept with the period and added up on the scope.
@@ -188,6 +227,12 @@ export interface Scope {
   createdAt?:
     | Date
     | undefined;
+  /** The coordinator epoch of fencing_token. */
+  fencingEpoch: string;
+  /** The last time an operator re-seeded the scope's fencing record. */
+  lastFencingReseed?:
+    | FencingReseed
+    | undefined;
   /**
    * True when some stored points of the scope were rated with no price rule
    * in force (no pricing module enabled, or no rule for their type): they
@@ -200,6 +245,15 @@ export interface Scope {
   unpricedPeriods: string;
   /** Begin of the latest period stored with unpriced points. */
   lastUnpricedPeriod?: Date | undefined;
+}
+
+/** An operator's re-seed of a scope's fencing record (ReseedFencing). */
+export interface FencingReseed {
+  at?: Date | undefined;
+  reason: string;
+  /** The record it replaced. */
+  previousEpoch: string;
+  previousToken: string;
 }
 
 export interface ListScopesRequest {
@@ -252,7 +306,17 @@ export interface UpdateScopeRequest {
   active?: boolean | undefined;
   scopeKey?: string | undefined;
   fetcher?: string | undefined;
-  collector?: string | undefined;
+  collector?:
+    | string
+    | undefined;
+  /**
+   * Where a scope never rated starts (a period boundary): becomes its
+   * state. The collector sets it when it first sees a scope, so that the
+   * start does not move if the first periods fail for a while.
+   * FAILED_PRECONDITION if the scope is at another state (ResetScope moves
+   * a rated scope).
+   */
+  start?: Date | undefined;
 }
 
 export interface UpdateScopeResponse {
@@ -277,9 +341,28 @@ export interface RecordScopeErrorRequest {
   /** The period that failed. */
   periodBegin?: Date | undefined;
   fencingToken: string;
+  /** The coordinator epoch of fencing_token (see CommitPeriodRequest). */
+  fencingEpoch: string;
 }
 
 export interface RecordScopeErrorResponse {
+}
+
+export interface ReseedFencingRequest {
+  scopeIds: string[];
+  /** Every scope instead of a list. */
+  allScopes: boolean;
+  /** Why: kept on the scope and logged. Required. */
+  reason: string;
+  /**
+   * The epoch of the new record (its token is 0): owners of an older epoch
+   * stay refused. 0 lets the next owner of any epoch in.
+   */
+  fencingEpoch: string;
+}
+
+export interface ReseedFencingResponse {
+  scopes: Scope[];
 }
 
 export interface ReprocessTask {
@@ -328,6 +411,256 @@ export interface ListTasksResponse {
   nextPageToken: string;
 }
 
+function createBaseAddDataFramesRequest(): AddDataFramesRequest {
+  return { frames: [], idempotencyKey: "", scopeKey: "", fetcher: "", collector: "" };
+}
+
+export const AddDataFramesRequest: MessageFns<AddDataFramesRequest> = {
+  encode(message: AddDataFramesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.frames) {
+      DataFrame.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(18).string(message.idempotencyKey);
+    }
+    if (message.scopeKey !== "") {
+      writer.uint32(26).string(message.scopeKey);
+    }
+    if (message.fetcher !== "") {
+      writer.uint32(34).string(message.fetcher);
+    }
+    if (message.collector !== "") {
+      writer.uint32(42).string(message.collector);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddDataFramesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddDataFramesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.frames.push(DataFrame.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.scopeKey = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.fetcher = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.collector = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddDataFramesRequest {
+    return {
+      frames: globalThis.Array.isArray(object?.frames) ? object.frames.map((e: any) => DataFrame.fromJSON(e)) : [],
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
+      scopeKey: isSet(object.scopeKey)
+        ? globalThis.String(object.scopeKey)
+        : isSet(object.scope_key)
+        ? globalThis.String(object.scope_key)
+        : "",
+      fetcher: isSet(object.fetcher) ? globalThis.String(object.fetcher) : "",
+      collector: isSet(object.collector) ? globalThis.String(object.collector) : "",
+    };
+  },
+
+  toJSON(message: AddDataFramesRequest): unknown {
+    const obj: any = {};
+    if (message.frames?.length) {
+      obj.frames = message.frames.map((e) => DataFrame.toJSON(e));
+    }
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.scopeKey !== "") {
+      obj.scopeKey = message.scopeKey;
+    }
+    if (message.fetcher !== "") {
+      obj.fetcher = message.fetcher;
+    }
+    if (message.collector !== "") {
+      obj.collector = message.collector;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddDataFramesRequest>, I>>(base?: I): AddDataFramesRequest {
+    return AddDataFramesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddDataFramesRequest>, I>>(object: I): AddDataFramesRequest {
+    const message = createBaseAddDataFramesRequest();
+    message.frames = object.frames?.map((e) => DataFrame.fromPartial(e)) || [];
+    message.idempotencyKey = object.idempotencyKey ?? "";
+    message.scopeKey = object.scopeKey ?? "";
+    message.fetcher = object.fetcher ?? "";
+    message.collector = object.collector ?? "";
+    return message;
+  },
+};
+
+function createBaseAddDataFramesResponse(): AddDataFramesResponse {
+  return { pointsAdded: "0", replayed: false, scopesCreated: [] };
+}
+
+export const AddDataFramesResponse: MessageFns<AddDataFramesResponse> = {
+  encode(message: AddDataFramesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pointsAdded !== "0") {
+      writer.uint32(8).int64(message.pointsAdded);
+    }
+    if (message.replayed !== false) {
+      writer.uint32(16).bool(message.replayed);
+    }
+    for (const v of message.scopesCreated) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddDataFramesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddDataFramesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pointsAdded = reader.int64().toString();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.replayed = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.scopesCreated.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddDataFramesResponse {
+    return {
+      pointsAdded: isSet(object.pointsAdded)
+        ? globalThis.String(object.pointsAdded)
+        : isSet(object.points_added)
+        ? globalThis.String(object.points_added)
+        : "0",
+      replayed: isSet(object.replayed) ? globalThis.Boolean(object.replayed) : false,
+      scopesCreated: globalThis.Array.isArray(object?.scopesCreated)
+        ? object.scopesCreated.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.scopes_created)
+        ? object.scopes_created.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AddDataFramesResponse): unknown {
+    const obj: any = {};
+    if (message.pointsAdded !== "0") {
+      obj.pointsAdded = message.pointsAdded;
+    }
+    if (message.replayed !== false) {
+      obj.replayed = message.replayed;
+    }
+    if (message.scopesCreated?.length) {
+      obj.scopesCreated = message.scopesCreated;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddDataFramesResponse>, I>>(base?: I): AddDataFramesResponse {
+    return AddDataFramesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddDataFramesResponse>, I>>(object: I): AddDataFramesResponse {
+    const message = createBaseAddDataFramesResponse();
+    message.pointsAdded = object.pointsAdded ?? "0";
+    message.replayed = object.replayed ?? false;
+    message.scopesCreated = object.scopesCreated?.map((e) => e) || [];
+    return message;
+  },
+};
+
 function createBaseCommitPeriodRequest(): CommitPeriodRequest {
   return {
     frame: undefined,
@@ -338,6 +671,7 @@ function createBaseCommitPeriodRequest(): CommitPeriodRequest {
     scopeKey: "",
     fetcher: "",
     collector: "",
+    fencingEpoch: "0",
     unpricedPoints: "0",
   };
 }
@@ -367,6 +701,9 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
     }
     if (message.collector !== "") {
       writer.uint32(66).string(message.collector);
+    }
+    if (message.fencingEpoch !== "0") {
+      writer.uint32(72).int64(message.fencingEpoch);
     }
     if (message.unpricedPoints !== "0") {
       writer.uint32(160).int64(message.unpricedPoints);
@@ -451,6 +788,14 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
             message.collector = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.fencingEpoch = reader.int64().toString();
+            continue;
+          }
           case 20: {
             if (tag !== 160) {
               break;
@@ -497,6 +842,11 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
         : "",
       fetcher: isSet(object.fetcher) ? globalThis.String(object.fetcher) : "",
       collector: isSet(object.collector) ? globalThis.String(object.collector) : "",
+      fencingEpoch: isSet(object.fencingEpoch)
+        ? globalThis.String(object.fencingEpoch)
+        : isSet(object.fencing_epoch)
+        ? globalThis.String(object.fencing_epoch)
+        : "0",
       unpricedPoints: isSet(object.unpricedPoints)
         ? globalThis.String(object.unpricedPoints)
         : isSet(object.unpriced_points)
@@ -531,6 +881,9 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
     if (message.collector !== "") {
       obj.collector = message.collector;
     }
+    if (message.fencingEpoch !== "0") {
+      obj.fencingEpoch = message.fencingEpoch;
+    }
     if (message.unpricedPoints !== "0") {
       obj.unpricedPoints = message.unpricedPoints;
     }
@@ -552,6 +905,7 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
     message.scopeKey = object.scopeKey ?? "";
     message.fetcher = object.fetcher ?? "";
     message.collector = object.collector ?? "";
+    message.fencingEpoch = object.fencingEpoch ?? "0";
     message.unpricedPoints = object.unpricedPoints ?? "0";
     return message;
   },
@@ -1737,6 +2091,8 @@ function createBaseScope(): Scope {
     activeToggledAt: undefined,
     fencingToken: "0",
     createdAt: undefined,
+    fencingEpoch: "0",
+    lastFencingReseed: undefined,
     unpriced: false,
     unpricedPoints: "0",
     unpricedPeriods: "0",
@@ -1778,6 +2134,12 @@ export const Scope: MessageFns<Scope> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(90).fork()).join();
+    }
+    if (message.fencingEpoch !== "0") {
+      writer.uint32(96).int64(message.fencingEpoch);
+    }
+    if (message.lastFencingReseed !== undefined) {
+      FencingReseed.encode(message.lastFencingReseed, writer.uint32(106).fork()).join();
     }
     if (message.unpriced !== false) {
       writer.uint32(160).bool(message.unpriced);
@@ -1895,6 +2257,22 @@ export const Scope: MessageFns<Scope> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.fencingEpoch = reader.int64().toString();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.lastFencingReseed = FencingReseed.decode(reader, reader.uint32());
+            continue;
+          }
           case 20: {
             if (tag !== 160) {
               break;
@@ -1980,6 +2358,16 @@ export const Scope: MessageFns<Scope> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      fencingEpoch: isSet(object.fencingEpoch)
+        ? globalThis.String(object.fencingEpoch)
+        : isSet(object.fencing_epoch)
+        ? globalThis.String(object.fencing_epoch)
+        : "0",
+      lastFencingReseed: isSet(object.lastFencingReseed)
+        ? FencingReseed.fromJSON(object.lastFencingReseed)
+        : isSet(object.last_fencing_reseed)
+        ? FencingReseed.fromJSON(object.last_fencing_reseed)
+        : undefined,
       unpriced: isSet(object.unpriced) ? globalThis.Boolean(object.unpriced) : false,
       unpricedPoints: isSet(object.unpricedPoints)
         ? globalThis.String(object.unpricedPoints)
@@ -2034,6 +2422,12 @@ export const Scope: MessageFns<Scope> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.fencingEpoch !== "0") {
+      obj.fencingEpoch = message.fencingEpoch;
+    }
+    if (message.lastFencingReseed !== undefined) {
+      obj.lastFencingReseed = FencingReseed.toJSON(message.lastFencingReseed);
+    }
     if (message.unpriced !== false) {
       obj.unpriced = message.unpriced;
     }
@@ -2065,10 +2459,139 @@ export const Scope: MessageFns<Scope> = {
     message.activeToggledAt = object.activeToggledAt ?? undefined;
     message.fencingToken = object.fencingToken ?? "0";
     message.createdAt = object.createdAt ?? undefined;
+    message.fencingEpoch = object.fencingEpoch ?? "0";
+    message.lastFencingReseed = (object.lastFencingReseed !== undefined && object.lastFencingReseed !== null)
+      ? FencingReseed.fromPartial(object.lastFencingReseed)
+      : undefined;
     message.unpriced = object.unpriced ?? false;
     message.unpricedPoints = object.unpricedPoints ?? "0";
     message.unpricedPeriods = object.unpricedPeriods ?? "0";
     message.lastUnpricedPeriod = object.lastUnpricedPeriod ?? undefined;
+    return message;
+  },
+};
+
+function createBaseFencingReseed(): FencingReseed {
+  return { at: undefined, reason: "", previousEpoch: "0", previousToken: "0" };
+}
+
+export const FencingReseed: MessageFns<FencingReseed> = {
+  encode(message: FencingReseed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(10).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.previousEpoch !== "0") {
+      writer.uint32(24).int64(message.previousEpoch);
+    }
+    if (message.previousToken !== "0") {
+      writer.uint32(32).int64(message.previousToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FencingReseed {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFencingReseed();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.previousEpoch = reader.int64().toString();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.previousToken = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FencingReseed {
+    return {
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      previousEpoch: isSet(object.previousEpoch)
+        ? globalThis.String(object.previousEpoch)
+        : isSet(object.previous_epoch)
+        ? globalThis.String(object.previous_epoch)
+        : "0",
+      previousToken: isSet(object.previousToken)
+        ? globalThis.String(object.previousToken)
+        : isSet(object.previous_token)
+        ? globalThis.String(object.previous_token)
+        : "0",
+    };
+  },
+
+  toJSON(message: FencingReseed): unknown {
+    const obj: any = {};
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.previousEpoch !== "0") {
+      obj.previousEpoch = message.previousEpoch;
+    }
+    if (message.previousToken !== "0") {
+      obj.previousToken = message.previousToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FencingReseed>, I>>(base?: I): FencingReseed {
+    return FencingReseed.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FencingReseed>, I>>(object: I): FencingReseed {
+    const message = createBaseFencingReseed();
+    message.at = object.at ?? undefined;
+    message.reason = object.reason ?? "";
+    message.previousEpoch = object.previousEpoch ?? "0";
+    message.previousToken = object.previousToken ?? "0";
     return message;
   },
 };
@@ -2708,7 +3231,14 @@ export const CreateScopeResponse: MessageFns<CreateScopeResponse> = {
 };
 
 function createBaseUpdateScopeRequest(): UpdateScopeRequest {
-  return { scopeId: "", active: undefined, scopeKey: undefined, fetcher: undefined, collector: undefined };
+  return {
+    scopeId: "",
+    active: undefined,
+    scopeKey: undefined,
+    fetcher: undefined,
+    collector: undefined,
+    start: undefined,
+  };
 }
 
 export const UpdateScopeRequest: MessageFns<UpdateScopeRequest> = {
@@ -2727,6 +3257,9 @@ export const UpdateScopeRequest: MessageFns<UpdateScopeRequest> = {
     }
     if (message.collector !== undefined) {
       writer.uint32(42).string(message.collector);
+    }
+    if (message.start !== undefined) {
+      Timestamp.encode(toTimestamp(message.start), writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -2784,6 +3317,14 @@ export const UpdateScopeRequest: MessageFns<UpdateScopeRequest> = {
             message.collector = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.start = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2811,6 +3352,7 @@ export const UpdateScopeRequest: MessageFns<UpdateScopeRequest> = {
         : undefined,
       fetcher: isSet(object.fetcher) ? globalThis.String(object.fetcher) : undefined,
       collector: isSet(object.collector) ? globalThis.String(object.collector) : undefined,
+      start: isSet(object.start) ? fromJsonTimestamp(object.start) : undefined,
     };
   },
 
@@ -2831,6 +3373,9 @@ export const UpdateScopeRequest: MessageFns<UpdateScopeRequest> = {
     if (message.collector !== undefined) {
       obj.collector = message.collector;
     }
+    if (message.start !== undefined) {
+      obj.start = message.start.toISOString();
+    }
     return obj;
   },
 
@@ -2844,6 +3389,7 @@ export const UpdateScopeRequest: MessageFns<UpdateScopeRequest> = {
     message.scopeKey = object.scopeKey ?? undefined;
     message.fetcher = object.fetcher ?? undefined;
     message.collector = object.collector ?? undefined;
+    message.start = object.start ?? undefined;
     return message;
   },
 };
@@ -3092,7 +3638,7 @@ export const ResetScopeResponse: MessageFns<ResetScopeResponse> = {
 };
 
 function createBaseRecordScopeErrorRequest(): RecordScopeErrorRequest {
-  return { scopeId: "", message: "", periodBegin: undefined, fencingToken: "0" };
+  return { scopeId: "", message: "", periodBegin: undefined, fencingToken: "0", fencingEpoch: "0" };
 }
 
 export const RecordScopeErrorRequest: MessageFns<RecordScopeErrorRequest> = {
@@ -3108,6 +3654,9 @@ export const RecordScopeErrorRequest: MessageFns<RecordScopeErrorRequest> = {
     }
     if (message.fencingToken !== "0") {
       writer.uint32(32).int64(message.fencingToken);
+    }
+    if (message.fencingEpoch !== "0") {
+      writer.uint32(40).int64(message.fencingEpoch);
     }
     return writer;
   },
@@ -3157,6 +3706,14 @@ export const RecordScopeErrorRequest: MessageFns<RecordScopeErrorRequest> = {
             message.fencingToken = reader.int64().toString();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.fencingEpoch = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3187,6 +3744,11 @@ export const RecordScopeErrorRequest: MessageFns<RecordScopeErrorRequest> = {
         : isSet(object.fencing_token)
         ? globalThis.String(object.fencing_token)
         : "0",
+      fencingEpoch: isSet(object.fencingEpoch)
+        ? globalThis.String(object.fencingEpoch)
+        : isSet(object.fencing_epoch)
+        ? globalThis.String(object.fencing_epoch)
+        : "0",
     };
   },
 
@@ -3204,6 +3766,9 @@ export const RecordScopeErrorRequest: MessageFns<RecordScopeErrorRequest> = {
     if (message.fencingToken !== "0") {
       obj.fencingToken = message.fencingToken;
     }
+    if (message.fencingEpoch !== "0") {
+      obj.fencingEpoch = message.fencingEpoch;
+    }
     return obj;
   },
 
@@ -3216,6 +3781,7 @@ export const RecordScopeErrorRequest: MessageFns<RecordScopeErrorRequest> = {
     message.message = object.message ?? "";
     message.periodBegin = object.periodBegin ?? undefined;
     message.fencingToken = object.fencingToken ?? "0";
+    message.fencingEpoch = object.fencingEpoch ?? "0";
     return message;
   },
 };
@@ -3268,6 +3834,202 @@ export const RecordScopeErrorResponse: MessageFns<RecordScopeErrorResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<RecordScopeErrorResponse>, I>>(_: I): RecordScopeErrorResponse {
     const message = createBaseRecordScopeErrorResponse();
+    return message;
+  },
+};
+
+function createBaseReseedFencingRequest(): ReseedFencingRequest {
+  return { scopeIds: [], allScopes: false, reason: "", fencingEpoch: "0" };
+}
+
+export const ReseedFencingRequest: MessageFns<ReseedFencingRequest> = {
+  encode(message: ReseedFencingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.scopeIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.allScopes !== false) {
+      writer.uint32(16).bool(message.allScopes);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    if (message.fencingEpoch !== "0") {
+      writer.uint32(32).int64(message.fencingEpoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReseedFencingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReseedFencingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scopeIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.allScopes = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.fencingEpoch = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReseedFencingRequest {
+    return {
+      scopeIds: globalThis.Array.isArray(object?.scopeIds)
+        ? object.scopeIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.scope_ids)
+        ? object.scope_ids.map((e: any) => globalThis.String(e))
+        : [],
+      allScopes: isSet(object.allScopes)
+        ? globalThis.Boolean(object.allScopes)
+        : isSet(object.all_scopes)
+        ? globalThis.Boolean(object.all_scopes)
+        : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      fencingEpoch: isSet(object.fencingEpoch)
+        ? globalThis.String(object.fencingEpoch)
+        : isSet(object.fencing_epoch)
+        ? globalThis.String(object.fencing_epoch)
+        : "0",
+    };
+  },
+
+  toJSON(message: ReseedFencingRequest): unknown {
+    const obj: any = {};
+    if (message.scopeIds?.length) {
+      obj.scopeIds = message.scopeIds;
+    }
+    if (message.allScopes !== false) {
+      obj.allScopes = message.allScopes;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.fencingEpoch !== "0") {
+      obj.fencingEpoch = message.fencingEpoch;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReseedFencingRequest>, I>>(base?: I): ReseedFencingRequest {
+    return ReseedFencingRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReseedFencingRequest>, I>>(object: I): ReseedFencingRequest {
+    const message = createBaseReseedFencingRequest();
+    message.scopeIds = object.scopeIds?.map((e) => e) || [];
+    message.allScopes = object.allScopes ?? false;
+    message.reason = object.reason ?? "";
+    message.fencingEpoch = object.fencingEpoch ?? "0";
+    return message;
+  },
+};
+
+function createBaseReseedFencingResponse(): ReseedFencingResponse {
+  return { scopes: [] };
+}
+
+export const ReseedFencingResponse: MessageFns<ReseedFencingResponse> = {
+  encode(message: ReseedFencingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.scopes) {
+      Scope.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReseedFencingResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReseedFencingResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scopes.push(Scope.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReseedFencingResponse {
+    return { scopes: globalThis.Array.isArray(object?.scopes) ? object.scopes.map((e: any) => Scope.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ReseedFencingResponse): unknown {
+    const obj: any = {};
+    if (message.scopes?.length) {
+      obj.scopes = message.scopes.map((e) => Scope.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReseedFencingResponse>, I>>(base?: I): ReseedFencingResponse {
+    return ReseedFencingResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReseedFencingResponse>, I>>(object: I): ReseedFencingResponse {
+    const message = createBaseReseedFencingResponse();
+    message.scopes = object.scopes?.map((e) => Scope.fromPartial(e)) || [];
     return message;
   },
 };
@@ -3978,8 +4740,10 @@ export const StorageServiceService = {
    * Stores the rated points of one (scope, period) and advances the scope's
    * state from expected_state to the period's end, in one transaction.
    * Fenced: refused with FAILED_PRECONDITION (and nothing written) if the
-   * state is not expected_state or a newer fencing token was seen for the
-   * scope. Replaying the very same commit after a lost reply succeeds and
+   * state is not expected_state, a newer fencing token was seen for the
+   * scope, or the period ends later than storage's clock allows (a
+   * committer whose clock runs ahead). A refusal is recorded on the scope
+   * (last_error). Replaying the very same commit after a lost reply succeeds and
    * writes nothing twice.
    */
   commitPeriod: {
@@ -4039,6 +4803,33 @@ export const StorageServiceService = {
     responseSerialize: (value: TotalResponse): Buffer => Buffer.from(TotalResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TotalResponse => TotalResponse.decode(value),
   },
+  /**
+   * Appends already priced points to stored periods, as CloudKitty's
+   * POST /v2/dataframes (its storage's push) does: nothing is rated, no
+   * scope's state moves, nothing is fenced. Each frame's points are added
+   * after what its (scope, period) holds, with the rollups, in one
+   * transaction for the whole request. A scope not known yet is created,
+   * never rated (no state).
+   * A later commit of a period (CommitPeriod: its first rating, rating it
+   * again after ResetScope, or a reprocessing task) REPLACES everything the
+   * period holds, added points included: add points to periods already
+   * rated, and add them again after re-rating such a period (CloudKitty's
+   * reprocessing deletes the window too).
+   * With an idempotency_key, a request is applied once: the same request
+   * again with the same key is answered replayed: true and writes nothing
+   * (also after the period was re-rated); another request with a key
+   * already used is ALREADY_EXISTS. Without a key, every call appends.
+   */
+  addDataFrames: {
+    path: "/ratemesh.v1.StorageService/AddDataFrames" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AddDataFramesRequest): Buffer => Buffer.from(AddDataFramesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AddDataFramesRequest => AddDataFramesRequest.decode(value),
+    responseSerialize: (value: AddDataFramesResponse): Buffer =>
+      Buffer.from(AddDataFramesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AddDataFramesResponse => AddDataFramesResponse.decode(value),
+  },
 } as const;
 
 export interface StorageServiceServer extends UntypedServiceImplementation {
@@ -4046,8 +4837,10 @@ export interface StorageServiceServer extends UntypedServiceImplementation {
    * Stores the rated points of one (scope, period) and advances the scope's
    * state from expected_state to the period's end, in one transaction.
    * Fenced: refused with FAILED_PRECONDITION (and nothing written) if the
-   * state is not expected_state or a newer fencing token was seen for the
-   * scope. Replaying the very same commit after a lost reply succeeds and
+   * state is not expected_state, a newer fencing token was seen for the
+   * scope, or the period ends later than storage's clock allows (a
+   * committer whose clock runs ahead). A refusal is recorded on the scope
+   * (last_error). Replaying the very same commit after a lost reply succeeds and
    * writes nothing twice.
    */
   commitPeriod: handleUnaryCall<CommitPeriodRequest, CommitPeriodResponse>;
@@ -4062,6 +4855,24 @@ export interface StorageServiceServer extends UntypedServiceImplementation {
   summary: handleUnaryCall<SummaryRequest, SummaryResponse>;
   /** Exact sums of qty and price over a range. */
   total: handleUnaryCall<TotalRequest, TotalResponse>;
+  /**
+   * Appends already priced points to stored periods, as CloudKitty's
+   * POST /v2/dataframes (its storage's push) does: nothing is rated, no
+   * scope's state moves, nothing is fenced. Each frame's points are added
+   * after what its (scope, period) holds, with the rollups, in one
+   * transaction for the whole request. A scope not known yet is created,
+   * never rated (no state).
+   * A later commit of a period (CommitPeriod: its first rating, rating it
+   * again after ResetScope, or a reprocessing task) REPLACES everything the
+   * period holds, added points included: add points to periods already
+   * rated, and add them again after re-rating such a period (CloudKitty's
+   * reprocessing deletes the window too).
+   * With an idempotency_key, a request is applied once: the same request
+   * again with the same key is answered replayed: true and writes nothing
+   * (also after the period was re-rated); another request with a key
+   * already used is ALREADY_EXISTS. Without a key, every call appends.
+   */
+  addDataFrames: handleUnaryCall<AddDataFramesRequest, AddDataFramesResponse>;
 }
 
 export interface StorageServiceClient extends Client {
@@ -4069,8 +4880,10 @@ export interface StorageServiceClient extends Client {
    * Stores the rated points of one (scope, period) and advances the scope's
    * state from expected_state to the period's end, in one transaction.
    * Fenced: refused with FAILED_PRECONDITION (and nothing written) if the
-   * state is not expected_state or a newer fencing token was seen for the
-   * scope. Replaying the very same commit after a lost reply succeeds and
+   * state is not expected_state, a newer fencing token was seen for the
+   * scope, or the period ends later than storage's clock allows (a
+   * committer whose clock runs ahead). A refusal is recorded on the scope
+   * (last_error). Replaying the very same commit after a lost reply succeeds and
    * writes nothing twice.
    */
   commitPeriod(
@@ -4149,6 +4962,38 @@ export interface StorageServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TotalResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Appends already priced points to stored periods, as CloudKitty's
+   * POST /v2/dataframes (its storage's push) does: nothing is rated, no
+   * scope's state moves, nothing is fenced. Each frame's points are added
+   * after what its (scope, period) holds, with the rollups, in one
+   * transaction for the whole request. A scope not known yet is created,
+   * never rated (no state).
+   * A later commit of a period (CommitPeriod: its first rating, rating it
+   * again after ResetScope, or a reprocessing task) REPLACES everything the
+   * period holds, added points included: add points to periods already
+   * rated, and add them again after re-rating such a period (CloudKitty's
+   * reprocessing deletes the window too).
+   * With an idempotency_key, a request is applied once: the same request
+   * again with the same key is answered replayed: true and writes nothing
+   * (also after the period was re-rated); another request with a key
+   * already used is ALREADY_EXISTS. Without a key, every call appends.
+   */
+  addDataFrames(
+    request: AddDataFramesRequest,
+    callback: (error: ServiceError | null, response: AddDataFramesResponse) => void,
+  ): ClientUnaryCall;
+  addDataFrames(
+    request: AddDataFramesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AddDataFramesResponse) => void,
+  ): ClientUnaryCall;
+  addDataFrames(
+    request: AddDataFramesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AddDataFramesResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const StorageServiceClient = makeGenericClientConstructor(
@@ -4191,7 +5036,10 @@ export const ScopeServiceService = {
     responseSerialize: (value: CreateScopeResponse): Buffer => Buffer.from(CreateScopeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateScopeResponse => CreateScopeResponse.decode(value),
   },
-  /** Turns a scope on or off (and updates its descriptive fields). */
+  /**
+   * Turns a scope on or off (and updates its descriptive fields), or fixes
+   * where a scope never rated starts.
+   */
   updateScope: {
     path: "/ratemesh.v1.ScopeService/UpdateScope" as const,
     requestStream: false as const,
@@ -4229,6 +5077,23 @@ export const ScopeServiceService = {
       Buffer.from(RecordScopeErrorResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RecordScopeErrorResponse => RecordScopeErrorResponse.decode(value),
   },
+  /**
+   * An operator's way out for a scope whose fencing record can no longer be
+   * reached by any owner (a forged or mistaken token): sets the record to
+   * (fencing_epoch, 0), so that the next owner's commit is accepted. The
+   * state is not touched. Recorded on the scope (last_fencing_reseed) with
+   * its reason and time, and in storage's log.
+   */
+  reseedFencing: {
+    path: "/ratemesh.v1.ScopeService/ReseedFencing" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReseedFencingRequest): Buffer => Buffer.from(ReseedFencingRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReseedFencingRequest => ReseedFencingRequest.decode(value),
+    responseSerialize: (value: ReseedFencingResponse): Buffer =>
+      Buffer.from(ReseedFencingResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReseedFencingResponse => ReseedFencingResponse.decode(value),
+  },
 } as const;
 
 export interface ScopeServiceServer extends UntypedServiceImplementation {
@@ -4236,7 +5101,10 @@ export interface ScopeServiceServer extends UntypedServiceImplementation {
   getScope: handleUnaryCall<GetScopeRequest, GetScopeResponse>;
   /** Registers a scope ahead of discovery, possibly inactive or with a start. */
   createScope: handleUnaryCall<CreateScopeRequest, CreateScopeResponse>;
-  /** Turns a scope on or off (and updates its descriptive fields). */
+  /**
+   * Turns a scope on or off (and updates its descriptive fields), or fixes
+   * where a scope never rated starts.
+   */
   updateScope: handleUnaryCall<UpdateScopeRequest, UpdateScopeResponse>;
   /**
    * Moves scopes' state back to a period boundary: the periods from there on
@@ -4248,6 +5116,14 @@ export interface ScopeServiceServer extends UntypedServiceImplementation {
    * period fails); cleared by the next successful commit.
    */
   recordScopeError: handleUnaryCall<RecordScopeErrorRequest, RecordScopeErrorResponse>;
+  /**
+   * An operator's way out for a scope whose fencing record can no longer be
+   * reached by any owner (a forged or mistaken token): sets the record to
+   * (fencing_epoch, 0), so that the next owner's commit is accepted. The
+   * state is not touched. Recorded on the scope (last_fencing_reseed) with
+   * its reason and time, and in storage's log.
+   */
+  reseedFencing: handleUnaryCall<ReseedFencingRequest, ReseedFencingResponse>;
 }
 
 export interface ScopeServiceClient extends Client {
@@ -4297,7 +5173,10 @@ export interface ScopeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateScopeResponse) => void,
   ): ClientUnaryCall;
-  /** Turns a scope on or off (and updates its descriptive fields). */
+  /**
+   * Turns a scope on or off (and updates its descriptive fields), or fixes
+   * where a scope never rated starts.
+   */
   updateScope(
     request: UpdateScopeRequest,
     callback: (error: ServiceError | null, response: UpdateScopeResponse) => void,
@@ -4350,6 +5229,28 @@ export interface ScopeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RecordScopeErrorResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * An operator's way out for a scope whose fencing record can no longer be
+   * reached by any owner (a forged or mistaken token): sets the record to
+   * (fencing_epoch, 0), so that the next owner's commit is accepted. The
+   * state is not touched. Recorded on the scope (last_fencing_reseed) with
+   * its reason and time, and in storage's log.
+   */
+  reseedFencing(
+    request: ReseedFencingRequest,
+    callback: (error: ServiceError | null, response: ReseedFencingResponse) => void,
+  ): ClientUnaryCall;
+  reseedFencing(
+    request: ReseedFencingRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReseedFencingResponse) => void,
+  ): ClientUnaryCall;
+  reseedFencing(
+    request: ReseedFencingRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReseedFencingResponse) => void,
   ): ClientUnaryCall;
 }
 

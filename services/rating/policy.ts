@@ -1,0 +1,67 @@
+/**
+ * Who may call each of rating's methods: CloudKitty's defaults (price
+ * lists and modules are the admin's, a quote is open to any authenticated
+ * caller), Rate for the service identity only (it prices as any project),
+ * and a quote or an explanation as a project only for that project or an
+ * admin. Every change of a price list, rule or module goes into the audit
+ * trail. [auth] policy_file may replace any rule.
+ */
+import type { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
+import type { HashmapServiceService, RulesServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
+import type { PolicyTable } from "../../libs/grpc/guard.js";
+import type { RatingServiceDefinition } from "./api.js";
+
+const ADMIN = "role:admin";
+
+/** Pricing as a project (its own rules) is for that project; without one, global rules only, for anyone. */
+function ownProjectOnly<R extends { scopeId: string }>(req: R, project: string | undefined): R | undefined {
+  return req.scopeId === "" || req.scopeId === project ? req : undefined;
+}
+
+export const ratingPolicy: PolicyTable<typeof RatingServiceDefinition> = {
+  rate: { rule: "service" },
+  quote: { rule: "@", confine: ownProjectOnly },
+  explain: { rule: "@", confine: ownProjectOnly },
+  listModules: { rule: ADMIN },
+  updateModule: { rule: ADMIN, audit: (r) => `module ${r.name}` },
+};
+
+export const hashmapPolicy: PolicyTable<typeof HashmapServiceService> = {
+  createService: { rule: ADMIN, audit: (r) => `service named ${r.name}` },
+  getService: { rule: ADMIN },
+  listServices: { rule: ADMIN },
+  updateService: { rule: ADMIN, audit: (r) => `service ${r.serviceId}` },
+  deleteService: { rule: ADMIN, audit: (r) => `service ${r.serviceId}` },
+  createField: { rule: ADMIN, audit: (r) => `field named ${r.name} of service ${r.serviceId}` },
+  getField: { rule: ADMIN },
+  listFields: { rule: ADMIN },
+  updateField: { rule: ADMIN, audit: (r) => `field ${r.fieldId}` },
+  deleteField: { rule: ADMIN, audit: (r) => `field ${r.fieldId}` },
+  createMapping: { rule: ADMIN, audit: (r) => `mapping of ${r.fieldId === "" ? `service ${r.serviceId}` : `field ${r.fieldId}`}` },
+  getMapping: { rule: ADMIN },
+  listMappings: { rule: ADMIN },
+  updateMapping: { rule: ADMIN, audit: (r) => `mapping ${r.mappingId}` },
+  deleteMapping: { rule: ADMIN, audit: (r) => `mapping ${r.mappingId}` },
+  createThreshold: { rule: ADMIN, audit: (r) => `threshold of ${r.fieldId === "" ? `service ${r.serviceId}` : `field ${r.fieldId}`}` },
+  getThreshold: { rule: ADMIN },
+  listThresholds: { rule: ADMIN },
+  updateThreshold: { rule: ADMIN, audit: (r) => `threshold ${r.thresholdId}` },
+  deleteThreshold: { rule: ADMIN, audit: (r) => `threshold ${r.thresholdId}` },
+  createGroup: { rule: ADMIN, audit: (r) => `group named ${r.name}` },
+  getGroup: { rule: ADMIN },
+  listGroups: { rule: ADMIN },
+  updateGroup: { rule: ADMIN, audit: (r) => `group ${r.groupId}` },
+  deleteGroup: { rule: ADMIN, audit: (r) => `group ${r.groupId}` },
+};
+
+export const rulesPolicy: PolicyTable<typeof RulesServiceService> = {
+  createRule: { rule: ADMIN, audit: (r) => `rule named ${r.name}` },
+  getRule: { rule: ADMIN },
+  listRules: { rule: ADMIN },
+  updateRule: { rule: ADMIN, audit: (r) => `rule ${r.ruleId}` },
+  deleteRule: { rule: ADMIN, audit: (r) => `rule ${r.ruleId}` },
+};
+
+export const auditPolicy: PolicyTable<typeof AuditServiceService> = {
+  listAuditEvents: { rule: ADMIN },
+};
