@@ -13,12 +13,13 @@ import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { parse } from "yaml";
 import { action, type Context } from "../context.js";
+import { subcommand } from "../declare.js";
 import { CliError } from "../errors.js";
 import { CloudKittyApi, type CloudKittyAuth, type CloudKittyState } from "../migrate/cloudkitty-api.js";
 import { deriveConfig } from "../migrate/config.js";
 import { priceListFrom } from "../migrate/price-list.js";
 import { type Change, moduleChanges, scopeChanges } from "../migrate/ratemesh-state.js";
-import { examples, parsePositiveArg } from "../options.js";
+import { parsePositiveArg } from "../options.js";
 import { loadStored, planImport } from "../pricelist/plan.js";
 import { BEGINNING_OF_TIME } from "../pricelist/start.js";
 
@@ -147,15 +148,19 @@ async function fromCloudKitty(ctx: Context, o: MigrateOptions): Promise<void> {
 }
 
 export function register(program: Command): void {
-  const migrate = program
-    .command("migrate")
-    .description("Move another rating system's settings and state into ratemesh")
-    .addHelpText("after", examples("ratemesh migrate from-cloudkitty --cloudkitty http://cloudkitty:8889 --dry-run"));
-  migrate
-    .command("from-cloudkitty")
-    .description(
-      "Make ratemesh equal to a running CloudKitty, read through its REST API: the hashmap price list (mappings with their dates; undated ones apply to every period), module states and priorities, scope states (CloudKitty's last_processed_timestamp is a period's begin, ratemesh's state its end); and write a ratemesh.conf from its cloudkitty.conf. Running it again changes nothing",
-    )
+  const migrate = subcommand(
+    program,
+    "migrate",
+    "Move another rating system's settings and state into ratemesh",
+    "ratemesh migrate from-cloudkitty --cloudkitty http://cloudkitty:8889 --dry-run",
+  );
+  subcommand(
+    migrate,
+    "from-cloudkitty",
+    "Make ratemesh equal to a running CloudKitty, read through its REST API: the hashmap price list (mappings with their dates; undated ones apply to every period), module states and priorities, scope states (CloudKitty's last_processed_timestamp is a period's begin, ratemesh's state its end); and write a ratemesh.conf from its cloudkitty.conf. Running it again changes nothing",
+    "ratemesh migrate from-cloudkitty --cloudkitty http://cloudkitty:8889 --dry-run",
+    "ratemesh migrate from-cloudkitty --cloudkitty-conf /etc/cloudkitty/cloudkitty.conf --metrics-yml /etc/cloudkitty/metrics.yml --output /etc/ratemesh",
+  )
     .addOption(
       new Option(
         "--cloudkitty <url>",
@@ -195,12 +200,5 @@ export function register(program: Command): void {
       parsePositiveArg,
     )
     .option("--dry-run", "print what it would change and change nothing")
-    .addHelpText(
-      "after",
-      examples(
-        "ratemesh migrate from-cloudkitty --cloudkitty http://cloudkitty:8889 --dry-run",
-        "ratemesh migrate from-cloudkitty --cloudkitty-conf /etc/cloudkitty/cloudkitty.conf --metrics-yml /etc/cloudkitty/metrics.yml --output /etc/ratemesh",
-      ),
-    )
     .action(action(fromCloudKitty));
 }

@@ -219,35 +219,12 @@ describe("ratemesh CLI: price lists", () => {
     const made = await cli("hashmap", "mappings", "create", "--service", "image.size", "--cost", "1", "--tenant", "acme");
     assert.equal(made.code, 0, made.stderr);
     assert.match(made.stderr, /^the mapping begins now: the price list was published before/);
-    const past = await cli(
-      "hashmap",
-      "mappings",
-      "create",
-      "--service",
-      "image.size",
-      "--cost",
-      "2",
-      "--tenant",
-      "beta",
-      "--start",
-      "2020-01-01",
-    );
+    const beta = (...extra: string[]) =>
+      cli("hashmap", "mappings", "create", "--service", "image.size", "--cost", "2", "--tenant", "beta", "--start", "2020-01-01", ...extra);
+    const past = await beta();
     assert.equal(past.code, 4);
     assert.match(past.stderr, /start: 2020-01-01T00:00:00(\.000)?Z is in the past/);
-    const forced = await cli(
-      "hashmap",
-      "mappings",
-      "create",
-      "--service",
-      "image.size",
-      "--cost",
-      "2",
-      "--tenant",
-      "beta",
-      "--start",
-      "2020-01-01",
-      "--force",
-    );
+    const forced = await beta("--force");
     assert.equal(forced.code, 0, forced.stderr);
   });
 

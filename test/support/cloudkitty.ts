@@ -11,16 +11,12 @@
  * integer"), so `addScopeState` writes the row as its processor does.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { SYSTEM_PYTHON } from "./cloudkitty-cli.js";
 import { freePort } from "./ports.js";
-import { adminQuery, adminUrl } from "./postgres.js";
-import { stopProcessGroup } from "./processes.js";
-import { type Watchdog, watchdog } from "./watchdog.js";
+import { serverHome } from "./server-home.js";
 
 export interface CloudKittyServer {
   /** The API's URL, e.g. http://127.0.0.1:PORT. */
@@ -69,20 +65,10 @@ function run(cmd: string, args: string[]): void {
 
 /** Starts CloudKitty's API; `extraConf` lines are added to its cloudkitty.conf (e.g. a [collect] section). */
 export async function startCloudKitty(opts: { extraConf?: string } = {}): Promise<CloudKittyServer> {
-  const dir = mkdtempSync(join(tmpdir(), "ratemesh-cloudkitty-"));
-  const db = `rm_cloudkitty_${randomBytes(5).toString("hex")}`;
+  const home = await serverHome("cloudkitty");
+  const { dir, stop, databaseUrl } = home;
   let child: ChildProcess | undefined;
-  let guard: Watchdog | undefined;
-  const stop = async () => {
-    if (child !== undefined) await stopProcessGroup(child);
-    guard?.release();
-    await adminQuery(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
-  };
   try {
-    await adminQuery(`CREATE DATABASE ${db}`);
-    const dbUrl = new URL(adminUrl());
-    dbUrl.pathname = `/${db}`;
     const paste = join(dir, "api_paste.ini");
     writeFileSync(paste, API_PASTE);
     writeFileSync(join(dir, "metrics.yml"), "metrics:\n  cpu:\n    unit: instance\n    alt_name: instance\n    groupby: [id]\n");
@@ -96,7 +82,7 @@ export async function startCloudKitty(opts: { extraConf?: string } = {}): Promis
         // No message bus: module changes cast to the processor through oslo.messaging's in-process driver.
         "transport_url = fake:/",
         "[database]",
-        `connection = ${dbUrl.toString()}`,
+        `connection = ${databaseUrl}`,
         "[storage]",
         "version = 2",
         "backend = influxdb",
@@ -129,7 +115,7 @@ export async function startCloudKitty(opts: { extraConf?: string } = {}): Promis
     );
     child.stdout?.on("data", (d: Buffer) => logs.push(d.toString()));
     child.stderr?.on("data", (d: Buffer) => logs.push(d.toString()));
-    if (child.pid !== undefined) guard = watchdog([child.pid], { database: db, dir });
+    home.adopt(child);
     const api = async (method: string, path: string, body?: unknown, expect: number[] = [200, 201, 202, 204]) => {
       const res = await fetch(`${url}${path}`, {
         method,
@@ -152,7 +138,6 @@ export async function startCloudKitty(opts: { extraConf?: string } = {}): Promis
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    const databaseUrl = dbUrl.toString();
     const addScopeState: CloudKittyServer["addScopeState"] = async (s) => {
       const c = new pg.Client({ connectionString: databaseUrl });
       await c.connect();

@@ -6,15 +6,11 @@
  * Stopped by process group id at the end.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "undici";
 import { freePort } from "./ports.js";
-import { adminQuery, adminUrl } from "./postgres.js";
-import { stopProcessGroup } from "./processes.js";
-import { type Watchdog, watchdog } from "./watchdog.js";
+import { serverHome } from "./server-home.js";
 
 export interface KeystoneServer {
   url: string;
@@ -44,21 +40,11 @@ function manage(conf: string, args: string[]): void {
 }
 
 export async function startKeystone(opts: KeystoneOptions = {}): Promise<KeystoneServer> {
-  const dir = mkdtempSync(join(tmpdir(), "ratemesh-keystone-"));
-  const db = `rm_keystone_${randomBytes(5).toString("hex")}`;
+  const home = await serverHome("keystone");
+  const { dir, stop } = home;
   let child: ChildProcess | undefined;
-  let guard: Watchdog | undefined;
-  const stop = async () => {
-    const c = child;
-    if (c !== undefined) await stopProcessGroup(c);
-    guard?.release();
-    await adminQuery(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
-  };
   try {
-    await adminQuery(`CREATE DATABASE ${db}`);
-    const dbUrl = new URL(adminUrl());
-    dbUrl.pathname = `/${db}`;
+    const dbUrl = home.databaseUrl;
     for (const d of ["fernet", "credential"]) mkdirSync(join(dir, d));
     const conf = join(dir, "keystone.conf");
     writeFileSync(
@@ -67,7 +53,7 @@ export async function startKeystone(opts: KeystoneOptions = {}): Promise<Keyston
         "[DEFAULT]",
         "debug = false",
         "[database]",
-        `connection = ${dbUrl.toString()}`,
+        `connection = ${dbUrl}`,
         "[token]",
         "provider = fernet",
         `expiration = ${opts.tokenExpiration ?? 3600}`,
@@ -121,7 +107,7 @@ export async function startKeystone(opts: KeystoneOptions = {}): Promise<Keyston
     );
     child.stdout?.on("data", (d: Buffer) => logs.push(d.toString()));
     child.stderr?.on("data", (d: Buffer) => logs.push(d.toString()));
-    if (child.pid !== undefined) guard = watchdog([child.pid], { database: db, dir });
+    home.adopt(child);
     // A connection per request: Keystone's uWSGI closes kept-alive ones
     // under a client that would then reuse them.
     const api = async (
