@@ -1,13 +1,18 @@
 /**
  * Composition root of the rating service: configuration, its own database,
  * the in-memory price-list state and its freshness watch, the module
- * pipeline, gRPC server, readiness and shutdown.
+ * pipeline, the client of storage (simulations read stored points), gRPC
+ * server, readiness and shutdown.
  */
 import { auditHandlers } from "../../libs/audit/api.js";
 import { AuditTrail } from "../../libs/audit/trail.js";
+import { showHostPort } from "../../libs/config/options.js";
 import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import { HashmapServiceService, RulesServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
-import { serverTrustFrom } from "../../libs/grpc/from-config.js";
+import { SimulationServiceService } from "../../libs/gen/ratemesh/v1/simulation.js";
+import { StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
+import { Connection, clientOptionsFrom } from "../../libs/grpc/client.js";
+import { clientCertificatesFrom, serverTrustFrom } from "../../libs/grpc/from-config.js";
 import { GrpcServer } from "../../libs/grpc/server.js";
 import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
@@ -22,7 +27,10 @@ import { rulesHandlers } from "./modules/rules/api.js";
 import { RulesManager } from "./modules/rules/manage.js";
 import { RulesModule } from "./modules/rules/module.js";
 import { Pipeline } from "./pipeline.js";
-import { auditPolicy, hashmapPolicy, ratingPolicy, rulesPolicy } from "./policy.js";
+import { auditPolicy, hashmapPolicy, ratingPolicy, rulesPolicy, simulationPolicy } from "./policy.js";
+import { simulationHandlers } from "./simulation/api.js";
+import { PipelinePriceLists } from "./simulation/price-list-source.js";
+import { storageFrames } from "./simulation/stored-frames.js";
 import { RatingState } from "./state.js";
 import { PostgresRatingDatabase } from "./store/postgres.js";
 import type { SqlDatabase } from "./store/sql.js";
@@ -65,6 +73,20 @@ await runService(ratingConfig, async ({ config, logger, metrics, serveMetrics })
   server.add(HashmapServiceService, hashmapHandlers(new HashmapManager(db, clock, caughtUp)), hashmapPolicy);
   server.add(RulesServiceService, rulesHandlers(new RulesManager(db, clock, caughtUp)), rulesPolicy);
   server.add(AuditServiceService, auditHandlers(audit), auditPolicy);
+  // Simulations read stored points from storage as their caller (its token passed on), over TLS with this service's certificate.
+  const storageConn = new Connection(
+    config.storage.endpoint ?? showHostPort(config.storage.listen),
+    clientOptionsFrom(config, clientCertificatesFrom(config, rating, logger)),
+  );
+  server.add(
+    SimulationServiceService,
+    simulationHandlers({
+      priceLists: new PipelinePriceLists(pipeline),
+      stored: storageFrames(storageConn.client(StorageServiceService)),
+      limits: { maxDays: rating.simulation_max_days, maxGroups: rating.simulation_max_groups },
+    }),
+    simulationPolicy,
+  );
   const { host } = rating.listen;
   const port = await server.listen(host, rating.listen.port);
   const metricsAddress = await serveMetrics(rating.metrics_listen);
@@ -84,6 +106,7 @@ await runService(ratingConfig, async ({ config, logger, metrics, serveMetrics })
     server,
     close: async () => {
       state.stop();
+      storageConn.close();
       await db.close();
       await audit.close();
       await trust.close();
