@@ -22,6 +22,7 @@ import {
 import { StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import type { Client } from "../../libs/grpc/client.js";
 import { Decimal } from "../../libs/money/decimal.js";
+import { runCli } from "../support/cli.js";
 import { connect, startService, tempDir, writeConfig } from "../support/mesh.js";
 import { rejectsWith } from "../support/rating.js";
 
@@ -57,6 +58,7 @@ const FRAMES = SCOPES.flatMap((s) => [0, 1, 2].map((h) => usage(s, h)));
 
 interface Rig {
   dir: string;
+  ratingAddress: string;
   storage: Client<typeof StorageServiceService>;
   copy: Client<typeof StorageServiceService>;
   rating: Client<typeof RatingServiceService>;
@@ -81,6 +83,7 @@ async function startRig(t: TestContext): Promise<Rig> {
   const r = connect(t, rating.address);
   return {
     dir,
+    ratingAddress: rating.address,
     storage: connect(t, storage.address).client(StorageServiceService),
     copy: connect(t, copy.address).client(StorageServiceService),
     rating: r.client(RatingServiceService),
@@ -235,6 +238,28 @@ describe("SimulationService/Simulate", () => {
     await t.test("nothing was written: every table of storage and rating has the rows it had", async () => {
       assert.deepEqual({ storage: rowCounts(storageFile), rating: rowCounts(ratingFile) }, rowsBefore);
       assert.deepEqual(await rig.storage.total({ begin: BEGIN, end: END, filters: [] }), totalBefore);
+    });
+
+    await t.test("ratemesh simulate prints old, new and delta by project and type", async () => {
+      const env = { RATEMESH_RATING_ENDPOINT: rig.ratingAddress };
+      const window = ["--begin", BEGIN.toISOString(), "--end", END.toISOString()];
+      const csv = await runCli(["simulate", ...window, "--format", "csv"], { env });
+      assert.equal(csv.code, 0, csv.stderr);
+      const w = `${BEGIN.toISOString()},${END.toISOString()}`;
+      assert.deepEqual(csv.stdout.trim().split("\n"), [
+        "begin,end,scope_id,type,qty,old,new,delta,points",
+        `${w},p-a,instance,6,7.5,9,1.5,3`,
+        `${w},p-a,volume,30,3,3.6,0.6,3`,
+        `${w},p-b,instance,3,3.75,4.5,0.75,3`,
+        `${w},p-b,volume,15,1.5,1.8,0.3,3`,
+      ]);
+      const table = await runCli(["simulate", ...window, "--scope", "p-b"], { env });
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, /under the price list in force/);
+      assert.match(table.stdout, /total: old 5\.25, new 6\.30, delta 1\.05 \(6 points repriced, nothing written\)/);
+      const version = await runCli(["simulate", ...window, "--price-version", "3"], { env });
+      assert.notEqual(version.code, 0);
+      assert.match(version.stderr, /version 3: drafts and published versions of the price list are not available/);
     });
 
     await t.test("bad requests are INVALID_ARGUMENT naming the field; drafts are not available yet", async () => {
