@@ -42,6 +42,7 @@ const SERVICE_ONLY = new Set(["StorageService/CommitPeriod", "ScopeService/Recor
 const READERS_CONFINED = new Set([
   "StorageService/ListDataFrames",
   "StorageService/StreamDataFrames",
+  "StorageService/StreamPointColumns",
   "StorageService/Summary",
   "StorageService/Total",
   "ScopeService/ListScopes",

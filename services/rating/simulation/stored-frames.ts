@@ -1,13 +1,15 @@
 /**
- * Where a simulation reads the stored points: storage's StreamDataFrames,
- * called with the caller's own token, so that storage applies its own
+ * Where a simulation reads the stored points: storage's StreamPointColumns
+ * (the points of StreamDataFrames as columns, each groupby map and
+ * metadata sent and parsed once per stream), called with the caller's own
+ * token, so that storage applies its own
  * policy too (a project-scoped caller reads only its project's points,
  * whatever rating's policy let through). Read-only: nothing else of
  * storage is called.
  */
 import { status } from "@grpc/grpc-js";
 import { InvalidArgumentError, PermissionDeniedError, UnauthenticatedError } from "../../../libs/errors/errors.js";
-import type { DataFrame, Filter } from "../../../libs/gen/ratemesh/v1/common.js";
+import type { DataFrame, DataPoint, Filter } from "../../../libs/gen/ratemesh/v1/common.js";
 import type { StorageServiceService } from "../../../libs/gen/ratemesh/v1/storage.js";
 import type { Client } from "../../../libs/grpc/client.js";
 import { RemoteCallError } from "../../../libs/grpc/status.js";
@@ -51,7 +53,7 @@ function asOwnError(err: unknown): unknown {
 export function storageFrames(storage: Client<typeof StorageServiceService>): StoredFrames {
   return {
     async *read(q, call) {
-      const stream = storage.streamDataFrames(
+      const stream = storage.streamPointColumns(
         { begin: q.begin, end: q.end, filters: q.filters },
         {
           ...(call.token === undefined ? {} : { metadata: { "x-auth-token": call.token } }),
@@ -59,8 +61,34 @@ export function storageFrames(storage: Client<typeof StorageServiceService>): St
           ...(call.deadlineSeconds === undefined ? {} : { deadlineSeconds: call.deadlineSeconds }),
         },
       );
+      // The stream's dictionaries: a map is parsed once, and its points share it (the pipeline never changes them).
+      const types: string[] = [];
+      const units: string[] = [];
+      const groupbys: Array<Record<string, string>> = [];
+      const metadata: Array<Record<string, string>> = [];
+      const parse = (json: string): Record<string, string> => (json === "" ? {} : (JSON.parse(json) as Record<string, string>));
       try {
-        for await (const m of stream) if (m.frame !== undefined) yield m.frame;
+        for await (const m of stream) {
+          types.push(...m.newTypes);
+          units.push(...m.newUnits);
+          for (const g of m.newGroupbys) groupbys.push(parse(g));
+          for (const md of m.newMetadata) metadata.push(parse(md));
+          for (const c of m.frames) {
+            const n = c.qty.length;
+            const points: DataPoint[] = new Array(n);
+            for (let i = 0; i < n; i++) {
+              points[i] = {
+                type: types[c.types[i] as number] ?? "",
+                unit: units[c.units[i] as number] ?? "",
+                qty: c.qty[i] as string,
+                price: c.price[i] as string,
+                groupby: groupbys[c.groupbys[i] as number] ?? {},
+                metadata: metadata[c.metadata[i] as number] ?? {},
+              };
+            }
+            yield { scopeId: c.scopeId, begin: c.begin, end: c.end, points };
+          }
+        }
       } catch (err) {
         throw asOwnError(err);
       }
