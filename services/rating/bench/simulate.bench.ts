@@ -12,8 +12,8 @@
  *
  *   RATEMESH_BENCH_SIMULATE_POINTS=1000000 node dist/services/rating/bench/simulate.bench.js
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { RatingServiceService } from "../../../libs/gen/ratemesh/v1/rating.js";
 import { SimulateRequest, SimulationServiceService } from "../../../libs/gen/ratemesh/v1/simulation.js";
@@ -30,6 +30,12 @@ const TARGET_SECONDS_PER_10M = 30;
 const RATE_POINTS = 500_000;
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/** CPU seconds a process has used so far (user + system, from /proc; clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 const history = await storedHistory(POINTS, PER_FRAME);
 console.log(
@@ -54,16 +60,21 @@ try {
   const simulation = ratingConn.client(SimulationServiceService);
   const window = { begin: history.begin, end: history.end };
 
-  // Storage alone: the stored points streamed to this process and dropped.
+  // Storage alone: the stored points streamed to this process (as Simulate reads them) and dropped.
   let t0 = performance.now();
   let streamed = 0;
-  for await (const m of storageConn.client(StorageServiceService).streamDataFrames({ ...window, filters: [] })) {
-    streamed += m.frame?.points.length ?? 0;
+  const storageCpu0 = cpuSeconds(storage.pid);
+  for await (const m of storageConn.client(StorageServiceService).streamPointColumns({ ...window, filters: [] })) {
+    for (const f of m.frames) streamed += f.qty.length;
   }
   const streamSeconds = (performance.now() - t0) / 1000;
-  console.log(`  storage alone, StreamDataFrames to a client: ${fmt(streamed / streamSeconds)} points/s (${streamSeconds.toFixed(1)} s)`);
+  console.log(
+    `  storage alone, StreamPointColumns to a client: ${fmt(streamed / streamSeconds)} points/s (${streamSeconds.toFixed(1)} s; ` +
+      `${fmt(streamed / (cpuSeconds(storage.pid) - storageCpu0))} points per storage CPU-second)`,
+  );
 
   t0 = performance.now();
+  const cpu0 = { storage: cpuSeconds(storage.pid), rating: cpuSeconds(rating.pid) };
   let rows = 0;
   let totals: { points: string; billed: string; simulated: string; delta: string } | undefined;
   const req = SimulateRequest.fromPartial({ ...window, groupBy: ["scope_id", "type"] });
@@ -72,12 +83,17 @@ try {
     totals = m.totals ?? totals;
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = { storage: cpuSeconds(storage.pid) - cpu0.storage, rating: cpuSeconds(rating.pid) - cpu0.rating };
   const repriced = Number(totals?.points ?? 0);
   const simRate = repriced / seconds;
   const per10M = (10_000_000 / simRate).toFixed(1);
   console.log(
     `  Simulate (in force, by scope and type): ${fmt(simRate)} points repriced/s end to end; ${fmt(repriced)} points in ${seconds.toFixed(1)} s, ` +
       `${rows} rows; billed ${totals?.billed}, simulated ${totals?.simulated}, delta ${totals?.delta}`,
+  );
+  console.log(
+    `    CPU: storage ${cpu.storage.toFixed(1)} s, rating ${cpu.rating.toFixed(1)} s (${fmt(repriced / cpu.rating)} points per rating CPU-second, ` +
+      `${fmt(repriced / cpu.storage)} per storage CPU-second); load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores`,
   );
 
   // Rate over gRPC on the same process and price list: frames of 10,000 points, two calls in flight.

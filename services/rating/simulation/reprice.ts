@@ -6,12 +6,12 @@
  * frames are copies read from storage, priced in memory and dropped.
  */
 import { InvalidArgumentError } from "../../../libs/errors/errors.js";
-import type { DataFrame } from "../../../libs/gen/ratemesh/v1/common.js";
 import { ExactSum } from "../../../libs/money/exact-sum.js";
 import { calendarBucket } from "../../../libs/time/buckets.js";
 import type { RatingFrame, RatingPoint } from "../domain.js";
 import { priceStored, type SimulationPricer } from "./price-list-source.js";
 import type { GroupKey, SimulationQuery } from "./query.js";
+import type { StoredFrame } from "./stored-frames.js";
 
 export interface SimulationGroup {
   /** Epoch seconds. */
@@ -47,8 +47,7 @@ function groupValue(key: GroupKey, scopeId: string, p: RatingPoint): string {
 
 export class Repricer {
   private readonly groups = new Map<string, SimulationGroup>();
-  private readonly billed = new ExactSum();
-  private readonly simulated = new ExactSum();
+  private readonly byTypeOnly: boolean;
   private points = 0;
   private frames = 0;
   private unpriced = 0;
@@ -64,17 +63,13 @@ export class Repricer {
   ) {
     this.windowBegin = Math.floor(q.begin.getTime() / 1000);
     this.windowEnd = Math.ceil(q.end.getTime() / 1000);
+    this.byTypeOnly = q.keys.every((k) => k.kind !== "attribute");
   }
 
   /** Reprices one stored frame (or part of one) and adds it to its groups. */
-  add(stored: DataFrame): void {
-    if (stored.begin === undefined || stored.points.length === 0) return;
-    const billed: string[] = new Array(stored.points.length);
-    const points: RatingPoint[] = stored.points.map((p, i) => {
-      billed[i] = p.price === "" ? "0" : p.price;
-      // A fresh point, as the collector sends it: the pipeline adds to the price it arrives with.
-      return { type: p.type, unit: p.unit, qty: p.qty, price: "0", groupby: p.groupby, metadata: p.metadata };
-    });
+  add(stored: StoredFrame): void {
+    const { points, billed } = stored;
+    if (points.length === 0) return;
     const frame: RatingFrame = { scopeId: stored.scopeId, at: stored.begin, points };
     this.unpriced += priceStored(this.pricer, frame);
     const frameId = `${stored.scopeId}\u0000${stored.begin.getTime()}`;
@@ -82,40 +77,47 @@ export class Repricer {
     this.lastFrame = frameId;
     const [begin, end] = this.bucketOf(stored);
     const { keys } = this.q;
+    // Grouped by scope and type only: within a frame, a point's group depends on its type alone.
+    const byType = this.byTypeOnly ? new Map<string, SimulationGroup>() : undefined;
     for (let i = 0; i < points.length; i++) {
       const p = points[i] as RatingPoint;
-      const values = keys.map((k) => groupValue(k, stored.scopeId, p));
-      const id = `${begin}\u0000${values.join("\u0000")}`;
-      let g = this.groups.get(id);
+      let g = byType?.get(p.type);
       if (g === undefined) {
-        if (this.groups.size >= this.maxGroups) {
-          throw new InvalidArgumentError(
-            "group_by",
-            `the simulation makes more than ${this.maxGroups} groups; group by fewer keys or a coarser time bucket, or narrow the window`,
-          );
-        }
-        g = { begin, end, groups: values, qty: new ExactSum(), billed: new ExactSum(), simulated: new ExactSum(), points: 0 };
-        this.groups.set(id, g);
+        const values = keys.map((k) => groupValue(k, stored.scopeId, p));
+        g = this.group(begin, end, values);
+        byType?.set(p.type, g);
       }
-      const old = billed[i] as string;
-      const now = p.price;
       g.qty.add(p.qty);
-      g.billed.add(old);
-      g.simulated.add(now);
+      g.billed.add(billed[i] as string);
+      g.simulated.add(p.price);
       g.points++;
-      this.billed.add(old);
-      this.simulated.add(now);
     }
     this.points += points.length;
   }
 
-  private bucketOf(f: DataFrame): [number, number] {
-    const b = Math.floor((f.begin as Date).getTime() / 1000);
+  private group(begin: number, end: number, values: string[]): SimulationGroup {
+    const id = `${begin}\u0000${values.join("\u0000")}`;
+    let g = this.groups.get(id);
+    if (g === undefined) {
+      if (this.groups.size >= this.maxGroups) {
+        throw new InvalidArgumentError(
+          "group_by",
+          `the simulation makes more than ${this.maxGroups} groups; group by fewer keys or a coarser time bucket, or narrow the window`,
+        );
+      }
+      g = { begin, end, groups: values, qty: new ExactSum(), billed: new ExactSum(), simulated: new ExactSum(), points: 0 };
+      this.groups.set(id, g);
+    }
+    return g;
+  }
+
+  private bucketOf(f: StoredFrame): [number, number] {
+    const b = Math.floor(f.begin.getTime() / 1000);
     switch (this.q.grain) {
       case undefined:
         return [this.windowBegin, this.windowEnd];
       case "period":
-        return [b, f.end === undefined ? b : Math.floor(f.end.getTime() / 1000)];
+        return [b, Math.floor(f.end.getTime() / 1000)];
       default:
         return calendarBucket(b, this.q.grain);
     }
@@ -131,10 +133,16 @@ export class Repricer {
       }
       return 0;
     });
+    const billed = new ExactSum();
+    const simulated = new ExactSum();
+    for (const g of groups) {
+      billed.addSum(g.billed);
+      simulated.addSum(g.simulated);
+    }
     return {
       groups,
-      billed: this.billed,
-      simulated: this.simulated,
+      billed,
+      simulated,
       points: this.points,
       frames: this.frames,
       unpriced: this.unpriced,

@@ -9,10 +9,11 @@
  */
 import { status } from "@grpc/grpc-js";
 import { InvalidArgumentError, PermissionDeniedError, UnauthenticatedError } from "../../../libs/errors/errors.js";
-import type { DataFrame, DataPoint, Filter } from "../../../libs/gen/ratemesh/v1/common.js";
+import type { Filter } from "../../../libs/gen/ratemesh/v1/common.js";
 import type { StorageServiceService } from "../../../libs/gen/ratemesh/v1/storage.js";
 import type { Client } from "../../../libs/grpc/client.js";
 import { RemoteCallError } from "../../../libs/grpc/status.js";
+import type { RatingPoint } from "../domain.js";
 
 export interface StoredFramesQuery {
   begin: Date;
@@ -27,8 +28,21 @@ export interface StoredFramesCall {
   deadlineSeconds?: number;
 }
 
+/**
+ * A stored frame (or a part of a large one) ready to be priced again: its
+ * points as the collector sends them (price "0"; the pipeline adds to the
+ * price a point arrives with), and what each was billed.
+ */
+export interface StoredFrame {
+  scopeId: string;
+  begin: Date;
+  end: Date;
+  points: RatingPoint[];
+  billed: string[];
+}
+
 export interface StoredFrames {
-  read(q: StoredFramesQuery, call: StoredFramesCall): AsyncIterable<DataFrame>;
+  read(q: StoredFramesQuery, call: StoredFramesCall): AsyncIterable<StoredFrame>;
 }
 
 /** Storage's refusal of the request, as this service's own error (the field names are the request's). */
@@ -74,19 +88,20 @@ export function storageFrames(storage: Client<typeof StorageServiceService>): St
           for (const g of m.newGroupbys) groupbys.push(parse(g));
           for (const md of m.newMetadata) metadata.push(parse(md));
           for (const c of m.frames) {
+            if (c.begin === undefined || c.end === undefined) continue;
             const n = c.qty.length;
-            const points: DataPoint[] = new Array(n);
+            const points: RatingPoint[] = new Array(n);
             for (let i = 0; i < n; i++) {
               points[i] = {
                 type: types[c.types[i] as number] ?? "",
                 unit: units[c.units[i] as number] ?? "",
                 qty: c.qty[i] as string,
-                price: c.price[i] as string,
+                price: "0",
                 groupby: groupbys[c.groupbys[i] as number] ?? {},
                 metadata: metadata[c.metadata[i] as number] ?? {},
               };
             }
-            yield { scopeId: c.scopeId, begin: c.begin, end: c.end, points };
+            yield { scopeId: c.scopeId, begin: c.begin, end: c.end, points, billed: c.price };
           }
         }
       } catch (err) {
