@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { StreamPointColumnsRequest, type StreamPointColumnsResponse } from "../../libs/gen/ratemesh/v1/storage.js";
+import { streamPointColumns } from "./api/point-columns.js";
 import { storageHandlers } from "./api/storage-service.js";
 import type { PeriodPoint, PointFilter, StorageEngine } from "./domain.js";
 import { commitInput, type EngineCase, PERIOD, point, postgresCase, sqliteCase, T0 } from "./testkit.js";
@@ -147,6 +148,48 @@ function suite(c: EngineCase): void {
         sent.flatMap((m) => m.newTypes),
         ["instance"],
       );
+    });
+
+    it("dictionaries start again past their bound, and the stream still reads the same points", async (t) => {
+      const { engine } = await c.open(t);
+      for (let n = 0; n < 3; n++) {
+        const points = Array.from({ length: 4 }, (_, i) => point(`t${i % 2}`, `${n}.${i}`, "1", { id: `r${i}` }, { m: `${n}-${i % 3}` }));
+        await engine.commitPeriod(commitInput("acme", n, points, n === 0 ? { expected: null } : {}));
+      }
+      const expected = (await allPoints(engine, [])).map((p) => [p.type, p.qty, p.groupby, p.metadata]);
+      const got: unknown[] = [];
+      let resets = 0;
+      const dict = { types: [] as string[], groupbys: [] as string[], metadata: [] as string[] };
+      await streamPointColumns(
+        engine,
+        PERIOD,
+        { ...FAR, filters: [] },
+        new AbortController().signal,
+        async (m) => {
+          if (m.dictionariesReset) {
+            resets++;
+            dict.types = [];
+            dict.groupbys = [];
+            dict.metadata = [];
+          }
+          dict.types.push(...m.newTypes);
+          dict.groupbys.push(...m.newGroupbys);
+          dict.metadata.push(...m.newMetadata);
+          for (const f of m.frames) {
+            for (const [i, q] of f.qty.entries()) {
+              got.push([
+                dict.types[f.types[i] as number],
+                q,
+                JSON.parse(dict.groupbys[f.groupbys[i] as number] as string),
+                JSON.parse(dict.metadata[f.metadata[i] as number] as string),
+              ]);
+            }
+          }
+        },
+        { page: 3, maxDictionary: 4 },
+      );
+      assert.ok(resets >= 2, `the dictionaries started again ${resets} times`);
+      assert.deepEqual(got, expected);
     });
   });
 }

@@ -83,6 +83,7 @@ export function storageFrames(storage: Client<typeof StorageServiceService>): St
       const parse = (json: string): Record<string, string> => (json === "" ? {} : (JSON.parse(json) as Record<string, string>));
       try {
         for await (const m of stream) {
+          if (m.dictionariesReset) for (const d of [types, units, groupbys, metadata]) d.length = 0;
           types.push(...m.newTypes);
           units.push(...m.newUnits);
           for (const g of m.newGroupbys) groupbys.push(parse(g));

@@ -11,11 +11,18 @@ import type { PointColumnsPage, PointCursor, PointFilter, StorageEngine } from "
 
 /** Points per page read and per message sent (about 0.5 MB on the wire for typical points). */
 const PAGE = 20_000;
+/** Groupby maps and metadata remembered per stream, at most: past this, the dictionaries start again (and the reader's with them). */
+const MAX_DICTIONARY = 1_000_000;
 
 /** A dictionary of the stream: the index of each entry, in the order sent. */
 class Dictionary<K> {
   readonly index = new Map<K, number>();
   fresh: string[] = [];
+
+  clear(): void {
+    this.index.clear();
+    this.fresh = [];
+  }
 
   ref(key: K, text: () => string): number {
     let i = this.index.get(key);
@@ -41,6 +48,7 @@ export async function streamPointColumns(
   q: { begin: Date; end: Date; filters: PointFilter[] },
   signal: AbortSignal,
   send: (msg: StreamPointColumnsResponse) => Promise<void>,
+  limits: { page: number; maxDictionary: number } = { page: PAGE, maxDictionary: MAX_DICTIONARY },
 ): Promise<void> {
   const types = new Dictionary<number>();
   const units = new Dictionary<string>();
@@ -49,7 +57,9 @@ export async function streamPointColumns(
   let after: PointCursor | undefined;
   do {
     if (signal.aborted) return;
-    const page: PointColumnsPage = await engine.listPointColumns({ ...q, limit: PAGE, after, knownGroupsets: groupbys.index });
+    const reset = groupbys.index.size + metadata.index.size > limits.maxDictionary;
+    if (reset) for (const d of [types, units, groupbys, metadata]) d.clear();
+    const page: PointColumnsPage = await engine.listPointColumns({ ...q, limit: limits.page, after, knownGroupsets: groupbys.index });
     const frames: PointColumns[] = [];
     let frame: PointColumns | undefined;
     let scopeRef = -1;
@@ -85,7 +95,14 @@ export async function streamPointColumns(
       frame.price.push(page.price[i] as string);
     }
     if (frames.length > 0) {
-      await send({ newTypes: types.take(), newUnits: units.take(), newGroupbys: groupbys.take(), newMetadata: metadata.take(), frames });
+      await send({
+        newTypes: types.take(),
+        newUnits: units.take(),
+        newGroupbys: groupbys.take(),
+        newMetadata: metadata.take(),
+        frames,
+        dictionariesReset: reset,
+      });
     }
     after = page.next;
   } while (after !== undefined);

@@ -167,6 +167,12 @@ export interface StreamPointColumnsResponse {
   /** A metadata map as JSON; "" for none. */
   newMetadata: string[];
   frames: PointColumns[];
+  /**
+   * True when the stream's dictionaries start again, empty, with this
+   * message (they are bounded: a stream of millions of distinct maps does
+   * not keep them all).
+   */
+  dictionariesReset: boolean;
 }
 
 /**
@@ -1559,7 +1565,7 @@ export const StreamPointColumnsRequest: MessageFns<StreamPointColumnsRequest> = 
 };
 
 function createBaseStreamPointColumnsResponse(): StreamPointColumnsResponse {
-  return { newTypes: [], newUnits: [], newGroupbys: [], newMetadata: [], frames: [] };
+  return { newTypes: [], newUnits: [], newGroupbys: [], newMetadata: [], frames: [], dictionariesReset: false };
 }
 
 export const StreamPointColumnsResponse: MessageFns<StreamPointColumnsResponse> = {
@@ -1578,6 +1584,9 @@ export const StreamPointColumnsResponse: MessageFns<StreamPointColumnsResponse> 
     }
     for (const v of message.frames) {
       PointColumns.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.dictionariesReset !== false) {
+      writer.uint32(48).bool(message.dictionariesReset);
     }
     return writer;
   },
@@ -1635,6 +1644,14 @@ export const StreamPointColumnsResponse: MessageFns<StreamPointColumnsResponse> 
             message.frames.push(PointColumns.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.dictionariesReset = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1672,6 +1689,11 @@ export const StreamPointColumnsResponse: MessageFns<StreamPointColumnsResponse> 
       frames: globalThis.Array.isArray(object?.frames)
         ? object.frames.map((e: any) => PointColumns.fromJSON(e))
         : [],
+      dictionariesReset: isSet(object.dictionariesReset)
+        ? globalThis.Boolean(object.dictionariesReset)
+        : isSet(object.dictionaries_reset)
+        ? globalThis.Boolean(object.dictionaries_reset)
+        : false,
     };
   },
 
@@ -1692,6 +1714,9 @@ export const StreamPointColumnsResponse: MessageFns<StreamPointColumnsResponse> 
     if (message.frames?.length) {
       obj.frames = message.frames.map((e) => PointColumns.toJSON(e));
     }
+    if (message.dictionariesReset !== false) {
+      obj.dictionariesReset = message.dictionariesReset;
+    }
     return obj;
   },
 
@@ -1705,6 +1730,7 @@ export const StreamPointColumnsResponse: MessageFns<StreamPointColumnsResponse> 
     message.newGroupbys = object.newGroupbys?.map((e) => e) || [];
     message.newMetadata = object.newMetadata?.map((e) => e) || [];
     message.frames = object.frames?.map((e) => PointColumns.fromPartial(e)) || [];
+    message.dictionariesReset = object.dictionariesReset ?? false;
     return message;
   },
 };
