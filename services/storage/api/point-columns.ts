@@ -24,12 +24,13 @@ class Dictionary<K> {
     this.fresh = [];
   }
 
-  ref(key: K, text: () => string): number {
+  /** The index of key; a new key is added, its entry being text(key). */
+  ref(key: K, text: (key: K) => string): number {
     let i = this.index.get(key);
     if (i === undefined) {
       i = this.index.size;
       this.index.set(key, i);
-      this.fresh.push(text());
+      this.fresh.push(text(key));
     }
     return i;
   }
@@ -41,6 +42,8 @@ class Dictionary<K> {
     return out;
   }
 }
+
+const same = (s: string) => s;
 
 export async function streamPointColumns(
   engine: StorageEngine,
@@ -64,6 +67,8 @@ export async function streamPointColumns(
     let frame: PointColumns | undefined;
     let scopeRef = -1;
     let begin = -1;
+    const typeName = (t: number) => page.types.get(t) ?? "";
+    const canon = (g: number) => page.groupsets.get(g) ?? "{}";
     for (let i = 0; i < page.qty.length; i++) {
       const s = page.scopeRef[i] as number;
       const b = page.begin[i] as number;
@@ -87,10 +92,10 @@ export async function streamPointColumns(
       const g = page.groupsetRef[i] as number;
       const u = page.unit[i] as string;
       const m = page.metadata[i] as string;
-      frame.types.push(types.ref(t, () => page.types.get(t) ?? ""));
-      frame.units.push(units.ref(u, () => u));
-      frame.groupbys.push(groupbys.ref(g, () => page.groupsets.get(g) ?? "{}"));
-      frame.metadata.push(metadata.ref(m, () => m));
+      frame.types.push(types.ref(t, typeName));
+      frame.units.push(units.ref(u, same));
+      frame.groupbys.push(groupbys.ref(g, canon));
+      frame.metadata.push(metadata.ref(m, same));
       frame.qty.push(page.qty[i] as string);
       frame.price.push(page.price[i] as string);
     }

@@ -12,9 +12,10 @@ import { intersect } from "./summary.js";
 
 /** "12.500" -> "12.5", "3.000" -> "3", "-0.10" -> "-0.1": the text of an exact value without trailing fraction zeros. */
 function trimZeros(text: string): string {
-  if (text.indexOf(".") < 0) return text;
+  // Most values end in another digit (SQLite's text of the parts has no trailing zero): one comparison.
+  if (text.charCodeAt(text.length - 1) !== 48 /* 0 */ || text.indexOf(".") < 0) return text;
   let end = text.length;
-  while (text.charCodeAt(end - 1) === 48 /* 0 */) end--;
+  while (text.charCodeAt(end - 1) === 48) end--;
   if (text.charCodeAt(end - 1) === 46 /* . */) end--;
   const out = text.slice(0, end);
   return out === "-0" ? "0" : out;
@@ -68,30 +69,36 @@ export async function listPointColumns(sql: Sql, q: PointColumnsQuery): Promise<
     }
     const room = q.limit - page.qty.length;
     const rows = await sql.arrays(
-      `SELECT s.scope_ref, s.begin, s.seq, s.type_ref, s.groupset_ref, s.unit, ${exact.text("qty", "s")}, ${exact.text("price", "s")}, s.metadata
+      // One scope per query: its reference is not read again on every row (each column read costs).
+      `SELECT s.begin, s.seq, s.type_ref, s.groupset_ref, s.unit, ${exact.text("qty", "s")}, ${exact.text("price", "s")}, s.metadata
        FROM points s WHERE ${where}${resume} ORDER BY s.begin, s.seq LIMIT ?`,
       [...params, room + 1],
     );
     const n = Math.min(rows.length, room);
     for (let i = 0; i < n; i++) {
       const r = rows[i] as unknown[];
-      page.scopeRef.push(int(r[0]));
-      page.begin.push(int(r[1]));
-      page.typeRef.push(int(r[3]));
-      page.groupsetRef.push(int(r[4]));
-      page.unit.push(r[5] as string);
-      page.qty.push(trimZeros(r[6] as string));
-      page.price.push(trimZeros(r[7] as string));
-      page.metadata.push((r[8] as string | null) ?? "");
+      page.scopeRef.push(ref);
+      page.begin.push(int(r[0]));
+      page.typeRef.push(int(r[2]));
+      page.groupsetRef.push(int(r[3]));
+      page.unit.push(r[4] as string);
+      page.qty.push(trimZeros(r[5] as string));
+      page.price.push(trimZeros(r[6] as string));
+      page.metadata.push((r[7] as string | null) ?? "");
     }
-    if (n > 0) last = rows[n - 1];
+    if (n > 0) last = [ref, ...(rows[n - 1] as unknown[])];
     if (rows.length > room) {
       more = true;
       break;
     }
   }
   if (more && last !== undefined) page.next = { scopeRef: int(last[0]), begin: int(last[1]), seq: int(last[2]) };
-  const unknown = [...new Set(page.groupsetRef)].filter((r) => !q.knownGroupsets.has(r));
+  const unknown: number[] = [];
+  const seen = new Set<number>();
+  for (const r of page.groupsetRef) {
+    if (!seen.has(r) && !q.knownGroupsets.has(r)) unknown.push(r);
+    seen.add(r);
+  }
   for (let i = 0; i < unknown.length; i += 10_000) {
     const [cond, param] = sql.anyOf("ref", unknown.slice(i, i + 10_000), "int");
     for (const r of await sql.arrays(`SELECT ref, canon FROM groupsets WHERE ${cond}`, [param]))
