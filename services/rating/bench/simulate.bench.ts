@@ -11,6 +11,7 @@
  * streams the points (what the simulation cannot beat).
  *
  *   RATEMESH_BENCH_SIMULATE_POINTS=1000000 node dist/services/rating/bench/simulate.bench.js
+ *   RATEMESH_BENCH_STORAGE_NODE_OPTIONS=--max-semi-space-size=64 node dist/services/rating/bench/simulate.bench.js
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -50,7 +51,14 @@ writeFileSync(
   configFile,
   `[storage]\nlisten = 127.0.0.1:0\nurl = ${history.file}\n\n[rating]\nlisten = 127.0.0.1:0\nurl = ${join(dir, "rating.sqlite")}\n`,
 );
-const storage = await ServiceProcess.start({ service: "storage", configFile });
+// Node options of the storage process only, e.g. "--max-semi-space-size=64" (a larger young generation: reading millions of rows makes short-lived garbage).
+const storageNodeOptions = process.env.RATEMESH_BENCH_STORAGE_NODE_OPTIONS ?? "";
+const storage = await ServiceProcess.start({
+  service: "storage",
+  configFile,
+  ...(storageNodeOptions === "" ? {} : { env: { NODE_OPTIONS: storageNodeOptions } }),
+});
+if (storageNodeOptions !== "") console.log(`  storage started with NODE_OPTIONS=${storageNodeOptions}`);
 const rating = await ServiceProcess.start({ service: "rating", configFile, env: { RATEMESH_STORAGE__ENDPOINT: storage.address } });
 const options = { deadlineSeconds: 900, retries: 0, retryBackoffSeconds: 0.1, keepaliveSeconds: 30, maxMessageBytes: 256 << 20 };
 const ratingConn = new Connection(rating.address, options);
