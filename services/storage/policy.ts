@@ -46,6 +46,15 @@ export const storagePolicy: PolicyTable<typeof StorageServiceService> = {
   streamDataFrames: { rule: READ, confine: ownScopeOnly },
   summary: { rule: READ, confine: ownScopeOnly },
   total: { rule: READ, confine: ownScopeOnly },
+  // Like Summary: a reader sees its own project's adjustments (scope_ids narrowed to it; [""] lists nothing).
+  listAdjustments: {
+    rule: READ,
+    confine: (req, project) => {
+      if (project === undefined) return undefined;
+      const own = req.scopeIds.length === 0 || req.scopeIds.includes(project);
+      return { ...req, scopeIds: [own ? project : ""] };
+    },
+  },
 };
 
 export const scopePolicy: PolicyTable<typeof ScopeServiceService> = {
