@@ -32,6 +32,8 @@ interface Decision {
  * transaction that moves the scope's state from the period's begin to its
  * end (or a reprocess task's progress likewise), and replace whatever the
  * period held; the period's rollups are rewritten in the same transaction.
+ * A period committed before whose amounts change keeps what was billed as
+ * an adjustment, in the same transaction (adjustments.ts).
  * The scope's row is locked first (SQLite: the whole file), so two
  * committers of one scope serialise and the second sees the first's state.
  * Each partial failure leaves the database as it was:
