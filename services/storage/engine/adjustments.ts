@@ -88,9 +88,21 @@ export async function readLines(sql: Sql, where: string, params: (string | numbe
   );
 }
 
-/** Steps 2 and 3: after the new points are written. Returns whether the adjustment is kept. */
-export async function closeAdjustment(sql: Sql, ref: number, scopeRef: number, begin: number, at: number): Promise<boolean> {
+/**
+ * Steps 2 and 3: after the new points are written. `typeTotalsChanged`: a
+ * type's totals moved, so some line differs (no need to compare them).
+ * Returns whether the adjustment is kept.
+ */
+export async function closeAdjustment(
+  sql: Sql,
+  ref: number,
+  scopeRef: number,
+  begin: number,
+  at: number,
+  typeTotalsChanged: boolean,
+): Promise<boolean> {
   await addLines(sql, ref, RERATED, scopeRef, begin, at);
+  if (typeTotalsChanged) return true;
   const lines = await readLines(sql, "adjustment_ref = ?", [ref]);
   let changed = false;
   const keys = new Set([...lines.keys()].map((k) => k.split(":").slice(2).join(":")));

@@ -96,8 +96,8 @@ export async function commitPeriod(db: Dialect, dictionary: Dictionary, input: C
     await dictionary.addKeys(sql, catalog, typeRefs, learnt);
     const groupsets = await dictionary.groupsetRefs(sql, scopeRef, input.points, learnt);
     const totals = await insertPoints(sql, scopeRef, begin, input.points, typeRefs, groupsets);
-    await writeSums(sql, scopeRef, begin, day, old, totals, typeRefs);
-    if (adjustment !== undefined) await closeAdjustment(sql, adjustment, scopeRef, begin, atMs);
+    const typeTotalsChanged = await writeSums(sql, scopeRef, begin, day, old, totals, typeRefs);
+    if (adjustment !== undefined) await closeAdjustment(sql, adjustment, scopeRef, begin, atMs, typeTotalsChanged);
 
     await sql.run(
       `INSERT INTO frames (scope_ref, begin, "end", fencing_token, owner, digest, task_id, points, committed_at)
@@ -204,7 +204,10 @@ export async function insertPoints(
   return totals;
 }
 
-/** The period's new sums_period rows, and sums_day changed by the difference between its old and new totals. */
+/**
+ * The period's new sums_period rows, and sums_day changed by the difference
+ * between its old and new totals; returns whether any type's totals changed.
+ */
 async function writeSums(
   sql: Sql,
   scopeRef: number,
@@ -213,7 +216,7 @@ async function writeSums(
   old: TypeSum[],
   totals: FrameTotals,
   typeRefs: Map<string, number>,
-): Promise<void> {
+): Promise<boolean> {
   const delta = new Map<number, TypeSum>();
   for (const o of old) delta.set(o.typeRef, { typeRef: o.typeRef, count: -o.count, qty: o.qty.neg(), price: o.price.neg() });
   const period: TypeSum[] = [];
@@ -228,4 +231,5 @@ async function writeSums(
   }
   const changes = [...delta.values()].filter((d) => d.count !== 0 || !d.qty.isZero() || !d.price.isZero());
   await sql.writeSums(scopeRef, begin, day, period, changes);
+  return changes.length > 0;
 }
