@@ -11,9 +11,10 @@
  * when [tracing] endpoint is set (spans still buffered are sent at exit).
  */
 import { parseArgs } from "node:util";
-import type { commonSections } from "../config/common.js";
+import type { baseSections } from "../config/common.js";
 import { ConfigError, type ConfigOf, readConfig, redactedConfig, type Sections, type ServiceConfig } from "../config/config.js";
 import type { HostPort } from "../config/options.js";
+import type { BaseTrustSections } from "../config/trust.js";
 import { CONFIG_CATALOG } from "../gen/config-catalog.js";
 import { createLogger, type Logger } from "../logging/logger.js";
 import { type MetricsEndpoint, serveMetrics } from "../metrics/endpoint.js";
@@ -54,7 +55,7 @@ export interface StartContext<C> {
  */
 export type CheckedServiceConfig<S extends Sections> = ServiceConfig<S> & { checkFiles?: (config: ConfigOf<S>) => void };
 
-export async function runService<S extends Sections & typeof commonSections>(
+export async function runService<S extends Sections & typeof baseSections & BaseTrustSections>(
   spec: CheckedServiceConfig<S>,
   start: (ctx: StartContext<ConfigOf<S>>) => Promise<Running>,
 ): Promise<void> {

@@ -19,7 +19,7 @@ import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
 import { collectorHandlers } from "./api.js";
 import { createCollector, extraArgsValidator } from "./collectors/registry.js";
-import { type CollectorConfig, collectorConfig } from "./config.js";
+import { type CollectorConfig, collectorConfig, identityService } from "./config.js";
 import { createFetcher } from "./fetchers/registry.js";
 import { loadMetrics } from "./metrics.js";
 import { collectorPolicy } from "./policy.js";
@@ -105,7 +105,7 @@ await runService(checked, async ({ config, logger, metrics: registry, serveMetri
 
   progress.healthy = () => processor.healthy();
 
-  const trust = await serverTrustFrom(config, config.collector, logger);
+  const trust = await serverTrustFrom(config, identityService, config.collector, logger);
   const server = new GrpcServer({ logger, metrics: registry, hotMethods: HOT_METHODS, ...trust });
   server.add(
     CollectorServiceService,

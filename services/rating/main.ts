@@ -13,7 +13,7 @@ import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
 import { inputLimitsFrom } from "../../libs/validation/limits.js";
 import { RatingServiceDefinition, ratingHandlers } from "./api.js";
-import { ratingConfig } from "./config.js";
+import { identityService, ratingConfig } from "./config.js";
 import { hashmapHandlers } from "./modules/hashmap/api.js";
 import { HashmapManager } from "./modules/hashmap/manage.js";
 import { HashmapModule } from "./modules/hashmap/module.js";
@@ -58,7 +58,7 @@ await runService(ratingConfig, async ({ config, logger, metrics, serveMetrics })
     caughtUp,
     telemetry,
   );
-  const trust = await serverTrustFrom(config, rating, logger);
+  const trust = await serverTrustFrom(config, identityService, rating, logger);
   const audit = await AuditTrail.open({ backend: rating.backend, url: rating.url, table: "rating_audit" });
   const server = new GrpcServer({ logger, metrics, hotMethods: HOT_METHODS, ...trust, audit });
   server.add(RatingServiceDefinition, ratingHandlers({ pipeline, clock, telemetry, limits: inputLimitsFrom(config.limits) }), ratingPolicy);

@@ -13,7 +13,7 @@ import { systemClock } from "../../libs/time/period.js";
 import { reprocessHandlers } from "./api/reprocess-service.js";
 import { scopeHandlers } from "./api/scope-service.js";
 import { storageService } from "./api/storage-service.js";
-import { storageConfig } from "./config.js";
+import { identityService, storageConfig } from "./config.js";
 import { openEngine } from "./engines.js";
 import { auditPolicy, reprocessPolicy, scopePolicy, storagePolicy } from "./policy.js";
 import { StorageTelemetry } from "./telemetry.js";
@@ -35,7 +35,7 @@ await runService(storageConfig, async ({ config, logger, metrics, serveMetrics }
     clockSkewTolerance: config.storage.clock_skew_tolerance,
     telemetry,
   };
-  const trust = await serverTrustFrom(config, config.storage, logger);
+  const trust = await serverTrustFrom(config, identityService, config.storage, logger);
   const audit = await AuditTrail.open({ backend, url, table: "storage_audit" });
   const server = new GrpcServer({ logger, metrics, hotMethods: HOT_METHODS, ...trust, audit });
   const storage = storageService(deps);
