@@ -6,6 +6,7 @@
  * closes the connections afterwards.
  */
 import type { Command } from "commander";
+import { AuditServiceService } from "../libs/gen/ratemesh/v1/audit.js";
 import { CollectorServiceService } from "../libs/gen/ratemesh/v1/collector.js";
 import { HashmapServiceService, RatingServiceService, RulesServiceService } from "../libs/gen/ratemesh/v1/rating.js";
 import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../libs/gen/ratemesh/v1/storage.js";
@@ -52,6 +53,10 @@ export class Context {
   }
   get rules() {
     return this.connection("rating").client(RulesServiceService);
+  }
+  /** The audit trail of storage or rating. */
+  audit(role: "storage" | "rating") {
+    return this.connection(role).client(AuditServiceService);
   }
   get collector() {
     return this.connection("collector").client(CollectorServiceService);

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
+import { register as audit } from "./commands/audit.js";
 import { register as dataframes } from "./commands/dataframes.js";
 import { register as hashmap } from "./commands/hashmap.js";
 import { register as hashmapFile } from "./commands/hashmap-file.js";
@@ -104,6 +105,7 @@ export function buildProgram(opts: ProgramOptions = {}): Command {
   modules(program);
   quote(program);
   status(program);
+  audit(program);
   migrate(program);
   return program;
 }
