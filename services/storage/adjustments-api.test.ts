@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
+import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import { RemoteCallError } from "../../libs/grpc/status.js";
 import { connect, REPO_ROOT, startService, tempDir, writeConfig } from "../../test/support/mesh.js";
@@ -35,6 +36,7 @@ async function startStorage(t: TestContext, backend: Backend) {
     storage: conn.client(StorageServiceService),
     scopes: conn.client(ScopeServiceService),
     reprocess: conn.client(ReprocessServiceService),
+    audit: conn.client(AuditServiceService),
   };
 }
 
@@ -124,6 +126,12 @@ function apiSuite(backend: Backend) {
         ],
       );
       assert.ok((afterReset[0]?.resetId ?? "").length > 0);
+      const audit = await s.audit.listAuditEvents({ method: "ScopeService/ResetScope", actor: "", pageSize: 0, pageToken: "" });
+      assert.deepEqual(
+        audit.events.map((e) => e.target),
+        ["scopes p1: tiers fixed"],
+        "the reset's reason is in the audit trail",
+      );
 
       await assert.rejects(
         s.storage.listAdjustments({ ...request, pageToken: "not-a-token" }),

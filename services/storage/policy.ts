@@ -78,7 +78,7 @@ export const scopePolicy: PolicyTable<typeof ScopeServiceService> = {
   // The collector fixes a new scope's start when it first sees it (creating the scope, or setting its start).
   createScope: { rule: ADMIN_OR_SERVICE, audit: (r) => `scope ${r.scopeId}` },
   updateScope: { rule: ADMIN_OR_SERVICE, audit: (r) => `scope ${r.scopeId}` },
-  resetScope: { rule: ADMIN, audit: (r) => scopeList(r.scopeIds, r.allScopes) },
+  resetScope: { rule: ADMIN, audit: (r) => `${scopeList(r.scopeIds, r.allScopes)}${r.reason ? `: ${r.reason}` : ""}` },
   reseedFencing: { rule: ADMIN, audit: (r) => `${scopeList(r.scopeIds, r.allScopes)}: ${r.reason}` },
   recordScopeError: { rule: "service" },
 };
