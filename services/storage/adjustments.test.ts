@@ -84,6 +84,14 @@ function suite(c: EngineCase) {
         ],
       );
 
+      // By day with a groupby filter: 5.00 + 2.00 = 7.00 as billed on 2026-03-01, 8.50 now.
+      const byDay = async (asOf?: Date) =>
+        (await engine.summary({ begin: at(0), end: at(48), groupBy: ["time-d"], filters: [{ key: "flavor", values: ["m1"] }], asOf })).map(
+          (r) => [r.begin.toISOString(), r.price.toString(), r.count],
+        );
+      assert.deepEqual(await byDay(beforeTask), [[at(0).toISOString(), "7", 2]]);
+      assert.deepEqual(await byDay(), [[at(0).toISOString(), "8.5", 2]]);
+
       const got = await lines(engine);
       assert.deepEqual(
         got.map((l) => [l.kind, l.scopeId, l.begin.toISOString(), l.type, l.groupby, l.qty.toString(), l.price.toString(), l.points]),
