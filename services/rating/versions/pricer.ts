@@ -18,7 +18,7 @@
  *
  * Versions never change, so their pricers are kept (by number, rebuilt only
  * when the module states change); a draft's pricer is kept until the draft
- * is updated. Pricers of different versions and drafts are independent.
+ * changes. Pricers of different versions and drafts are independent.
  */
 import type { ModuleExplanation, ModuleState, RatingFrame, RatingPoint, Unpriced } from "../domain.js";
 import { HashmapIndex } from "../modules/hashmap/hashmap-index.js";
@@ -148,7 +148,7 @@ function pricerOf(pipeline: Pipeline, version: number | undefined, draft: string
 
 export class PriceListPricers {
   private readonly versions = new Map<number, { modules: unknown; pricer: FramePricer }>();
-  private readonly drafts = new Map<string, { modules: unknown; updatedAt: number; pricer: FramePricer }>();
+  private readonly drafts = new Map<string, { modules: unknown; text: string; pricer: FramePricer }>();
 
   constructor(
     private readonly db: SqlDatabase,
@@ -170,10 +170,12 @@ export class PriceListPricers {
   async forDraft(name: string): Promise<FramePricer> {
     const modules = this.live.current.modules;
     const d = await store.mustDraft(this.db, name);
+    // Keyed by the content itself: two updates within one millisecond still give a new pricer.
+    const text = JSON.stringify(d.content);
     const cached = this.drafts.get(name);
-    if (cached !== undefined && cached.modules === modules && cached.updatedAt === d.updatedAt) return cached.pricer;
+    if (cached !== undefined && cached.modules === modules && cached.text === text) return cached.pricer;
     const pricer = pricerOf(pipelineOf(d.content, modules, this.db, this.options.frameTimeout), undefined, name);
-    this.drafts.set(name, { modules, updatedAt: d.updatedAt, pricer });
+    this.drafts.set(name, { modules, text, pricer });
     return pricer;
   }
 }

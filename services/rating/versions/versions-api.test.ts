@@ -15,6 +15,7 @@ import { PriceListChangeType, type PriceListContent, PriceListServiceService } f
 import { CreateMappingRequest, CreateRuleRequest, ListRulesRequest, MappingType } from "../../../libs/gen/ratemesh/v1/rating.js";
 import { connect } from "../../../test/support/mesh.js";
 import { BACKENDS, type Backend, ratingDatabase, rejectsWith, startRating } from "../../../test/support/rating.js";
+import type { RatingFrame } from "../domain.js";
 import { loadSnapshot } from "../state.js";
 import { PostgresRatingDatabase } from "../store/postgres.js";
 import type { SqlDatabase } from "../store/sql.js";
@@ -220,7 +221,8 @@ for (const backend of BACKENDS) {
 
 describe("publishing over named mappings, CEL rules and scheduled rows", () => {
   it("ends what changes at the effective date, starts its successor under the same name, drops what was scheduled after it", async (t) => {
-    const [r] = await startRating(t, "sqlite");
+    const db = await ratingDatabase(t, "sqlite");
+    const [r] = await startRating(t, "sqlite", { sections: { rating: { backend: db.backend, url: db.url } } });
     assert.ok(r !== undefined);
     const { rating, hashmap, rules } = r.clients;
     const lists = connect(t, r.proc.address).client(PriceListServiceService);
@@ -309,6 +311,29 @@ describe("publishing over named mappings, CEL rules and scheduled rows", () => {
       ],
       "the old rule ends at E, its successor starts there under the same name",
     );
+
+    // Pricers of the version and of a draft made from it, with the CEL rules: 2 × 0.65 × 0.8 = 1.040; 2 × 0.70 × 0.8 = 1.120.
+    const local = await openDb(db);
+    t.after(() => local.close());
+    const pricers = new PriceListPricers(local, { current: await loadSnapshot(local), caughtUp: async () => {} }, { frameTimeout: 2 });
+    const priced = async (pricer: Promise<{ rate(frames: RatingFrame[]): void }>) => {
+      const frame: RatingFrame = {
+        scopeId: "",
+        at: new Date(0),
+        points: [{ ...point("m1.small", "2"), groupby: {}, metadata: { flavor: "m1.small" } }],
+      };
+      (await pricer).rate([frame]);
+      return frame.points[0]?.price;
+    };
+    assert.equal(await priced(pricers.forVersion(1)), "1.040");
+    const v1 = (await lists.getVersion({ number: "1" })).version?.content;
+    assert.ok(v1 !== undefined);
+    (v1.services[0]?.fields[0]?.mappings[0] as { cost: string }).cost = "0.70";
+    await lists.createDraft({ name: "what-if", content: v1 });
+    assert.equal(await priced(pricers.forDraft("what-if")), "1.120");
+    (v1.services[0]?.fields[0]?.mappings[0] as { cost: string }).cost = "0.75";
+    await lists.updateDraft({ name: "what-if", content: v1 });
+    assert.equal(await priced(pricers.forDraft("what-if")), "1.200", "an updated draft is priced anew: 2 × 0.75 × 0.8");
   });
 });
 
