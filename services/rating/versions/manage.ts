@@ -3,7 +3,7 @@
  * does, behind its handlers (api.ts). Drafts are written alone (they change
  * no price); publishing is one write transaction (publish.ts).
  */
-import { InvalidArgumentError } from "../../../libs/errors/errors.js";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../../../libs/errors/errors.js";
 import { loadHashmap } from "../modules/hashmap/repository.js";
 import { loadRules } from "../modules/rules/repository.js";
 import { PriceListManager } from "../price-list-manager.js";
@@ -67,9 +67,19 @@ export class VersionManager extends PriceListManager {
     });
   }
 
-  publish(input: PublishInput): Promise<store.Version> {
+  async publish(input: PublishInput): Promise<store.Version> {
     draftName(input.draft);
-    return this.write((tx) => publishDraft(tx, input, this.clock.now().getTime()));
+    try {
+      return await this.write((tx) => publishDraft(tx, input, this.clock.now().getTime()));
+    } catch (err) {
+      // A publish retried after an answer was lost finds its draft gone: say what became of it.
+      if (!(err instanceof NotFoundError)) throw err;
+      const done = await store.lastVersionFrom(this.db, input.draft);
+      if (done === undefined) throw err;
+      throw new FailedPreconditionError(
+        `draft ${input.draft} was published as version ${done.number} at ${new Date(done.publishedAt).toISOString()} (effective ${new Date(done.effective).toISOString()}) and is no more`,
+      );
+    }
   }
 
   listVersions(before: number, limit: number): Promise<store.Version[]> {

@@ -128,6 +128,12 @@ export async function mustVersion(db: SqlExecutor, number: number): Promise<Vers
   return v;
 }
 
+/** The newest version published from a draft of this name, if any. */
+export async function lastVersionFrom(db: SqlExecutor, draft: string): Promise<Version | undefined> {
+  const [row] = await db.all(`SELECT ${VERSION_INFO} FROM price_list_versions WHERE draft = ? ORDER BY number DESC LIMIT 1`, [draft]);
+  return row === undefined ? undefined : readVersion(row);
+}
+
 /** When each version takes effect, for the snapshot (which version is in force at an instant). */
 export async function versionEffectives(tx: SqlExecutor): Promise<Array<{ number: number; effective: number }>> {
   return (await tx.all("SELECT number, effective_ms FROM price_list_versions ORDER BY number")).map((r) => ({

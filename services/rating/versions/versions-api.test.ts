@@ -131,6 +131,11 @@ for (const backend of BACKENDS) {
       assert.equal(published.version?.publishedBy, "anonymous (noauth)");
       assert.equal(published.version?.summary, "1 changed, 1 added");
       await rejectsWith(lists.getDraft({ name: "spring" }), status.NOT_FOUND, /spring/);
+      await rejectsWith(
+        lists.publishDraft({ name: "spring", effective, force: false }),
+        status.FAILED_PRECONDITION,
+        /^draft spring was published as version 1 at /,
+      );
 
       // Before E: 3 × 0.50 = 1.50 (m1.large has no price yet); from E: 3 × 0.65 + 2 × 1.20 = 1.95 + 2.40 = 4.35.
       const points = [point("m1.small", "3"), point("m1.large", "2")];
