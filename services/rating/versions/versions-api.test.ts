@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
+import { AuditServiceService } from "../../../libs/gen/ratemesh/v1/audit.js";
 import type { DataPoint } from "../../../libs/gen/ratemesh/v1/common.js";
 import { PriceListChangeType, type PriceListContent, PriceListServiceService } from "../../../libs/gen/ratemesh/v1/pricelist.js";
 import { CreateMappingRequest, CreateRuleRequest, ListRulesRequest, MappingType } from "../../../libs/gen/ratemesh/v1/rating.js";
@@ -198,6 +199,19 @@ for (const backend of BACKENDS) {
         assert.equal(q.total, "4.05", "3 × 0.55 + 2 × 1.20 = 1.65 + 2.40");
         assert.equal(q.priceListVersion, "2");
       }
+
+      // Each publish is in the audit trail, with its actor and date.
+      const audited = await connect(t, r.proc.address)
+        .client(AuditServiceService)
+        .listAuditEvents({ method: "PriceListService/PublishDraft", actor: "", pageSize: 0, pageToken: "" });
+      assert.deepEqual(
+        audited.events.map((e) => [e.actor, e.target]),
+        [
+          ["anonymous (noauth)", `draft fix effective ${past.toISOString()} (forced)`],
+          ["anonymous (noauth)", `draft spring effective ${effective.toISOString()}`],
+        ],
+        "newest first",
+      );
 
       // History, newest first, one per page; each version whole.
       const page1 = await lists.listVersions({ pageSize: 1, pageToken: "" });
