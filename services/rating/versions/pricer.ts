@@ -7,6 +7,12 @@
  *   pricer.rate(frames);                           // RatingFrame[] (domain.ts), priced in place
  *   pricer.unpriced(frame);                        // the points no rule priced, as Rate reports them
  *   pricer.explain(point, scopeId, at);            // as Explain
+ *   pricer.priceFrame(frame);                      // rate + unpriced: how many points no rule priced
+ *   await pricers.resolve({ kind: "version", version: 3n });   // or { kind: "draft", name: "spring" }
+ *
+ * `resolve` and `description`/`priceFrame` are the shape the what-if
+ * simulation asks of a price-list source (a selector in, a pricer out), so
+ * this class plugs in there as it is.
  *
  * A pricer is the rating Pipeline itself (pipeline.ts) over the hashmap and
  * rules modules' own code, on an in-memory snapshot built from the price
@@ -20,6 +26,7 @@
  * when the module states change); a draft's pricer is kept until the draft
  * changes. Pricers of different versions and drafts are independent.
  */
+import { InvalidArgumentError } from "../../../libs/errors/errors.js";
 import type { ModuleExplanation, ModuleState, RatingFrame, RatingPoint, Unpriced } from "../domain.js";
 import { HashmapIndex } from "../modules/hashmap/hashmap-index.js";
 import type { HashmapData, MappingRow, ThresholdRow } from "../modules/hashmap/model.js";
@@ -34,6 +41,9 @@ import type { SqlDatabase } from "../store/sql.js";
 import type { PriceList } from "./content.js";
 import * as store from "./store.js";
 
+/** Which price list to price with: a draft by name, a published version by number. */
+export type PriceListSelector = { kind: "in_force" } | { kind: "draft"; name: string } | { kind: "version"; version: bigint | number };
+
 /** The earliest instant a Date holds: the content is in force at every instant. */
 const ALWAYS = -8.64e15;
 
@@ -41,7 +51,11 @@ export interface FramePricer {
   /** The version priced with, or undefined for a draft. */
   readonly version: number | undefined;
   readonly draft: string | undefined;
+  /** "version 3", "draft spring". */
+  readonly description: string;
   rate(frames: RatingFrame[]): void;
+  /** Prices the frame in place and returns how many of its points no rule priced. */
+  priceFrame(frame: RatingFrame): number;
   unpriced(frame: RatingFrame): Unpriced | undefined;
   explain(point: RatingPoint, scopeId: string, at: Date): ModuleExplanation[];
 }
@@ -140,7 +154,12 @@ function pricerOf(pipeline: Pipeline, version: number | undefined, draft: string
   return {
     version,
     draft,
+    description: version === undefined ? `draft ${draft}` : `version ${version}`,
     rate: (frames) => pipeline.rate(frames),
+    priceFrame: (frame) => {
+      pipeline.rate([frame]);
+      return pipeline.unpriced(frame)?.points ?? 0;
+    },
     unpriced: (frame) => pipeline.unpriced(frame),
     explain: (point, scopeId, at) => pipeline.explain(point, scopeId, at),
   };
@@ -156,6 +175,21 @@ export class PriceListPricers {
     private readonly live: SnapshotSource,
     private readonly options: { frameTimeout: number },
   ) {}
+
+  /** The pricer of a draft or a version; the live price list ("in_force") is the live pipeline's, not this. */
+  resolve(selector: PriceListSelector): Promise<FramePricer> {
+    switch (selector.kind) {
+      case "draft":
+        return this.forDraft(selector.name);
+      case "version":
+        return this.forVersion(Number(selector.version));
+      default:
+        throw new InvalidArgumentError(
+          "price_list",
+          "the price list in force is priced by the live pipeline; ask for a draft or a version",
+        );
+    }
+  }
 
   async forVersion(number: number): Promise<FramePricer> {
     const modules = this.live.current.modules;

@@ -345,6 +345,19 @@ describe("publishing over named mappings, CEL rules and scheduled rows", () => {
       return frame.points[0]?.price;
     };
     assert.equal(await priced(pricers.forVersion(1)), "1.040");
+    const resolved = await pricers.resolve({ kind: "version", version: 1n });
+    assert.equal(resolved.description, "version 1");
+    const tiny: RatingFrame = {
+      scopeId: "",
+      at: new Date(0),
+      points: [{ ...point("m1.tiny", "5"), groupby: {}, metadata: { flavor: "m1.tiny" } }],
+    };
+    assert.equal(
+      resolved.priceFrame(tiny),
+      0,
+      "the instance service and the CEL rule cover m1.tiny: priced 0 (no value matched), not unpriced",
+    );
+    assert.equal(tiny.points[0]?.price, "0");
     const v1 = (await lists.getVersion({ number: "1" })).version?.content;
     assert.ok(v1 !== undefined);
     (v1.services[0]?.fields[0]?.mappings[0] as { cost: string }).cost = "0.70";
