@@ -247,15 +247,14 @@ describe("publishing over named mappings, CEL rules and scheduled rows", () => {
     const lists = connect(t, r.proc.address).client(PriceListServiceService);
     const dayAgo = new Date(Date.now() - 24 * HOUR);
     const effective = fromNow(HOUR);
+    const tinyStart = fromNow(3 * HOUR);
     const svc = (await hashmap.createService({ name: "instance" })).service?.serviceId ?? "";
     const field = (await hashmap.createField({ serviceId: svc, name: "flavor" })).field?.fieldId ?? "";
     await hashmap.createMapping(
       CreateMappingRequest.fromPartial({ fieldId: field, value: "m1.small", cost: "0.50", name: "small", start: dayAgo, force: true }),
     );
     // Scheduled after E: publishing at E replaces it.
-    await hashmap.createMapping(
-      CreateMappingRequest.fromPartial({ fieldId: field, value: "m1.tiny", cost: "0.10", start: fromNow(3 * HOUR) }),
-    );
+    await hashmap.createMapping(CreateMappingRequest.fromPartial({ fieldId: field, value: "m1.tiny", cost: "0.10", start: tinyStart }));
     await rules.createRule(
       CreateRuleRequest.fromPartial({
         name: "discount",
@@ -294,7 +293,7 @@ describe("publishing over named mappings, CEL rules and scheduled rows", () => {
           "mapping",
           "instance/flavor=m1.tiny",
           PriceListChangeType.PRICE_LIST_CHANGE_TYPE_REMOVED,
-          `flat 0.10 from ${fromNow(3 * HOUR).toISOString()}`,
+          `flat 0.10 from ${tinyStart.toISOString()}`,
           "",
         ],
         [
