@@ -11,54 +11,16 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { AuditServiceService } from "../../../libs/gen/ratemesh/v1/audit.js";
-import type { DataPoint } from "../../../libs/gen/ratemesh/v1/common.js";
-import { PriceListChangeType, type PriceListContent, PriceListServiceService } from "../../../libs/gen/ratemesh/v1/pricelist.js";
-import { CreateMappingRequest, CreateRuleRequest, ListRulesRequest, MappingType } from "../../../libs/gen/ratemesh/v1/rating.js";
+import { PriceListChangeType, PriceListServiceService } from "../../../libs/gen/ratemesh/v1/pricelist.js";
+import { CreateMappingRequest } from "../../../libs/gen/ratemesh/v1/rating.js";
 import { connect } from "../../../test/support/mesh.js";
+import { content, FLAT, fromNow, HOUR, point } from "../../../test/support/price-lists.js";
 import { BACKENDS, type Backend, ratingDatabase, rejectsWith, startRating } from "../../../test/support/rating.js";
-import type { RatingFrame } from "../domain.js";
 import { loadSnapshot } from "../state.js";
 import { PostgresRatingDatabase } from "../store/postgres.js";
 import type { SqlDatabase } from "../store/sql.js";
 import { SqliteRatingDatabase } from "../store/sqlite.js";
 import { PriceListPricers } from "./pricer.js";
-
-const HOUR = 3600_000;
-const FLAT = MappingType.MAPPING_TYPE_FLAT;
-
-function point(flavor: string, qty: string): DataPoint {
-  return { type: "instance", unit: "", qty, price: "0", groupby: { id: `vm-${flavor}` }, metadata: { flavor } };
-}
-
-/** The whole-second instant `ms` from now (Timestamps keep milliseconds, but round numbers read better). */
-function fromNow(ms: number): Date {
-  return new Date(Math.floor((Date.now() + ms) / 1000) * 1000);
-}
-
-function content(small: string, extra: Partial<PriceListContent> = {}): PriceListContent {
-  return {
-    groups: [],
-    services: [
-      {
-        name: "instance",
-        mappings: [],
-        thresholds: [],
-        fields: [
-          {
-            name: "flavor",
-            mappings: [
-              { value: "m1.large", type: FLAT, cost: "1.20", group: "", tenant: "", name: "", description: "" },
-              { value: "m1.small", type: FLAT, cost: small, group: "", tenant: "", name: "", description: "" },
-            ],
-            thresholds: [],
-          },
-        ],
-      },
-    ],
-    rules: [],
-    ...extra,
-  };
-}
 
 async function openDb(db: { backend: Backend; url: string }): Promise<SqlDatabase> {
   return db.backend === "postgresql" ? PostgresRatingDatabase.open(db.url) : new SqliteRatingDatabase(db.url);
@@ -237,136 +199,6 @@ for (const backend of BACKENDS) {
     });
   });
 }
-
-describe("publishing over named mappings, CEL rules and scheduled rows", () => {
-  it("ends what changes at the effective date, starts its successor under the same name, drops what was scheduled after it", async (t) => {
-    const db = await ratingDatabase(t, "sqlite");
-    const [r] = await startRating(t, "sqlite", { sections: { rating: { backend: db.backend, url: db.url } } });
-    assert.ok(r !== undefined);
-    const { rating, hashmap, rules } = r.clients;
-    const lists = connect(t, r.proc.address).client(PriceListServiceService);
-    const dayAgo = new Date(Date.now() - 24 * HOUR);
-    const effective = fromNow(HOUR);
-    const tinyStart = fromNow(3 * HOUR);
-    const svc = (await hashmap.createService({ name: "instance" })).service?.serviceId ?? "";
-    const field = (await hashmap.createField({ serviceId: svc, name: "flavor" })).field?.fieldId ?? "";
-    await hashmap.createMapping(
-      CreateMappingRequest.fromPartial({ fieldId: field, value: "m1.small", cost: "0.50", name: "small", start: dayAgo, force: true }),
-    );
-    // Scheduled after E: publishing at E replaces it.
-    await hashmap.createMapping(CreateMappingRequest.fromPartial({ fieldId: field, value: "m1.tiny", cost: "0.10", start: tinyStart }));
-    await rules.createRule(
-      CreateRuleRequest.fromPartial({
-        name: "discount",
-        condition: "desc.flavor == 'm1.small'",
-        expression: "decimal.mul(price, '0.9')",
-        start: dayAgo,
-        force: true,
-      }),
-    );
-    await rating.updateModule({ name: "hashmap", enabled: true, priority: 10 });
-    await rating.updateModule({ name: "rules", enabled: true, priority: 1 });
-
-    const draft = (await lists.createDraft({ name: "next", content: undefined })).draft?.content;
-    assert.ok(draft !== undefined);
-    const flavor = draft.services[0]?.fields[0];
-    assert.deepEqual(
-      flavor?.mappings.map((m) => [m.value, m.cost, m.name]),
-      [["m1.small", "0.50", "small"]],
-      "a copy of what is in force now (m1.tiny starts later)",
-    );
-    (flavor?.mappings[0] as { cost: string }).cost = "0.65";
-    (draft.rules[0] as { expression: string }).expression = "decimal.mul(price, '0.8')";
-    await lists.updateDraft({ name: "next", content: draft });
-    const diff = await lists.diffDraft({ name: "next", at: effective });
-    assert.deepEqual(
-      diff.changes.map((c) => [c.kind, c.key, c.change, c.old, c.new]),
-      [
-        [
-          "mapping",
-          "instance/flavor=m1.small",
-          PriceListChangeType.PRICE_LIST_CHANGE_TYPE_CHANGED,
-          "flat 0.50 name small",
-          "flat 0.65 name small",
-        ],
-        [
-          "mapping",
-          "instance/flavor=m1.tiny",
-          PriceListChangeType.PRICE_LIST_CHANGE_TYPE_REMOVED,
-          `flat 0.10 from ${tinyStart.toISOString()}`,
-          "",
-        ],
-        [
-          "rule",
-          "discount",
-          PriceListChangeType.PRICE_LIST_CHANGE_TYPE_CHANGED,
-          "order 0 when desc.flavor == 'm1.small': decimal.mul(price, '0.9')",
-          "order 0 when desc.flavor == 'm1.small': decimal.mul(price, '0.8')",
-        ],
-      ],
-    );
-    const published = await lists.publishDraft({ name: "next", effective, force: false });
-    assert.equal(published.version?.summary, "2 changed, 1 removed");
-
-    // Before E: 2 × 0.50 = 1.00, × 0.9 = 0.900; from E: 2 × 0.65 = 1.30, × 0.8 = 1.040; m1.tiny never priced.
-    const points = [point("m1.small", "2"), point("m1.tiny", "5")];
-    const before = await rating.quote({ points, scopeId: "", at: new Date(effective.getTime() - 1000) });
-    const after = await rating.quote({ points, scopeId: "", at: fromNow(4 * HOUR) });
-    assert.deepEqual(
-      before.points.map((p) => p.price),
-      ["0.900", "0"],
-    );
-    assert.deepEqual(
-      after.points.map((p) => p.price),
-      ["1.040", "0"],
-    );
-    const listed = await rules.listRules(ListRulesRequest.fromPartial({}));
-    assert.deepEqual(
-      listed.rules.map((x) => [x.name, x.end?.getTime() ?? null, x.start?.getTime()]).sort((a, b) => Number(a[2]) - Number(b[2])),
-      [
-        ["discount", effective.getTime(), dayAgo.getTime()],
-        ["discount", null, effective.getTime()],
-      ],
-      "the old rule ends at E, its successor starts there under the same name",
-    );
-
-    // Pricers of the version and of a draft made from it, with the CEL rules: 2 × 0.65 × 0.8 = 1.040; 2 × 0.70 × 0.8 = 1.120.
-    const local = await openDb(db);
-    t.after(() => local.close());
-    const pricers = new PriceListPricers(local, { current: await loadSnapshot(local), caughtUp: async () => {} }, { frameTimeout: 2 });
-    const priced = async (pricer: Promise<{ rate(frames: RatingFrame[]): void }>) => {
-      const frame: RatingFrame = {
-        scopeId: "",
-        at: new Date(0),
-        points: [{ ...point("m1.small", "2"), groupby: {}, metadata: { flavor: "m1.small" } }],
-      };
-      (await pricer).rate([frame]);
-      return frame.points[0]?.price;
-    };
-    assert.equal(await priced(pricers.forVersion(1)), "1.040");
-    const resolved = await pricers.resolve({ kind: "version", version: 1n });
-    assert.equal(resolved.description, "version 1");
-    const tiny: RatingFrame = {
-      scopeId: "",
-      at: new Date(0),
-      points: [{ ...point("m1.tiny", "5"), groupby: {}, metadata: { flavor: "m1.tiny" } }],
-    };
-    assert.equal(
-      resolved.priceFrame(tiny),
-      0,
-      "the instance service and the CEL rule cover m1.tiny: priced 0 (no value matched), not unpriced",
-    );
-    assert.equal(tiny.points[0]?.price, "0");
-    const v1 = (await lists.getVersion({ number: "1" })).version?.content;
-    assert.ok(v1 !== undefined);
-    (v1.services[0]?.fields[0]?.mappings[0] as { cost: string }).cost = "0.70";
-    await lists.createDraft({ name: "what-if", content: v1 });
-    assert.equal(await priced(pricers.forDraft("what-if")), "1.120");
-    (v1.services[0]?.fields[0]?.mappings[0] as { cost: string }).cost = "0.75";
-    await lists.updateDraft({ name: "what-if", content: v1 });
-    assert.equal(await priced(pricers.forDraft("what-if")), "1.200", "an updated draft is priced anew: 2 × 0.75 × 0.8");
-  });
-});
 
 describe("the README's worked example (services/rating/README.md, Versioned price lists)", () => {
   it("m1.small from 0.50 to 0.65 on 2027-03-01: the diff, the history and the quotes of the table", async (t) => {
