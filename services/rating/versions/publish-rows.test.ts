@@ -9,9 +9,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { PriceListChangeType, PriceListServiceService } from "../../../libs/gen/ratemesh/v1/pricelist.js";
-import { CreateMappingRequest, CreateRuleRequest, ListRulesRequest } from "../../../libs/gen/ratemesh/v1/rating.js";
+import { CreateMappingRequest, CreateRuleRequest, ListRulesRequest, MappingType } from "../../../libs/gen/ratemesh/v1/rating.js";
 import { connect } from "../../../test/support/mesh.js";
-import { fromNow, HOUR, point } from "../../../test/support/price-lists.js";
+import { content, fromNow, HOUR, point } from "../../../test/support/price-lists.js";
 import { ratingDatabase, startRating } from "../../../test/support/rating.js";
 import type { RatingFrame } from "../domain.js";
 import { loadSnapshot } from "../state.js";
@@ -145,5 +145,36 @@ describe("publishing over named mappings, CEL rules and scheduled rows", () => {
     (v1.services[0]?.fields[0]?.mappings[0] as { cost: string }).cost = "0.75";
     await lists.updateDraft({ name: "what-if", content: v1 });
     assert.equal(await priced(pricers.forDraft("what-if")), "1.200", "an updated draft is priced anew: 2 × 0.75 × 0.8");
+  });
+
+  it("publishes a new price list with thresholds effective now: services and fields created, thresholds at once", async (t) => {
+    const [r] = await startRating(t, "sqlite");
+    assert.ok(r !== undefined);
+    const { rating } = r.clients;
+    const lists = connect(t, r.proc.address).client(PriceListServiceService);
+    await rating.updateModule({ name: "hashmap", enabled: true, priority: 10 });
+    const bulk = content("0.50");
+    bulk.services[0]?.thresholds.push({ level: "10", type: MappingType.MAPPING_TYPE_RATE, cost: "0.5", group: "", tenant: "" });
+    await lists.createDraft({ name: "bulk", content: bulk });
+    const diff = await lists.diffDraft({ name: "bulk", at: undefined });
+    assert.deepEqual(
+      diff.changes.map((c) => `${c.change === PriceListChangeType.PRICE_LIST_CHANGE_TYPE_ADDED ? "+" : "?"} ${c.kind} ${c.key}`),
+      [
+        "+ service instance",
+        "+ field instance/flavor",
+        "+ mapping instance/flavor=m1.large",
+        "+ mapping instance/flavor=m1.small",
+        "+ threshold instance level 10",
+      ],
+    );
+    const before = new Date(Date.now() - HOUR);
+    const { version } = await lists.publishDraft({ name: "bulk", effective: undefined, force: false });
+    assert.equal(version?.summary, "3 added");
+    // 20 × 0.50 = 10.00, × 0.5 from 10 units on = 5.000; 5 × 0.50 = 2.50 (below the level).
+    const q = await rating.quote({ points: [point("m1.small", "20"), point("m1.small", "5")], scopeId: "", at: undefined });
+    assert.deepEqual([q.points.map((p) => p.price), q.total, q.priceListVersion], [["5.000", "2.50"], "7.500", "1"]);
+    const earlier = await rating.quote({ points: [point("m1.small", "20")], scopeId: "", at: before });
+    // An hour ago no mapping was in force (flat 0 × 20 = 0), but the threshold has no dates: 0 × 0.5 = 0.0.
+    assert.deepEqual([earlier.total, earlier.priceListVersion], ["0.0", "0"]);
   });
 });
