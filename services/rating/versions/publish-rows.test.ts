@@ -4,7 +4,8 @@
  * the effective date and their successors start there under the same names;
  * a mapping scheduled after that date is dropped; quotes on both sides of
  * it computed by hand; the pricers of the version and of a draft, with the
- * CEL rules, as Quote prices.
+ * CEL rules, as Quote prices; and a new price list with thresholds published
+ * effective now (services and fields created, thresholds changed at once).
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
