@@ -9,11 +9,19 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { status } from "@grpc/grpc-js";
 import { PriceListChangeType, PriceListServiceService } from "../../../libs/gen/ratemesh/v1/pricelist.js";
-import { CreateMappingRequest, CreateRuleRequest, ListRulesRequest, MappingType } from "../../../libs/gen/ratemesh/v1/rating.js";
+import {
+  CreateMappingRequest,
+  CreateRuleRequest,
+  ListMappingsRequest,
+  ListRulesRequest,
+  MappingType,
+  UpdateMappingRequest,
+} from "../../../libs/gen/ratemesh/v1/rating.js";
 import { connect } from "../../../test/support/mesh.js";
 import { content, fromNow, HOUR, point } from "../../../test/support/price-lists.js";
-import { ratingDatabase, startRating } from "../../../test/support/rating.js";
+import { ratingDatabase, rejectsWith, startRating } from "../../../test/support/rating.js";
 import type { RatingFrame } from "../domain.js";
 import { loadSnapshot } from "../state.js";
 import { SqliteRatingDatabase } from "../store/sqlite.js";
@@ -109,6 +117,25 @@ describe("publishing over named mappings, CEL rules and scheduled rows", () => {
         ["discount", null, effective.getTime()],
       ],
       "the old rule ends at E, its successor starts there under the same name",
+    );
+    // The successor of the named mapping has not started: it may still change, its name shared with the one that ends at E.
+    const named = (await hashmap.listMappings(ListMappingsRequest.fromPartial({ fieldId: field }))).mappings.filter(
+      (m) => m.name === "small",
+    );
+    assert.deepEqual(
+      named.map((m) => [m.cost, m.end?.getTime() ?? null]),
+      [
+        ["0.50", effective.getTime()],
+        ["0.65", null],
+      ],
+    );
+    const successor = named[1]?.mappingId ?? "";
+    await hashmap.updateMapping(UpdateMappingRequest.fromPartial({ mappingId: successor, cost: "0.65", description: "spring" }));
+    // A name still names one rule at any instant: another "discount" overlapping the successor is refused.
+    await rejectsWith(
+      rules.createRule(CreateRuleRequest.fromPartial({ name: "discount", expression: "price", start: fromNow(5 * HOUR) })),
+      status.ALREADY_EXISTS,
+      /^a rule named "discount" already exists/,
     );
 
     // Pricers of the version and of a draft made from it, with the CEL rules: 2 × 0.65 × 0.8 = 1.040; 2 × 0.70 × 0.8 = 1.120.
