@@ -8,6 +8,7 @@
 import type { Command } from "commander";
 import { AuditServiceService } from "../libs/gen/ratemesh/v1/audit.js";
 import { CollectorServiceService } from "../libs/gen/ratemesh/v1/collector.js";
+import { PriceListServiceService } from "../libs/gen/ratemesh/v1/pricelist.js";
 import { HashmapServiceService, RatingServiceService, RulesServiceService } from "../libs/gen/ratemesh/v1/rating.js";
 import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../libs/gen/ratemesh/v1/storage.js";
 import { CliConnection } from "./grpc.js";
@@ -53,6 +54,9 @@ export class Context {
   }
   get rules() {
     return this.connection("rating").client(RulesServiceService);
+  }
+  get priceLists() {
+    return this.connection("rating").client(PriceListServiceService);
   }
   /** The audit trail of storage or rating. */
   audit(role: "storage" | "rating") {

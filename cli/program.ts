@@ -14,6 +14,7 @@ import { register as hashmapMappings } from "./commands/hashmap-mappings.js";
 import { register as hashmapThresholds } from "./commands/hashmap-thresholds.js";
 import { register as migrate } from "./commands/migrate.js";
 import { register as modules } from "./commands/modules.js";
+import { register as pricelist } from "./commands/pricelist.js";
 import { register as quote } from "./commands/quote.js";
 import { register as reprocess } from "./commands/reprocess.js";
 import { register as rules } from "./commands/rules.js";
@@ -106,6 +107,7 @@ export function buildProgram(opts: ProgramOptions = {}): Command {
   rules(program);
   modules(program);
   quote(program);
+  pricelist(program);
   status(program);
   audit(program);
   migrate(program);

@@ -79,8 +79,13 @@ async function quote(ctx: Context, o: PointOptions & { points?: string; format: 
   }));
   const columns = [{ key: "type" }, { key: "qty", right: true }, { key: "unit" }, { key: "attributes" }, { key: "price", decimal: true }];
   await ctx.write(
-    `${renderRows("table", columns, rows, o.precision)}\ntotal: ${displayDecimal(res.total, o.precision)} (exactly ${res.total})\n`,
+    `${renderRows("table", columns, rows, o.precision)}\n${versionLine(res.priceListVersion)}\ntotal: ${displayDecimal(res.total, o.precision)} (exactly ${res.total})\n`,
   );
+}
+
+/** Which published price-list version was in force at the instant priced (see `ratemesh pricelist history`). */
+function versionLine(version: string): string {
+  return version === "0" || version === "" ? "price list: no published version in force" : `price list: version ${version}`;
 }
 
 function renderExplain(res: ExplainResponse): string {
@@ -94,6 +99,7 @@ function renderExplain(res: ExplainResponse): string {
     ...(attrs(p?.groupby) ? [`  groupby: ${attrs(p?.groupby)}`] : []),
     ...(attrs(p?.metadata) ? [`  metadata: ${attrs(p?.metadata)}`] : []),
     `price: ${p?.price}`,
+    versionLine(res.priceListVersion),
   ];
   if (res.modules.length === 0) lines.push("", "no rating module is enabled (see ratemesh modules list)");
   for (const m of res.modules) {

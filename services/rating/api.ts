@@ -174,7 +174,7 @@ export function ratingHandlers(deps: RatingApiDeps): Handlers<typeof RatingServi
         () => pipeline.rate([frame]),
       );
       const total = frame.points.reduce((sum, p) => sum.add(Decimal.parse(p.price === "" ? "0" : p.price)), Decimal.ZERO);
-      return { total: total.toString(), points: frame.points.map(toDataPoint) };
+      return { total: total.toString(), points: frame.points.map(toDataPoint), priceListVersion: String(pipeline.versionAt(frame.at)) };
     },
 
     async explain(req) {
@@ -188,7 +188,7 @@ export function ratingHandlers(deps: RatingApiDeps): Handlers<typeof RatingServi
           modules = pipeline.explain(point, req.scopeId, at);
         },
       );
-      return { point: toDataPoint(point), modules };
+      return { point: toDataPoint(point), modules, priceListVersion: String(pipeline.versionAt(at)) };
     },
 
     async listModules() {

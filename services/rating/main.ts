@@ -6,6 +6,7 @@
 import { auditHandlers } from "../../libs/audit/api.js";
 import { AuditTrail } from "../../libs/audit/trail.js";
 import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
+import { PriceListServiceService } from "../../libs/gen/ratemesh/v1/pricelist.js";
 import { HashmapServiceService, RulesServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import { serverTrustFrom } from "../../libs/grpc/from-config.js";
 import { GrpcServer } from "../../libs/grpc/server.js";
@@ -22,12 +23,14 @@ import { rulesHandlers } from "./modules/rules/api.js";
 import { RulesManager } from "./modules/rules/manage.js";
 import { RulesModule } from "./modules/rules/module.js";
 import { Pipeline } from "./pipeline.js";
-import { auditPolicy, hashmapPolicy, ratingPolicy, rulesPolicy } from "./policy.js";
+import { auditPolicy, hashmapPolicy, priceListPolicy, ratingPolicy, rulesPolicy } from "./policy.js";
 import { RatingState } from "./state.js";
 import { PostgresRatingDatabase } from "./store/postgres.js";
 import type { SqlDatabase } from "./store/sql.js";
 import { SqliteRatingDatabase } from "./store/sqlite.js";
 import { RatingTelemetry } from "./telemetry.js";
+import { priceListHandlers } from "./versions/api.js";
+import { VersionManager } from "./versions/manage.js";
 
 /** Called for every batch of periods rated: their successful calls are logged at debug. */
 const HOT_METHODS = ["RatingService/Rate"];
@@ -64,6 +67,11 @@ await runService(ratingConfig, async ({ config, logger, metrics, listen }) => {
   server.add(RatingServiceDefinition, ratingHandlers({ pipeline, clock, telemetry, limits: inputLimitsFrom(config.limits) }), ratingPolicy);
   server.add(HashmapServiceService, hashmapHandlers(new HashmapManager(db, clock, caughtUp)), hashmapPolicy);
   server.add(RulesServiceService, rulesHandlers(new RulesManager(db, clock, caughtUp)), rulesPolicy);
+  server.add(
+    PriceListServiceService,
+    priceListHandlers(new VersionManager(db, clock, caughtUp), () => clock.now()),
+    priceListPolicy,
+  );
   server.add(AuditServiceService, auditHandlers(audit), auditPolicy);
   await listen(server, rating, {
     backend: rating.backend,

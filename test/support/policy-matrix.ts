@@ -12,6 +12,7 @@
 import { status } from "@grpc/grpc-js";
 import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import { CollectorServiceService } from "../../libs/gen/ratemesh/v1/collector.js";
+import { PriceListServiceService } from "../../libs/gen/ratemesh/v1/pricelist.js";
 import { HashmapServiceService, RatingServiceService, RulesServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import type { Connection } from "../../libs/grpc/client.js";
@@ -32,6 +33,7 @@ export const SERVICES: Array<{ role: Role; def: ServiceDef }> = [
   { role: "rating", def: RatingServiceService },
   { role: "rating", def: HashmapServiceService },
   { role: "rating", def: RulesServiceService },
+  { role: "rating", def: PriceListServiceService },
   { role: "rating", def: AuditServiceService },
   { role: "collector", def: CollectorServiceService },
 ];

@@ -148,6 +148,8 @@ export interface QuoteResponse {
   total: string;
   /** The points with their prices. */
   points: DataPoint[];
+  /** The published price-list version in force at `at` (0: none). */
+  priceListVersion: string;
 }
 
 export interface ExplainRequest {
@@ -164,6 +166,8 @@ export interface ExplainResponse {
     | undefined;
   /** One entry per enabled module, in the order they ran. */
   modules: ModuleExplanation[];
+  /** The published price-list version in force at `at` (0: none). */
+  priceListVersion: string;
 }
 
 export interface ModuleExplanation {
@@ -1017,7 +1021,7 @@ export const QuoteRequest: MessageFns<QuoteRequest> = {
 };
 
 function createBaseQuoteResponse(): QuoteResponse {
-  return { total: "", points: [] };
+  return { total: "", points: [], priceListVersion: "0" };
 }
 
 export const QuoteResponse: MessageFns<QuoteResponse> = {
@@ -1027,6 +1031,9 @@ export const QuoteResponse: MessageFns<QuoteResponse> = {
     }
     for (const v of message.points) {
       DataPoint.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.priceListVersion !== "0") {
+      writer.uint32(24).int64(message.priceListVersion);
     }
     return writer;
   },
@@ -1060,6 +1067,14 @@ export const QuoteResponse: MessageFns<QuoteResponse> = {
             message.points.push(DataPoint.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.priceListVersion = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1076,6 +1091,11 @@ export const QuoteResponse: MessageFns<QuoteResponse> = {
     return {
       total: isSet(object.total) ? globalThis.String(object.total) : "",
       points: globalThis.Array.isArray(object?.points) ? object.points.map((e: any) => DataPoint.fromJSON(e)) : [],
+      priceListVersion: isSet(object.priceListVersion)
+        ? globalThis.String(object.priceListVersion)
+        : isSet(object.price_list_version)
+        ? globalThis.String(object.price_list_version)
+        : "0",
     };
   },
 
@@ -1087,6 +1107,9 @@ export const QuoteResponse: MessageFns<QuoteResponse> = {
     if (message.points?.length) {
       obj.points = message.points.map((e) => DataPoint.toJSON(e));
     }
+    if (message.priceListVersion !== "0") {
+      obj.priceListVersion = message.priceListVersion;
+    }
     return obj;
   },
 
@@ -1097,6 +1120,7 @@ export const QuoteResponse: MessageFns<QuoteResponse> = {
     const message = createBaseQuoteResponse();
     message.total = object.total ?? "";
     message.points = object.points?.map((e) => DataPoint.fromPartial(e)) || [];
+    message.priceListVersion = object.priceListVersion ?? "0";
     return message;
   },
 };
@@ -1209,7 +1233,7 @@ export const ExplainRequest: MessageFns<ExplainRequest> = {
 };
 
 function createBaseExplainResponse(): ExplainResponse {
-  return { point: undefined, modules: [] };
+  return { point: undefined, modules: [], priceListVersion: "0" };
 }
 
 export const ExplainResponse: MessageFns<ExplainResponse> = {
@@ -1219,6 +1243,9 @@ export const ExplainResponse: MessageFns<ExplainResponse> = {
     }
     for (const v of message.modules) {
       ModuleExplanation.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.priceListVersion !== "0") {
+      writer.uint32(24).int64(message.priceListVersion);
     }
     return writer;
   },
@@ -1252,6 +1279,14 @@ export const ExplainResponse: MessageFns<ExplainResponse> = {
             message.modules.push(ModuleExplanation.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.priceListVersion = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1270,6 +1305,11 @@ export const ExplainResponse: MessageFns<ExplainResponse> = {
       modules: globalThis.Array.isArray(object?.modules)
         ? object.modules.map((e: any) => ModuleExplanation.fromJSON(e))
         : [],
+      priceListVersion: isSet(object.priceListVersion)
+        ? globalThis.String(object.priceListVersion)
+        : isSet(object.price_list_version)
+        ? globalThis.String(object.price_list_version)
+        : "0",
     };
   },
 
@@ -1280,6 +1320,9 @@ export const ExplainResponse: MessageFns<ExplainResponse> = {
     }
     if (message.modules?.length) {
       obj.modules = message.modules.map((e) => ModuleExplanation.toJSON(e));
+    }
+    if (message.priceListVersion !== "0") {
+      obj.priceListVersion = message.priceListVersion;
     }
     return obj;
   },
@@ -1293,6 +1336,7 @@ export const ExplainResponse: MessageFns<ExplainResponse> = {
       ? DataPoint.fromPartial(object.point)
       : undefined;
     message.modules = object.modules?.map((e) => ModuleExplanation.fromPartial(e)) || [];
+    message.priceListVersion = object.priceListVersion ?? "0";
     return message;
   },
 };

@@ -385,8 +385,11 @@ function changedFields(current: MappingRow, input: UpdateMappingInput): string[]
 
 async function checkUniqueMapping(tx: SqlExecutor, m: Omit<MappingRow, "seq">): Promise<void> {
   if (m.name !== null) {
-    const named = await repo.liveMappingNamed(tx, m.name);
-    if (named !== undefined && named.mappingId !== m.mappingId) {
+    // A name names one mapping at any instant: taken if another live mapping of that name shares an instant with this one.
+    const named = (await repo.liveMappingsNamed(tx, m.name)).find(
+      (n) => n.mappingId !== m.mappingId && overlaps(n.start, n.end, m.start, m.end),
+    );
+    if (named !== undefined) {
       throw new AlreadyExistsError(`a mapping named ${JSON.stringify(m.name)} already exists (${named.mappingId})`);
     }
   }

@@ -159,8 +159,9 @@ export function siblingMappings(
   );
 }
 
-export function liveMappingNamed(tx: SqlExecutor, name: string): Promise<MappingRow | undefined> {
-  return mappings.first(tx, "name = ? AND deleted_ms IS NULL", [name]);
+/** The live mappings of this name (a published price list ends one and starts its successor under the same name). */
+export function liveMappingsNamed(tx: SqlExecutor, name: string): Promise<MappingRow[]> {
+  return mappings.select(tx, "WHERE name = ? AND deleted_ms IS NULL ORDER BY seq", [name]);
 }
 
 export interface MappingFilter extends ThresholdFilter, WindowFilter {}
