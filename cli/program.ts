@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
+import { register as adjustments } from "./commands/adjustments.js";
 import { register as audit } from "./commands/audit.js";
 import { register as dataframes } from "./commands/dataframes.js";
 import { register as hashmap } from "./commands/hashmap.js";
@@ -98,6 +99,7 @@ export function buildProgram(opts: ProgramOptions = {}): Command {
   dataframes(program);
   scopes(program);
   reprocess(program);
+  adjustments(program);
   const hm = hashmap(program);
   hashmapMappings(hm);
   hashmapThresholds(hm);

@@ -124,10 +124,10 @@ function toggle(active: boolean) {
   };
 }
 
-async function reset(ctx: Context, o: { to: Date; all?: boolean; format: Format }, ids: string[]): Promise<void> {
+async function reset(ctx: Context, o: { to: Date; all?: boolean; reason?: string; format: Format }, ids: string[]): Promise<void> {
   if (o.all === true && ids.length > 0) throw new CliError("usage", "give scope ids or --all, not both");
   if (o.all !== true && ids.length === 0) throw new CliError("usage", "give the scope ids to reset, or --all");
-  const { scopes } = await ctx.scopes.resetScope({ scopeIds: ids, allScopes: o.all === true, state: o.to });
+  const { scopes } = await ctx.scopes.resetScope({ scopeIds: ids, allScopes: o.all === true, state: o.to, reason: o.reason });
   await printScopes(ctx, o.format, scopes);
 }
 
@@ -217,6 +217,7 @@ export function register(program: Command): void {
     .description("Move scopes' state back to a period boundary: the periods from there on are rated again and replace what was stored")
     .addOption(dateOption("--to <when>", "the new state: a period boundary not after the current state").makeOptionMandatory())
     .option("--all", "every scope")
+    .option("--reason <text>", "why, kept on the adjustments of the periods rated again")
     .addOption(formatOption())
     .addHelpText("after", examples("ratemesh scopes reset acme-prod --to 2026-11-02", "ratemesh scopes reset --all --to yesterday"))
     .action(action(reset));

@@ -44,6 +44,7 @@ const READERS_CONFINED = new Set([
   "StorageService/StreamDataFrames",
   "StorageService/Summary",
   "StorageService/Total",
+  "StorageService/ListAdjustments",
   "ScopeService/ListScopes",
   "ScopeService/GetScope",
 ]);

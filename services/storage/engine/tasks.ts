@@ -18,6 +18,7 @@ interface TaskRow {
   end: unknown;
   progress: unknown;
   reason: string;
+  actor: string;
   created_at: unknown;
   finished_at: unknown;
 }
@@ -36,6 +37,7 @@ function toTask(r: TaskRow, period: number): TaskRecord {
     end: fromEpochSeconds(end),
     progress: fromEpochSeconds(progress),
     reason: r.reason,
+    actor: r.actor ?? "",
     createdAt: new Date(int(r.created_at)),
     finishedAt: finishedAt === null ? undefined : new Date(finishedAt),
     periodsTotal: Math.round((end - begin) / period),
@@ -108,8 +110,8 @@ export async function createTasks(sql: Sql, input: CreateTasksInput, now: Date, 
     );
     const id = randomUUID();
     await sql.run(
-      `INSERT INTO reprocess_tasks (task_id, scope_ref, begin, "end", progress, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      [id, int(s.ref), begin, end, begin, input.reason, now.getTime()],
+      `INSERT INTO reprocess_tasks (task_id, scope_ref, begin, "end", progress, reason, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [id, int(s.ref), begin, end, begin, input.reason, input.actor ?? "", now.getTime()],
     );
     ids.push(id);
   }
