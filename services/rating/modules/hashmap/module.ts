@@ -2,9 +2,11 @@
  * The hashmap rating module: CloudKitty's HashMap, priced from the in-memory
  * index of the current snapshot (see README.md in this folder).
  */
+
+import { Decimal } from "../../../../libs/money/decimal.js";
 import { type ExplainStep, PointError, type RatingFrame, type RatingModule, type RatingPoint } from "../../domain.js";
 import type { HashmapIndex } from "./hashmap-index.js";
-import { FieldValueError, priceReference } from "./reference.js";
+import { FieldValueError, priceReference, tieredPart } from "./reference.js";
 
 export class HashmapModule implements RatingModule {
   readonly name = "hashmap";
@@ -20,6 +22,8 @@ export class HashmapModule implements RatingModule {
     // Consecutive points of one type are the common case: skip the map lookup for them.
     let lastType: string | undefined;
     let svc = undefined as ReturnType<typeof view.get>;
+    // Month-to-date quantity of each tiered type, advanced point by point (tiers.ts).
+    let running: Map<string, Decimal> | undefined;
     for (let i = 0; i < points.length; i++) {
       const p = points[i] as RatingPoint;
       if (p.type !== lastType) {
@@ -29,6 +33,15 @@ export class HashmapModule implements RatingModule {
       if (svc === undefined) continue;
       try {
         svc.priceInto(p);
+        if (svc.tiered !== undefined) {
+          running ??= new Map();
+          const qty = Decimal.parse(p.qty);
+          const before = running.get(p.type) ?? Decimal.parse(frame.monthToDate?.get(p.type) ?? "0");
+          p.price = Decimal.parse(p.price)
+            .add(tieredPart(svc.entries, qty, before))
+            .toString();
+          running.set(p.type, before.add(qty));
+        }
       } catch (err) {
         throw asPointError(err, i);
       }
@@ -44,11 +57,11 @@ export class HashmapModule implements RatingModule {
     return e.mappings.size > 0 || e.thresholds.size > 0 || e.fields.some((f) => f.mappings.size > 0 || f.thresholds.size > 0);
   }
 
-  explain(point: RatingPoint, scopeId: string, at: Date): ExplainStep[] {
+  explain(point: RatingPoint, scopeId: string, at: Date, monthToDate = "0"): ExplainStep[] {
     const steps: ExplainStep[] = [];
     const svc = this.index().service(scopeId, at.getTime(), point.type);
     try {
-      point.price = priceReference(svc, point, (s) => steps.push(s));
+      point.price = priceReference(svc, point, (s) => steps.push(s), Decimal.parse(monthToDate));
     } catch (err) {
       throw asPointError(err, 0);
     }
