@@ -217,9 +217,9 @@ export function priceReference(svc: ServiceEntries | undefined, point: RatingPoi
 
 /** The groups of the service whose service mapping is tiered, or undefined when none is. */
 export function tieredGroups(svc: ServiceEntries): Set<string> | undefined {
-  let out: Set<string> | undefined;
-  for (const [group, rule] of svc.mappings) if (rule.tiers !== undefined) (out ??= new Set()).add(group);
-  return out;
+  const out = new Set<string>();
+  for (const [group, rule] of svc.mappings) if (rule.tiers !== undefined) out.add(group);
+  return out.size === 0 ? undefined : out;
 }
 
 /** The sum of the service's tiered mappings for qty units after monthToDate units of the month (exact). */

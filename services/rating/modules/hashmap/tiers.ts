@@ -84,7 +84,7 @@ export function monthAmount(t: ParsedTiers, x: Decimal): Decimal {
     const tier = tiers[i] as ParsedTier;
     if (!tier.from.lt(x)) break;
     const next = tiers[i + 1];
-    const top = next !== undefined && next.from.lt(x) ? next.from : x;
+    const top = next?.from.lt(x) ? next.from : x;
     total = total.add(top.sub(tier.from).mul(tier.price));
   }
   return total;
