@@ -167,3 +167,19 @@ export function touWindow(tou: TimeOfUse, at: number): number {
   const { day, minute } = localTime(at, tou.timeZone);
   return tou.windows.findIndex((w) => windowHolds(w, day, minute));
 }
+
+/** What a mapping with tiers or time of use must be; returns the field at fault and why, or undefined. */
+export function shapeProblem(m: {
+  fieldId: string | null;
+  type: "flat" | "rate";
+  tiers?: Tiers | null | undefined;
+  timeOfUse?: TimeOfUse | null | undefined;
+}): { field: string; problem: string } | undefined {
+  if (!m.tiers) return undefined;
+  if (m.fieldId !== null)
+    return { field: "tiers", problem: "only a service mapping can have tiers (they count the month's quantity of the scope and type)" };
+  if (m.type !== "flat") return { field: "tiers", problem: "a tiered mapping is a flat price per unit, not a rate" };
+  if (m.timeOfUse)
+    return { field: "time_of_use", problem: "a tiered mapping's prices are its tiers: it cannot also have time-of-use windows" };
+  return undefined;
+}
