@@ -5,8 +5,10 @@
 
 import { Decimal } from "../../../../libs/money/decimal.js";
 import { type ExplainStep, PointError, type RatingFrame, type RatingModule, type RatingPoint } from "../../domain.js";
+import type { ServiceEntries } from "./entries.js";
 import type { HashmapIndex } from "./hashmap-index.js";
-import { FieldValueError, priceReference, tieredPart } from "./reference.js";
+import { FieldValueError, priceReference } from "./reference.js";
+import { monthAmount } from "./tiers.js";
 
 export class HashmapModule implements RatingModule {
   readonly name = "hashmap";
@@ -22,8 +24,9 @@ export class HashmapModule implements RatingModule {
     // Consecutive points of one type are the common case: skip the map lookup for them.
     let lastType: string | undefined;
     let svc = undefined as ReturnType<typeof view.get>;
-    // Month-to-date quantity of each tiered type, advanced point by point (tiers.ts).
-    let running: Map<string, Decimal> | undefined;
+    // Month-to-date of each tiered type, advanced point by point (tiers.ts): the quantity m and
+    // F(m) summed over the service's tiered mappings, so each point costs one F(m + q).
+    let running: Map<string, { m: Decimal; f: Decimal }> | undefined;
     for (let i = 0; i < points.length; i++) {
       const p = points[i] as RatingPoint;
       if (p.type !== lastType) {
@@ -35,12 +38,17 @@ export class HashmapModule implements RatingModule {
         svc.priceInto(p);
         if (svc.tiered !== undefined) {
           running ??= new Map();
-          const qty = Decimal.parse(p.qty);
-          const before = running.get(p.type) ?? Decimal.parse(frame.monthToDate?.get(p.type) ?? "0");
-          p.price = Decimal.parse(p.price)
-            .add(tieredPart(svc.entries, qty, before))
-            .toString();
-          running.set(p.type, before.add(qty));
+          let before = running.get(p.type);
+          if (before === undefined) {
+            const m = Decimal.parse(frame.monthToDate?.get(p.type) ?? "0");
+            before = { m, f: monthAmounts(svc.entries, m) };
+          }
+          const m = before.m.add(Decimal.parse(p.qty));
+          const f = monthAmounts(svc.entries, m);
+          const amount = f.sub(before.f);
+          const price = p.price;
+          p.price = price === "0" || price === "" ? amount.toString() : Decimal.parse(price).add(amount).toString();
+          running.set(p.type, { m, f });
         }
       } catch (err) {
         throw asPointError(err, i);
@@ -67,6 +75,13 @@ export class HashmapModule implements RatingModule {
     }
     return steps;
   }
+}
+
+/** F(x) summed over the service's tiered mappings: the month's first x units (tiers.ts). */
+function monthAmounts(svc: ServiceEntries, x: Decimal): Decimal {
+  let sum = Decimal.ZERO;
+  for (const rule of svc.mappings.values()) if (rule.tiers !== undefined) sum = sum.add(monthAmount(rule.tiers, x));
+  return sum;
 }
 
 function asPointError(err: unknown, index: number): unknown {

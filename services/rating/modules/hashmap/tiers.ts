@@ -64,30 +64,30 @@ interface ParsedTier {
 export interface ParsedTiers {
   mode: TierMode;
   tiers: ParsedTier[];
+  /** Graduated: F(from_i), the price of the month's units below each tier, so F(x) is one step. */
+  below: Decimal[];
 }
 
 export function parseTiers(t: Tiers): ParsedTiers {
-  return { mode: t.mode, tiers: t.tiers.map((x) => ({ from: Decimal.parse(x.from), price: Decimal.parse(x.price) })) };
+  const tiers = t.tiers.map((x) => ({ from: Decimal.parse(x.from), price: Decimal.parse(x.price) }));
+  const below = [Decimal.ZERO];
+  for (let i = 1; i < tiers.length; i++) {
+    const prev = tiers[i - 1] as ParsedTier;
+    below.push((below[i - 1] as Decimal).add((tiers[i] as ParsedTier).from.sub(prev.from).mul(prev.price)));
+  }
+  return { mode: t.mode, tiers, below };
 }
 
 /** The price of the first x units of the month (x may be negative: the first tier extends below 0). */
 export function monthAmount(t: ParsedTiers, x: Decimal): Decimal {
   const tiers = t.tiers;
-  if (t.mode === "volume") {
-    let price = (tiers[0] as ParsedTier).price;
-    for (const tier of tiers) if (tier.from.lt(x)) price = tier.price;
-    return x.mul(price);
-  }
-  if (x.sign <= 0) return x.mul((tiers[0] as ParsedTier).price);
-  let total = Decimal.ZERO;
-  for (let i = 0; i < tiers.length; i++) {
-    const tier = tiers[i] as ParsedTier;
-    if (!tier.from.lt(x)) break;
-    const next = tiers[i + 1];
-    const top = next?.from.lt(x) ? next.from : x;
-    total = total.add(top.sub(tier.from).mul(tier.price));
-  }
-  return total;
+  // The tier x reaches: the last whose from is below x (the first for x <= 0).
+  let i = 0;
+  while (i + 1 < tiers.length && (tiers[i + 1] as ParsedTier).from.lt(x)) i++;
+  const tier = tiers[i] as ParsedTier;
+  if (t.mode === "volume") return x.mul(tier.price);
+  if (i === 0) return x.mul(tier.price);
+  return (t.below[i] as Decimal).add(x.sub(tier.from).mul(tier.price));
 }
 
 /** The parts of [m, m + q] in each tier (graduated), for Explain. */
