@@ -91,14 +91,16 @@ export async function clipOpenTasks(sql: Sql, scopeRef: number, to: number, now:
 
 /**
  * A task's end moved on to the end of the billing month holding its last
- * period (on a period boundary), but not past the scope's state: re-rating
+ * period (the end of the month's last period: a period belongs to the
+ * month of its begin), but not past the scope's state: re-rating
  * a period changes the month-to-date quantity of every later period of its
  * month (tiered prices, services/collector/processor/month-to-date.ts), so
  * they are re-rated after it, in order, by the same task.
  */
 export function toMonthEnd(end: number, state: number | null, timeZone: string, period: number): number {
   const month = epochSeconds(monthEnd(fromEpochSeconds(end - 1), timeZone));
-  const aligned = Math.floor(month / period) * period;
+  // A period belongs to the month of its begin: the last one of the month may end after the month does.
+  const aligned = Math.ceil(month / period) * period;
   return Math.max(end, Math.min(aligned, state ?? end));
 }
 
