@@ -136,7 +136,7 @@ export const scopeKeyOption = str({
  * extends a reprocessing task to its end. One declaration for both.
  */
 export const billingTimeZoneOption = str({
-  help: "IANA time zone whose calendar months are the billing months of tiered prices (e.g. Europe/Paris). Its month starts must fall on period boundaries.",
+  help: "IANA time zone whose calendar months are the billing months of tiered prices (e.g. Europe/Paris); a period belongs to the month its begin is in.",
   default: "UTC",
 });
 
