@@ -206,6 +206,45 @@ for (const backend of BACKENDS) {
   });
 }
 
+describe("tiered mappings: updates and volume mode over gRPC", () => {
+  it("changes the tiers of a mapping not started yet, refuses it once started, and prices volume tiers", async (t) => {
+    const [r] = await startRating(t, "sqlite");
+    assert.ok(r !== undefined);
+    const c = r.clients;
+    await c.rating.updateModule({ name: "hashmap", enabled: true, priority: undefined });
+    const svc = (await c.hashmap.createService({ name: "storage.gb" })).service;
+    assert.ok(svc !== undefined);
+    const started = (
+      await c.hashmap.createMapping(CreateMappingRequest.fromPartial({ serviceId: svc.serviceId, start: PAST, force: true, tiers: TIERS }))
+    ).mapping;
+    assert.ok(started !== undefined);
+    await rejectsWith(
+      c.hashmap.updateMapping({ mappingId: started.mappingId, tiers: { ...TIERS, mode: TierMode.TIER_MODE_VOLUME } }),
+      status.INVALID_ARGUMENT,
+      "tiers",
+    );
+    const next = new Date(Date.now() + 86_400_000);
+    const later = (
+      await c.hashmap.createMapping(
+        CreateMappingRequest.fromPartial({ serviceId: svc.serviceId, start: next, tiers: TIERS, groupId: "", tenantId: "acme" }),
+      )
+    ).mapping;
+    assert.ok(later !== undefined);
+    const updated = (await c.hashmap.updateMapping({ mappingId: later.mappingId, tiers: { ...TIERS, mode: TierMode.TIER_MODE_VOLUME } }))
+      .mapping;
+    assert.equal(updated?.tiers?.mode, TierMode.TIER_MODE_VOLUME);
+
+    // acme's own volume tiers from tomorrow replace the global graduated ones: 990 before, 30 now.
+    const quote = (scopeId: string, at: Date) =>
+      c.rating.quote({ points: [point("30")], scopeId, at, monthToDate: { qty: { "storage.gb": "990" } } });
+    const at = new Date(next.getTime() + 3_600_000);
+    // 1020 × 0.08 − 990 × 0.10 = 81.60 − 99.00 = −17.40
+    assert.ok(same((await quote("acme", at)).total, "-17.40"));
+    // Others keep graduated: 10 × 0.10 + 20 × 0.08 = 2.60
+    assert.ok(same((await quote("other", at)).total, "2.60"));
+  });
+});
+
 function emptyList() {
   return {
     serviceId: "",
