@@ -1,5 +1,5 @@
 import { bytes, duration, fraction, hostPort, int, listenOrOff, oneOf, str } from "./options.js";
-import { auth, connectionLimits, jwt, keystone_authtoken, limits, tls } from "./trust.js";
+import { connectionLimits, type IdentityService, trustSections } from "./trust.js";
 
 /**
  * Options every service reads (logging, gRPC server and client behaviour),
@@ -83,8 +83,17 @@ export const tracing = {
   }),
 };
 
-/** The sections every service reads (the trust boundary's in trust.ts). */
-export const commonSections = { log, server, client, tracing, tls, auth, keystone_authtoken, jwt, limits };
+/**
+ * The sections every service reads (the trust boundary's in trust.ts),
+ * with its identity service's validator in the section the deployment
+ * names (`idp`, declared by the service).
+ */
+export function commonSections<S extends string, N extends string>(idp: IdentityService<S, N>) {
+  return { log, server, client, tracing, ...trustSections(idp) };
+}
+
+/** The common sections whatever the identity service is called. */
+export const baseSections = { log, server, client, tracing };
 
 /**
  * Where a service serves its metrics over HTTP (GET /metrics, text

@@ -42,7 +42,7 @@ export const CONFIG_CATALOG: Catalog = {
   },
   "keystone_authtoken": {
     "www_authenticate_uri": str({"help":"Keystone's public URL, told to callers refused for want of a token (WWW-Authenticate). Default: auth_url.","default":""}),
-    "auth_url": str({"help":"Keystone's identity URL tokens are validated against, e.g. http://keystone:5000/v3.","default":""}),
+    "auth_url": str({"help":"Keystone's identity URL tokens are validated against, e.g. http://identity:5000/v3.","default":""}),
     "username": str({"help":"The service user that validates tokens (it needs the service or admin role).","default":""}),
     "password": str({"help":"The service user's password.","default":"","secret":true}),
     "project_name": str({"help":"The service user's project.","default":"service"}),

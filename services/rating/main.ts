@@ -13,7 +13,7 @@ import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
 import { inputLimitsFrom } from "../../libs/validation/limits.js";
 import { RatingServiceDefinition, ratingHandlers } from "./api.js";
-import { ratingConfig } from "./config.js";
+import { identityService, ratingConfig } from "./config.js";
 import { hashmapHandlers } from "./modules/hashmap/api.js";
 import { HashmapManager } from "./modules/hashmap/manage.js";
 import { HashmapModule } from "./modules/hashmap/module.js";
@@ -32,7 +32,7 @@ import { RatingTelemetry } from "./telemetry.js";
 /** Called for every batch of periods rated: their successful calls are logged at debug. */
 const HOT_METHODS = ["RatingService/Rate"];
 
-await runService(ratingConfig, async ({ config, logger, metrics, serveMetrics }) => {
+await runService(ratingConfig, async ({ config, logger, metrics, listen }) => {
   const { rating } = config;
   const db: SqlDatabase =
     rating.backend === "postgresql" ? await PostgresRatingDatabase.open(rating.url) : new SqliteRatingDatabase(rating.url);
@@ -58,27 +58,18 @@ await runService(ratingConfig, async ({ config, logger, metrics, serveMetrics })
     caughtUp,
     telemetry,
   );
-  const trust = await serverTrustFrom(config, rating, logger);
+  const trust = await serverTrustFrom(config, identityService, rating, logger);
   const audit = await AuditTrail.open({ backend: rating.backend, url: rating.url, table: "rating_audit" });
   const server = new GrpcServer({ logger, metrics, hotMethods: HOT_METHODS, ...trust, audit });
   server.add(RatingServiceDefinition, ratingHandlers({ pipeline, clock, telemetry, limits: inputLimitsFrom(config.limits) }), ratingPolicy);
   server.add(HashmapServiceService, hashmapHandlers(new HashmapManager(db, clock, caughtUp)), hashmapPolicy);
   server.add(RulesServiceService, rulesHandlers(new RulesManager(db, clock, caughtUp)), rulesPolicy);
   server.add(AuditServiceService, auditHandlers(audit), auditPolicy);
-  const { host } = rating.listen;
-  const port = await server.listen(host, rating.listen.port);
-  const metricsAddress = await serveMetrics(rating.metrics_listen);
-  logger.info(
-    {
-      address: `${host}:${port}`,
-      metrics_address: metricsAddress,
-      backend: rating.backend,
-      version: state.current.version,
-      tls: trust.tls !== undefined,
-      auth_strategy: config.auth.auth_strategy,
-    },
-    "listening",
-  );
+  await listen(server, rating, {
+    backend: rating.backend,
+    version: state.current.version,
+    tls: trust.tls !== undefined,
+  });
   await server.watchReadiness(() => db.ping(), config.server.readiness_interval);
   return {
     server,
