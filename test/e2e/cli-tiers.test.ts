@@ -57,6 +57,13 @@ describe("CLI: tiered and time-of-use mappings", () => {
       monthToDate: { qty: { "storage.gb": "990" } },
     });
     assert.ok(Decimal.parse(quoted.total).eq(Decimal.parse("2.60")), quoted.total);
+    const at = ["--at", "2026-03-10T12:00:00Z", "--month-to-date", "storage.gb=990"];
+    const cliQuote = await cli("quote", "--type", "storage.gb", "--qty", "30", ...at, "--format", "json");
+    assert.equal(cliQuote.code, 0, cliQuote.stderr);
+    assert.ok(Decimal.parse((JSON.parse(cliQuote.stdout) as { total: string }).total).eq(Decimal.parse("2.60")), cliQuote.stdout);
+    const cliExplain = await cli("explain", "--type", "storage.gb", "--qty", "30", ...at);
+    assert.equal(cliExplain.code, 0, cliExplain.stderr);
+    assert.match(cliExplain.stdout, /graduated tiers, month to date 990, qty 30: 10 × 0\.10 \+ 20 × 0\.08 = 2\.60/);
 
     await cli("hashmap", "services", "create", "ip");
     const created = await cli("hashmap", "mappings", "create", "--service", "ip", "--tiers", "volume 0:1, 10:0.5", "--format", "json");
