@@ -172,6 +172,8 @@ describe("tiered and time-of-use prices through the collector", () => {
     await cluster.addCollector();
     await eventually(async () => (await periodsDone(cluster)) >= (scopes.length * PERIODS) / 4, 120_000, "a quarter of the work done");
     await cluster.collectors[0]?.stop("SIGKILL");
+    const atKill = await periodsDone(cluster);
+    assert.ok(atKill < scopes.length * PERIODS, `killed with work left (${atKill} of ${scopes.length * PERIODS} periods done)`);
     await eventually(async () => (await scopesDone(cluster)) === scopes.length, 180_000, "every scope rated to the end");
 
     assert.deepEqual(await verifyExactlyOnce(cluster), [], "no duplicate, no gap");
