@@ -18,6 +18,8 @@ export interface RuleRef {
   tenantId: string | null;
   /** A tiered service mapping: its group is priced by the tiers alone (tiers.ts). */
   tiers?: ParsedTiers;
+  /** A time-of-use mapping: which cost applies at the instant, for Explain. */
+  timeOfUse?: string;
 }
 
 export interface LevelRule extends RuleRef {
@@ -109,8 +111,10 @@ export function loadEntries(data: HashmapData, tenantId: string, at: number, par
   const mappingRule = (m: MappingRow): RuleRef => {
     const r = rule(m, m.mappingId);
     if (m.timeOfUse) {
-      const w = m.timeOfUse.windows[touWindow(m.timeOfUse, at)];
+      const i = touWindow(m.timeOfUse, at);
+      const w = m.timeOfUse.windows[i];
       if (w !== undefined) r.cost = parsed.cost(w.cost);
+      r.timeOfUse = `time of use in ${m.timeOfUse.timeZone}: ${w === undefined ? "outside every window, its own cost" : `window ${i + 1}`}`;
     }
     if (m.tiers) r.tiers = parseTiers(m.tiers);
     return r;

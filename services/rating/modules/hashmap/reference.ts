@@ -94,8 +94,9 @@ export function priceReference(svc: ServiceEntries | undefined, point: RatingPoi
     }
     return r;
   };
-  const update = (group: string, rule: RuleRef, kind: string, what: string) => {
+  const update = (group: string, rule: RuleRef, kind: string, mapping: string) => {
     if (tiered?.has(group)) return;
+    const what = rule.timeOfUse === undefined ? mapping : `${mapping} (${rule.timeOfUse})`;
     const r = touch(group);
     if (rule.type === "rate") {
       const before = r.rate;

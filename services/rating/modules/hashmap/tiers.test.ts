@@ -152,6 +152,16 @@ describe("time of use", () => {
     assert.equal(rate(data, [point("10")], undefined, new Date("2026-03-11T06:00:00Z"))[0], "1.00");
   });
 
+  it("explains which window gave the cost", () => {
+    const module = new HashmapModule(() => new HashmapIndex(data));
+    const p = point("10");
+    const steps = module.explain(p, "acme", new Date("2026-03-10T22:00:00Z"));
+    assert.equal(p.price, "0.50");
+    assert.match(steps[0]?.detail ?? "", /\(time of use in UTC: window 1\): flat 0\.05/);
+    const day = module.explain(point("10"), "acme", new Date("2026-03-10T12:00:00Z"));
+    assert.match(day[0]?.detail ?? "", /outside every window, its own cost\): flat 0\.10/);
+  });
+
   it("prices a Saturday noon period at 0.05", () => {
     assert.equal(rate(data, [point("10")], undefined, new Date("2026-03-14T12:00:00Z"))[0], "0.50");
   });
