@@ -139,6 +139,26 @@ export const scopeKeyOption = str({
 });
 
 /** Why a period length cannot be used, or undefined. */
+/**
+ * The time zone of billing months (tiered prices count the month-to-date
+ * quantity): the collector reads the month-to-date from its start, storage
+ * extends a reprocessing task to its end. One declaration for both.
+ */
+export const billingTimeZoneOption = str({
+  help: "IANA time zone whose calendar months are the billing months of tiered prices (e.g. Europe/Paris); a period belongs to the month its begin is in.",
+  default: "UTC",
+});
+
+/** Why the billing time zone cannot be used, or undefined. */
+export function billingTimeZoneProblem(timeZone: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone });
+    return undefined;
+  } catch {
+    return `${JSON.stringify(timeZone)} is not an IANA time zone`;
+  }
+}
+
 export function periodProblem(seconds: number): string | undefined {
   return 86400 % seconds === 0 ? undefined : `${seconds} does not divide a day (86400 s), so periods could not align to days`;
 }

@@ -82,6 +82,7 @@ await runService(checked, async ({ config, logger, metrics: registry, listen }) 
       collectorName: collector.name,
       fetcherName: fetcher.name,
       tickSeconds: Math.min(config.collect.period, 5),
+      billingTimeZone: config.collect.billing_time_zone,
     },
     {
       fetcher,

@@ -134,11 +134,11 @@ export class Pipeline {
     return versionAt(this.state.current.versions, at.getTime());
   }
 
-  explain(point: RatingPoint, scopeId: string, at: Date): ModuleExplanation[] {
+  explain(point: RatingPoint, scopeId: string, at: Date, monthToDate?: string): ModuleExplanation[] {
     const out: ModuleExplanation[] = [];
     for (const m of this.active()) {
       const priceBefore = point.price;
-      const steps: ExplainStep[] = m.explain(point, scopeId, at);
+      const steps: ExplainStep[] = m.explain(point, scopeId, at, monthToDate);
       out.push({ module: m.name, priceBefore, priceAfter: point.price, steps });
     }
     return out;

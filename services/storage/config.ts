@@ -5,6 +5,8 @@
  * clock_skew_tolerance).
  */
 import {
+  billingTimeZoneOption,
+  billingTimeZoneProblem,
   checkDatabase,
   commonSections,
   databaseOptions,
@@ -72,7 +74,12 @@ const cloudkittyStorage = Object.fromEntries(
 
 export const storageConfig = defineServiceConfig(
   "storage",
-  { ...commonSections(identityService), storage, collect: { period: periodOption, wait_periods: waitPeriodsOption }, ...cloudkittyStorage },
+  {
+    ...commonSections(identityService),
+    storage,
+    collect: { period: periodOption, wait_periods: waitPeriodsOption, billing_time_zone: billingTimeZoneOption },
+    ...cloudkittyStorage,
+  },
   [
     ({ config: c, report }) => {
       checkDatabase("storage", c.storage, report);
@@ -80,6 +87,8 @@ export const storageConfig = defineServiceConfig(
       checkServed("storage", c.storage, c.server.allow_insecure_bind, report);
       const period = periodProblem(c.collect.period);
       if (period !== undefined) report("collect", "period", period);
+      const zone = billingTimeZoneProblem(c.collect.billing_time_zone);
+      if (zone !== undefined) report("collect", "billing_time_zone", zone);
     },
   ],
 );

@@ -177,6 +177,13 @@ export interface CreateTasksInput {
   reason: string;
   /** Who creates the tasks (the caller). */
   actor?: string;
+  /**
+   * A time zone: each task goes on to the end of the billing month of its
+   * end there (as far as the scope is rated), so that the periods after a
+   * re-rated one in its month, whose month-to-date quantity it changes, are
+   * re-rated too (tiered prices). Undefined: the window as given.
+   */
+  wholeMonthsIn?: string | undefined;
 }
 
 export interface TaskCursor {

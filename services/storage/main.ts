@@ -33,6 +33,7 @@ await runService(storageConfig, async ({ config, logger, metrics, listen }) => {
     periodSeconds,
     waitPeriods: config.collect.wait_periods,
     clockSkewTolerance: config.storage.clock_skew_tolerance,
+    billingTimeZone: config.collect.billing_time_zone,
     telemetry,
   };
   const trust = await serverTrustFrom(config, identityService, config.storage, logger);

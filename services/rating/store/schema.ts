@@ -135,13 +135,21 @@ function priceListVersions(engine: "sqlite" | "postgresql"): string {
   `;
 }
 
+/** Tiered and time-of-use prices on mappings (modules/hashmap/tiers.ts), as JSON documents. */
+const MAPPING_PRICE_SHAPES = `
+  ALTER TABLE hashmap_mappings ADD COLUMN tiers TEXT;
+  ALTER TABLE hashmap_mappings ADD COLUMN time_of_use TEXT;
+`;
+
 export const sqliteMigrations: Migration[] = [
   { version: 1, name: "rating tables", sql: tables("sqlite") },
   { version: 2, name: "price list versions", sql: priceListVersions("sqlite") },
+  { version: 3, name: "mapping tiers and time of use", sql: MAPPING_PRICE_SHAPES },
 ];
 export const postgresMigrations: Migration[] = [
   { version: 1, name: "rating tables", sql: tables("postgresql") },
   { version: 2, name: "price list versions", sql: priceListVersions("postgresql") },
+  { version: 3, name: "mapping tiers and time of use", sql: MAPPING_PRICE_SHAPES },
 ];
 
 /** The migrations table of the rating service (storage keeps its own, so both can share a database). */
