@@ -6,10 +6,13 @@
  * closes the connections afterwards.
  */
 import type { Command } from "commander";
+import { AuditServiceService } from "../libs/gen/ratemesh/v1/audit.js";
 import { CollectorServiceService } from "../libs/gen/ratemesh/v1/collector.js";
+import { PriceListServiceService } from "../libs/gen/ratemesh/v1/pricelist.js";
 import { HashmapServiceService, RatingServiceService, RulesServiceService } from "../libs/gen/ratemesh/v1/rating.js";
 import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../libs/gen/ratemesh/v1/storage.js";
 import { CliConnection } from "./grpc.js";
+import { passwordToken } from "./keystone.js";
 import { writeOut } from "./output.js";
 import { type GlobalOptions, resolveSettings, type ServiceRole, type Settings } from "./settings.js";
 
@@ -52,6 +55,13 @@ export class Context {
   get rules() {
     return this.connection("rating").client(RulesServiceService);
   }
+  get priceLists() {
+    return this.connection("rating").client(PriceListServiceService);
+  }
+  /** The audit trail of storage or rating. */
+  audit(role: "storage" | "rating") {
+    return this.connection(role).client(AuditServiceService);
+  }
   get collector() {
     return this.connection("collector").client(CollectorServiceService);
   }
@@ -78,7 +88,10 @@ export function action<O, A extends unknown[]>(
     const cmd = commanderArgs[commanderArgs.length - 1] as Command;
     const positional = commanderArgs.slice(0, -2) as A;
     const global = cmd.optsWithGlobals<GlobalOptions>();
-    const ctx = new Context(resolveSettings(global), process.stdout, process.stderr, process.stdout.isTTY === true, () => new Date());
+    const settings = resolveSettings(global);
+    // Keystone credentials give the token every call carries, asked for once.
+    if (settings.token === undefined && settings.keystone !== undefined) settings.token = (await passwordToken(settings.keystone)).token;
+    const ctx = new Context(settings, process.stdout, process.stderr, process.stdout.isTTY === true, () => new Date());
     try {
       await fn(ctx, cmd.opts<O & object>(), ...positional);
     } finally {

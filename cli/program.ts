@@ -5,6 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
+import { register as adjustments } from "./commands/adjustments.js";
+import { register as audit } from "./commands/audit.js";
 import { register as dataframes } from "./commands/dataframes.js";
 import { register as hashmap } from "./commands/hashmap.js";
 import { register as hashmapFile } from "./commands/hashmap-file.js";
@@ -12,6 +14,7 @@ import { register as hashmapMappings } from "./commands/hashmap-mappings.js";
 import { register as hashmapThresholds } from "./commands/hashmap-thresholds.js";
 import { register as migrate } from "./commands/migrate.js";
 import { register as modules } from "./commands/modules.js";
+import { register as pricelist } from "./commands/pricelist.js";
 import { register as quote } from "./commands/quote.js";
 import { register as reprocess } from "./commands/reprocess.js";
 import { register as rules } from "./commands/rules.js";
@@ -37,6 +40,10 @@ Connection settings, first found wins: the option, its environment variable,
 the --config file ([storage], [rating] and [collector] sections: endpoint,
 else listen; the mesh's own ratemesh.conf works), then the services' defaults
 (storage ${DEFAULT_ADDRESS.storage}, rating ${DEFAULT_ADDRESS.rating}, collector ${DEFAULT_ADDRESS.collector}).
+Authentication as the openstack CLI: --os-token (OS_TOKEN), else a Keystone
+token for --os-username/--os-password on --os-project-name at --os-auth-url
+(OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, OS_AUTH_URL, the domains from
+OS_USER_DOMAIN_NAME and OS_PROJECT_DOMAIN_NAME): an openrc file works as is.
 Dates are UTC: 2026-11-01, 2026-11-01T06:00:00Z, now, today, yesterday,
 -3d, +12h, "3 days ago", november, "nov 2026", 2026-11, "last month".
 Prices and quantities are exact decimals; tables round them for display
@@ -70,6 +77,12 @@ export function buildProgram(opts: ProgramOptions = {}): Command {
     .addOption(new Option("--collector <host:port>", "collector service address").env("RATEMESH_COLLECTOR_ENDPOINT"))
     .addOption(new Option("--config <file>", "INI file with the services' addresses (e.g. ratemesh.conf)").env("RATEMESH_CONFIG"))
     .addOption(new Option("--os-token <token>", "token sent as x-auth-token metadata on every call").env("OS_TOKEN"))
+    .addOption(new Option("--os-auth-url <url>", "Keystone's identity URL, to get a token with a password").env("OS_AUTH_URL"))
+    .addOption(new Option("--os-username <name>", "Keystone user (a token is asked for when no --os-token is given)").env("OS_USERNAME"))
+    .addOption(new Option("--os-password <password>", "the Keystone user's password").env("OS_PASSWORD"))
+    .addOption(new Option("--os-project-name <name>", "the project the token is scoped to").env("OS_PROJECT_NAME"))
+    .addOption(new Option("--os-user-domain-name <name>", "the user's domain (default: Default)").env("OS_USER_DOMAIN_NAME"))
+    .addOption(new Option("--os-project-domain-name <name>", "the project's domain (default: Default)").env("OS_PROJECT_DOMAIN_NAME"))
     .addOption(new Option("--os-cacert <file>", "CA bundle: use TLS and verify the services with it").env("OS_CACERT"))
     .addOption(new Option("--os-cert <file>", "client certificate for mutual TLS (with --os-key)").env("OS_CERT"))
     .addOption(new Option("--os-key <file>", "client certificate key for mutual TLS").env("OS_KEY"))
@@ -88,6 +101,7 @@ export function buildProgram(opts: ProgramOptions = {}): Command {
   dataframes(program);
   scopes(program);
   reprocess(program);
+  adjustments(program);
   const hm = hashmap(program);
   hashmapMappings(hm);
   hashmapThresholds(hm);
@@ -95,7 +109,9 @@ export function buildProgram(opts: ProgramOptions = {}): Command {
   rules(program);
   modules(program);
   quote(program);
+  pricelist(program);
   status(program);
+  audit(program);
   migrate(program);
   return program;
 }

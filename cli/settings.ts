@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import { parseIni } from "../libs/config/ini.js";
 import { CliError } from "./errors.js";
+import { type PasswordAuth, type PasswordOptions, passwordAuthFrom } from "./keystone.js";
 
 export type ServiceRole = "storage" | "rating" | "collector";
 
@@ -22,7 +23,7 @@ export const DEFAULT_ADDRESS: Record<ServiceRole, string> = {
 };
 
 /** The global options, as commander gives them (flags and environment already merged). */
-export interface GlobalOptions {
+export interface GlobalOptions extends PasswordOptions {
   config?: string;
   storage?: string;
   rating?: string;
@@ -38,6 +39,8 @@ export interface Settings {
   address: Record<ServiceRole, string>;
   /** Sent as x-auth-token metadata on every call when set. */
   token: string | undefined;
+  /** Keystone credentials a token is asked for with, when no token is given (authenticate()). */
+  keystone: PasswordAuth | undefined;
   tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined;
   deadlineSeconds: number;
 }
@@ -46,7 +49,10 @@ export function resolveSettings(o: GlobalOptions): Settings {
   const fromFile = o.config === undefined ? {} : addressesFromConfig(o.config);
   const address = {} as Record<ServiceRole, string>;
   for (const role of ROLES) address[role] = o[role] ?? fromFile[role] ?? DEFAULT_ADDRESS[role];
-  return { address, token: o.osToken || undefined, tls: tlsFiles(o), deadlineSeconds: o.timeout };
+  const token = o.osToken || undefined;
+  // A given token wins, as with the openstack CLI (OS_TOKEN over a password).
+  const keystone = token === undefined ? passwordAuthFrom(o) : undefined;
+  return { address, token, keystone, tls: tlsFiles(o), deadlineSeconds: o.timeout };
 }
 
 function readOption(file: string, flag: string): Buffer {

@@ -15,6 +15,7 @@ import { parse } from "yaml";
 import { action, type Context } from "../context.js";
 import { subcommand } from "../declare.js";
 import { CliError } from "../errors.js";
+import type { PasswordAuth } from "../keystone.js";
 import { CloudKittyApi, type CloudKittyAuth, type CloudKittyState } from "../migrate/cloudkitty-api.js";
 import { deriveConfig } from "../migrate/config.js";
 import { priceListFrom } from "../migrate/price-list.js";
@@ -26,12 +27,6 @@ import { BEGINNING_OF_TIME } from "../pricelist/start.js";
 interface MigrateOptions {
   cloudkitty?: string;
   cloudkittyToken?: string;
-  osAuthUrl?: string;
-  osUsername?: string;
-  osPassword?: string;
-  osProjectName?: string;
-  osUserDomainName: string;
-  osProjectDomainName: string;
   osInterface: string;
   cloudkittyConf?: string;
   metricsYml?: string;
@@ -42,22 +37,11 @@ interface MigrateOptions {
   dryRun?: boolean;
 }
 
-function authOf(o: MigrateOptions): CloudKittyAuth {
+/** CloudKitty's API is read with the given token, else the global Keystone credentials (OS_*), else without auth. */
+function authOf(o: MigrateOptions, keystone: PasswordAuth | undefined): CloudKittyAuth {
   if (o.cloudkittyToken !== undefined) return { kind: "token", token: o.cloudkittyToken };
-  if (o.osAuthUrl === undefined) return { kind: "noauth" };
-  if (o.osUsername === undefined || o.osPassword === undefined || o.osProjectName === undefined) {
-    throw new CliError("usage", "Keystone authentication needs --os-username, --os-password and --os-project-name (or OS_USERNAME, …)");
-  }
-  return {
-    kind: "password",
-    authUrl: o.osAuthUrl,
-    username: o.osUsername,
-    password: o.osPassword,
-    projectName: o.osProjectName,
-    userDomainName: o.osUserDomainName,
-    projectDomainName: o.osProjectDomainName,
-    interface: o.osInterface,
-  };
+  if (keystone === undefined) return { kind: "noauth" };
+  return { kind: "password", ...keystone, interface: o.osInterface };
 }
 
 /** The rating types of a metrics.yml: each entry's alt_name, else the metric's name. */
@@ -106,7 +90,7 @@ function configFiles(o: MigrateOptions, ck: CloudKittyState, out: string[]): { p
 }
 
 async function fromCloudKitty(ctx: Context, o: MigrateOptions): Promise<void> {
-  const api = new CloudKittyApi(o.cloudkitty, authOf(o));
+  const api = new CloudKittyApi(o.cloudkitty, authOf(o, ctx.settings.keystone));
   await api.connect();
   const ck = await api.readAll();
   await ctx.write(
@@ -168,16 +152,6 @@ export function register(program: Command): void {
       ).env("CLOUDKITTY_URL"),
     )
     .addOption(new Option("--cloudkitty-token <token>", "a Keystone token for CloudKitty's API").env("CLOUDKITTY_TOKEN"))
-    .addOption(
-      new Option("--os-auth-url <url>", "Keystone, for CloudKitty's API with auth_strategy = keystone (without it: noauth)").env(
-        "OS_AUTH_URL",
-      ),
-    )
-    .addOption(new Option("--os-username <name>").env("OS_USERNAME"))
-    .addOption(new Option("--os-password <password>").env("OS_PASSWORD"))
-    .addOption(new Option("--os-project-name <name>").env("OS_PROJECT_NAME"))
-    .addOption(new Option("--os-user-domain-name <name>").env("OS_USER_DOMAIN_NAME").default("Default"))
-    .addOption(new Option("--os-project-domain-name <name>").env("OS_PROJECT_DOMAIN_NAME").default("Default"))
     .addOption(
       new Option("--os-interface <interface>", "the catalog interface of the rating endpoint").env("OS_INTERFACE").default("public"),
     )

@@ -20,6 +20,7 @@ interface PointOptions {
   metadata?: Record<string, string>;
   scope?: string;
   at?: Date;
+  monthToDate?: Record<string, string>;
 }
 
 function addPointOptions(cmd: Command): Command {
@@ -30,7 +31,12 @@ function addPointOptions(cmd: Command): Command {
     .option("--groupby <key=value>", "a groupby attribute; repeatable", collectPair)
     .option("--metadata <key=value>", "a metadata attribute; repeatable", collectPair)
     .option("--scope <project>", "price as this project (its own rules apply)")
-    .addOption(dateOption("--at <when>", "with the rules in force at this instant (default: now)"));
+    .addOption(dateOption("--at <when>", "with the rules in force at this instant (default: now)"))
+    .option(
+      "--month-to-date <type=qty>",
+      "for tiered prices: the quantity of a type already in the month (default 0); repeatable",
+      collectPair,
+    );
 }
 
 function pointOf(o: PointOptions): DataPoint {
@@ -63,7 +69,12 @@ function pointsFromFile(file: string): DataPoint[] {
 
 async function quote(ctx: Context, o: PointOptions & { points?: string; format: "table" | "json"; precision: number }): Promise<void> {
   const points = o.points === undefined ? [pointOf(o)] : pointsFromFile(o.points);
-  const res = await ctx.rating.quote({ points, scopeId: o.scope ?? "", at: o.at });
+  const res = await ctx.rating.quote({
+    points,
+    scopeId: o.scope ?? "",
+    at: o.at,
+    ...(o.monthToDate !== undefined && { monthToDate: { qty: o.monthToDate } }),
+  });
   if (o.format === "json") {
     await ctx.write(`${JSON.stringify(QuoteResponse.toJSON(res), null, 2)}\n`);
     return;
@@ -79,8 +90,13 @@ async function quote(ctx: Context, o: PointOptions & { points?: string; format: 
   }));
   const columns = [{ key: "type" }, { key: "qty", right: true }, { key: "unit" }, { key: "attributes" }, { key: "price", decimal: true }];
   await ctx.write(
-    `${renderRows("table", columns, rows, o.precision)}\ntotal: ${displayDecimal(res.total, o.precision)} (exactly ${res.total})\n`,
+    `${renderRows("table", columns, rows, o.precision)}\n${versionLine(res.priceListVersion)}\ntotal: ${displayDecimal(res.total, o.precision)} (exactly ${res.total})\n`,
   );
+}
+
+/** Which published price-list version was in force at the instant priced (see `ratemesh pricelist history`). */
+function versionLine(version: string): string {
+  return version === "0" || version === "" ? "price list: no published version in force" : `price list: version ${version}`;
 }
 
 function renderExplain(res: ExplainResponse): string {
@@ -94,6 +110,7 @@ function renderExplain(res: ExplainResponse): string {
     ...(attrs(p?.groupby) ? [`  groupby: ${attrs(p?.groupby)}`] : []),
     ...(attrs(p?.metadata) ? [`  metadata: ${attrs(p?.metadata)}`] : []),
     `price: ${p?.price}`,
+    versionLine(res.priceListVersion),
   ];
   if (res.modules.length === 0) lines.push("", "no rating module is enabled (see ratemesh modules list)");
   for (const m of res.modules) {
@@ -109,7 +126,8 @@ function renderExplain(res: ExplainResponse): string {
 }
 
 async function explain(ctx: Context, o: PointOptions & { format: "table" | "json" }): Promise<void> {
-  const res = await ctx.rating.explain({ point: pointOf(o), scopeId: o.scope ?? "", at: o.at });
+  const point = pointOf(o);
+  const res = await ctx.rating.explain({ point, scopeId: o.scope ?? "", at: o.at, monthToDate: o.monthToDate?.[point.type] });
   await ctx.write(o.format === "json" ? `${JSON.stringify(ExplainResponse.toJSON(res), null, 2)}\n` : renderExplain(res));
 }
 

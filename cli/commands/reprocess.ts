@@ -23,6 +23,7 @@ const COLUMNS: Column[] = [
   { key: "total", right: true },
   { key: "finished" },
   { key: "reason" },
+  { key: "actor" },
 ];
 
 async function printTasks(ctx: Context, format: Format, tasks: ReprocessTask[]): Promise<void> {
@@ -37,6 +38,7 @@ async function printTasks(ctx: Context, format: Format, tasks: ReprocessTask[]):
       total: t.periodsTotal,
       finished: time(t.finishedAt),
       reason: t.reason,
+      actor: t.actor ?? "",
     }));
   await ctx.write(renderMessages(format, tasks, (t) => ReprocessTask.toJSON(t), COLUMNS, rows));
 }

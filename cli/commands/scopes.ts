@@ -8,7 +8,7 @@ import { ListScopesRequest, Scope } from "../../libs/gen/ratemesh/v1/storage.js"
 import { action, type Context } from "../context.js";
 import { iso, shortTime } from "../dates.js";
 import { CliError } from "../errors.js";
-import { dateOption, examples, formatOption } from "../options.js";
+import { dateOption, examples, formatOption, parseIntArg } from "../options.js";
 import { type Column, type Format, renderMessages, renderRecord } from "../output.js";
 import { allPages } from "../paging.js";
 
@@ -124,10 +124,30 @@ function toggle(active: boolean) {
   };
 }
 
-async function reset(ctx: Context, o: { to: Date; all?: boolean; format: Format }, ids: string[]): Promise<void> {
+async function reset(ctx: Context, o: { to: Date; all?: boolean; reason?: string; format: Format }, ids: string[]): Promise<void> {
   if (o.all === true && ids.length > 0) throw new CliError("usage", "give scope ids or --all, not both");
   if (o.all !== true && ids.length === 0) throw new CliError("usage", "give the scope ids to reset, or --all");
-  const { scopes } = await ctx.scopes.resetScope({ scopeIds: ids, allScopes: o.all === true, state: o.to });
+  const { scopes } = await ctx.scopes.resetScope({ scopeIds: ids, allScopes: o.all === true, state: o.to, reason: o.reason });
+  await printScopes(ctx, o.format, scopes);
+}
+
+interface ReseedOptions {
+  all?: boolean;
+  reason: string;
+  epoch?: number;
+  format: Format;
+}
+
+/** The operator's path out of a fencing record no owner can pass (PROCESSOR.md, "the life of a fencing token"). */
+async function reseed(ctx: Context, o: ReseedOptions, ids: string[]): Promise<void> {
+  if (o.all === true && ids.length > 0) throw new CliError("usage", "give scope ids or --all, not both");
+  if (o.all !== true && ids.length === 0) throw new CliError("usage", "give the scope ids to re-seed, or --all");
+  const { scopes } = await ctx.scopes.reseedFencing({
+    scopeIds: ids,
+    allScopes: o.all === true,
+    reason: o.reason,
+    fencingEpoch: String(o.epoch ?? 0),
+  });
   await printScopes(ctx, o.format, scopes);
 }
 
@@ -197,7 +217,27 @@ export function register(program: Command): void {
     .description("Move scopes' state back to a period boundary: the periods from there on are rated again and replace what was stored")
     .addOption(dateOption("--to <when>", "the new state: a period boundary not after the current state").makeOptionMandatory())
     .option("--all", "every scope")
+    .option("--reason <text>", "why, kept on the adjustments of the periods rated again")
     .addOption(formatOption())
     .addHelpText("after", examples("ratemesh scopes reset acme-prod --to 2026-11-02", "ratemesh scopes reset --all --to yesterday"))
     .action(action(reset));
+
+  scopes
+    .command("reseed-fencing")
+    .argument("[scope_ids...]", "the scopes whose fencing record is re-seeded")
+    .description(
+      "Re-seed scopes' fencing record (token 0 in the given epoch) after etcd lost its keys: owners of an older epoch stay refused; the state and the stored periods are untouched. Admin only, audited",
+    )
+    .requiredOption("--reason <text>", "why: kept on the scope and in the audit trail")
+    .addOption(new Option("--epoch <n>", "the epoch of the new record (0: the next owner of any epoch)").argParser(parseIntArg))
+    .option("--all", "every scope")
+    .addOption(formatOption())
+    .addHelpText(
+      "after",
+      examples(
+        'ratemesh scopes reseed-fencing acme-prod --epoch 3 --reason "etcd restored from a backup"',
+        'ratemesh scopes reseed-fencing --all --reason "new etcd cluster"',
+      ),
+    )
+    .action(action(reseed));
 }

@@ -24,6 +24,7 @@ interface RangeOptions {
 }
 
 interface SummaryOptions extends RangeOptions {
+  asOf?: Date;
   groupBy?: string[];
   per?: string;
   orderBy?: Array<{ column: string; descending: boolean }>;
@@ -83,7 +84,7 @@ async function summary(ctx: Context, o: SummaryOptions): Promise<void> {
   do {
     const pageSize = o.limit === undefined ? PAGE : Math.min(PAGE, o.limit - rows.length);
     const res = await ctx.storage.summary(
-      SummaryRequest.fromPartial({ begin, end, groupBy, filters, orderBy: o.orderBy ?? [], pageSize, pageToken }),
+      SummaryRequest.fromPartial({ begin, end, groupBy, filters, orderBy: o.orderBy ?? [], pageSize, pageToken, asOf: o.asOf }),
     );
     for (const r of res.rows) rows.push(Object.fromEntries(res.columns.map((c, i) => [c, r.values[i] ?? ""])));
     totalRows = Number(res.totalRows);
@@ -109,7 +110,8 @@ async function summary(ctx: Context, o: SummaryOptions): Promise<void> {
     { key: "qty", decimal: true },
     { key: "price", title: priceTitle, decimal: true },
   ];
-  let text = `summary from ${iso(begin)} to ${iso(end)}\n\n${renderRows("table", columns, rows, o.precision)}`;
+  const billed = o.asOf === undefined ? "" : `, as billed at ${iso(o.asOf)}`;
+  let text = `summary from ${iso(begin)} to ${iso(end)}${billed}\n\n${renderRows("table", columns, rows, o.precision)}`;
   if (rows.length > 1 && rows.length === totalRows) {
     const total = rows.reduce((sum, r) => sum.add(Decimal.parse(r.price || "0")), Decimal.ZERO);
     text += `\ntotal ${priceTitle}: ${displayDecimal(total.toString(), o.precision)}\n`;
@@ -120,13 +122,14 @@ async function summary(ctx: Context, o: SummaryOptions): Promise<void> {
 }
 
 interface TotalOptions extends RangeOptions {
+  asOf?: Date;
   format: Format;
   precision: number;
 }
 
 async function total(ctx: Context, o: TotalOptions): Promise<void> {
   const { begin, end, filters } = rangeOf(o, ctx.now());
-  const res = await ctx.storage.total({ begin, end, filters });
+  const res = await ctx.storage.total({ begin, end, filters, asOf: o.asOf });
   const row = { begin: iso(begin), end: iso(end), qty: res.qty, price: res.price, points: res.points };
   const columns: Column[] = [
     { key: "begin" },
@@ -136,6 +139,11 @@ async function total(ctx: Context, o: TotalOptions): Promise<void> {
     { key: "points", right: true },
   ];
   await ctx.write(renderRows(o.format, columns, [row], o.precision));
+}
+
+/** --as-of: the amounts as billed then, before the adjustments recorded after it (`ratemesh adjustments`). */
+function asOfOption(): Option {
+  return dateOption("--as-of <when>", "the amounts as billed at that time, before later re-ratings (default: now)");
 }
 
 export function register(program: Command): void {
@@ -158,6 +166,7 @@ export function register(program: Command): void {
     .addOption(formatOption())
     .addOption(precisionOption())
     .option("--currency <code>", "label of the price column in tables, e.g. EUR")
+    .addOption(asOfOption())
     .addHelpText(
       "after",
       examples(
@@ -165,6 +174,7 @@ export function register(program: Command): void {
         "ratemesh summary --begin '3 days ago' --end now -g type --per day",
         "ratemesh summary --begin -7d -g project_id --type instance --order-by price:desc --limit 10",
         "ratemesh summary --begin november -g scope_id --format csv",
+        "ratemesh summary --begin november -g scope_id,type --as-of 2026-12-01",
       ),
     )
     .action(action(summary));
@@ -172,6 +182,13 @@ export function register(program: Command): void {
   addRangeOptions(program.command("total").description("Exact total quantity and price over a range"))
     .addOption(formatOption())
     .addOption(precisionOption())
-    .addHelpText("after", examples("ratemesh total --begin 2026-11-01 --end 2026-11-04 --scope acme-prod"))
+    .addOption(asOfOption())
+    .addHelpText(
+      "after",
+      examples(
+        "ratemesh total --begin 2026-11-01 --end 2026-11-04 --scope acme-prod",
+        "ratemesh total --begin november --scope acme-prod --as-of '2026-12-01T09:00:00Z'",
+      ),
+    )
     .action(action(total));
 }

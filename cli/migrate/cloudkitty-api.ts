@@ -7,6 +7,7 @@
  * request.
  */
 import { CliError } from "../errors.js";
+import { catalogEndpoint, type PasswordAuth, passwordToken } from "../keystone.js";
 
 export interface CloudKittyModule {
   module_id: string;
@@ -61,50 +62,14 @@ export interface CloudKittyState {
   pyscripts: string[];
 }
 
-export interface PasswordAuth {
-  authUrl: string;
-  username: string;
-  password: string;
-  userDomainName: string;
-  projectName: string;
-  projectDomainName: string;
-  /** Catalog interface of the rating endpoint (public, internal, admin). */
-  interface: string;
-}
-
-export type CloudKittyAuth = { kind: "noauth" } | { kind: "token"; token: string } | ({ kind: "password" } & PasswordAuth);
+/** How CloudKitty's API is read: without auth, a given token, or Keystone credentials (the catalog's interface for its endpoint). */
+export type CloudKittyAuth =
+  | { kind: "noauth" }
+  | { kind: "token"; token: string }
+  | ({ kind: "password"; interface: string } & PasswordAuth);
 
 const HASHMAP = "/v1/rating/module_config/hashmap";
 const SCOPE_PAGE = 100;
-
-/** A Keystone v3 token for the password, and the rating endpoint of its catalog. */
-async function keystoneToken(a: PasswordAuth): Promise<{ token: string; endpoint: string | undefined }> {
-  const base = a.authUrl.replace(/\/+$/, "");
-  const url = /\/v3$/.test(base) ? `${base}/auth/tokens` : `${base}/v3/auth/tokens`;
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify({
-      auth: {
-        identity: {
-          methods: ["password"],
-          password: { user: { name: a.username, domain: { name: a.userDomainName }, password: a.password } },
-        },
-        scope: { project: { name: a.projectName, domain: { name: a.projectDomainName } } },
-      },
-    }),
-  });
-  const text = await res.text();
-  const token = res.headers.get("x-subject-token");
-  if (res.status !== 201 || token === null)
-    throw new CliError("auth", `Keystone POST ${url} answered ${res.status}: ${text.slice(0, 300)}`);
-  const catalog = (
-    JSON.parse(text) as { token?: { catalog?: Array<{ type?: string; endpoints?: Array<{ interface?: string; url?: string }> }> } }
-  ).token?.catalog;
-  const iface = a.interface.replace(/URL$/, "");
-  const endpoint = catalog?.find((s) => s.type === "rating")?.endpoints?.find((e) => e.interface === iface)?.url;
-  return { token, endpoint };
-}
 
 export class CloudKittyApi {
   private token: string | undefined;
@@ -126,9 +91,9 @@ export class CloudKittyApi {
   async connect(): Promise<void> {
     if (this.auth.kind === "token") this.token = this.auth.token;
     if (this.auth.kind === "password") {
-      const { token, endpoint } = await keystoneToken(this.auth);
+      const { token, catalog } = await passwordToken(this.auth);
       this.token = token;
-      this.base ??= endpoint?.replace(/\/+$/, "");
+      this.base ??= catalogEndpoint(catalog, "rating", this.auth.interface)?.replace(/\/+$/, "");
     }
     if (this.base === undefined) {
       throw new CliError("usage", "give CloudKitty's API URL (--cloudkitty), or Keystone credentials whose catalog has a rating endpoint");

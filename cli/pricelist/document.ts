@@ -20,8 +20,15 @@
  *               type: rate
  *               cost: "1.5"
  *               start: 2026-01-01T00:00:00Z
+ *     - name: storage.gb
+ *       mappings:
+ *         - tiers: graduated 0:0.10, 1000:0.08
+ *     - name: instance
+ *       mappings:
+ *         - cost: "0.10"
+ *           time_of_use: UTC; 22:00-06:00=0.05; sat,sun=0.05
  *
- * Things are named, never referred to by id, so a list moves between
+ * (tiers and time_of_use in the one-line forms of shapes.ts.) Things are named, never referred to by id, so a list moves between
  * meshes. Every scalar is read as a string (YAML's failsafe schema), so a
  * cost such as 0.10 keeps its exact digits whether quoted or not. The
  * export is canonical (sorted, defaults left out), so exporting what was
@@ -31,6 +38,7 @@ import { parse, stringify } from "yaml";
 import { Decimal } from "../../libs/money/decimal.js";
 import { iso } from "../dates.js";
 import { CliError } from "../errors.js";
+import { formatTiers, formatTimeOfUse, parseTiers, parseTimeOfUse } from "./shapes.js";
 
 export type RuleType = "flat" | "rate";
 
@@ -45,6 +53,9 @@ export interface MappingEntry {
   end?: string;
   name?: string;
   description?: string;
+  /** One-line forms (shapes.ts); a tiered mapping's cost is "0". */
+  tiers?: string;
+  time_of_use?: string;
 }
 
 export interface ThresholdEntry {
@@ -75,7 +86,7 @@ export interface PriceList {
 
 export const HEADER = "# hashmap price list: `ratemesh hashmap import FILE` makes rating's price list equal to it\n";
 
-const MAPPING_KEYS = ["value", "type", "cost", "group", "tenant", "start", "end", "name", "description"] as const;
+const MAPPING_KEYS = ["value", "type", "cost", "group", "tenant", "start", "end", "name", "description", "tiers", "time_of_use"] as const;
 const THRESHOLD_KEYS = ["level", "type", "cost", "group", "tenant"] as const;
 
 // Canonical order.
@@ -186,6 +197,15 @@ class Reader {
     return iso(d);
   }
 
+  /** A one-line tiers or time-of-use form (shapes.ts), in its canonical spelling. */
+  shape<T>(v: unknown, path: string, parse: (t: string) => T | string, format: (x: T) => string): string | undefined {
+    const t = this.text(v, path, false);
+    if (t === undefined) return undefined;
+    const x = parse(t);
+    if (typeof x === "string") this.fail(path, x);
+    return format(x);
+  }
+
   group(v: unknown, path: string, groups: Set<string>): string | undefined {
     const g = this.text(v, path, false);
     if (g !== undefined && !groups.has(g)) this.fail(path, `group ${JSON.stringify(g)} is not in the groups list`);
@@ -204,10 +224,13 @@ function readRules(r: Reader, raw: Record<string, unknown>, path: string, groups
     const x = r.map(m, p, MAPPING_KEYS);
     const value = r.text(x.value, `${p}.value`, field);
     if (!field && value !== undefined) r.fail(`${p}.value`, "a service mapping has no value (it always applies); put it under a field");
+    const tiers = r.shape(x.tiers, `${p}.tiers`, parseTiers, formatTiers);
     return optional<MappingEntry>({
       value,
       type: r.type(x.type, `${p}.type`),
-      cost: r.decimal(x.cost, `${p}.cost`),
+      cost: tiers !== undefined && x.cost === undefined ? "0" : r.decimal(x.cost, `${p}.cost`),
+      tiers,
+      time_of_use: r.shape(x.time_of_use, `${p}.time_of_use`, parseTimeOfUse, formatTimeOfUse),
       group: r.group(x.group, `${p}.group`, groups),
       tenant: r.text(x.tenant, `${p}.tenant`, false),
       start: r.time(x.start, `${p}.start`),

@@ -24,6 +24,7 @@ import { iso } from "../dates.js";
 import { CliError } from "../errors.js";
 import { type Catalog, listMappings, listThresholds, loadCatalog, parentName, typeName, typeOf } from "./catalog.js";
 import type { MappingEntry, PriceList, ServiceEntry, ThresholdEntry } from "./document.js";
+import { formatTiers, formatTimeOfUse, parseTiers, parseTimeOfUse } from "./shapes.js";
 import type { StartChoice } from "./start.js";
 
 /** Ids by name, filled as the import creates things. */
@@ -55,7 +56,16 @@ function mappingEntry(c: Catalog, m: HashMapping): MappingEntry {
   if (m.end !== undefined) e.end = iso(m.end);
   if (m.name !== "") e.name = m.name;
   if (m.description !== "") e.description = m.description;
+  if (m.tiers !== undefined) e.tiers = formatTiers(m.tiers);
+  if (m.timeOfUse !== undefined) e.time_of_use = formatTimeOfUse(m.timeOfUse);
   return e;
+}
+
+/** The one-line form (shapes.ts) as a message; the document reader checked it already. */
+function shape<T>(text: string | undefined, parse: (t: string) => T | string): T | undefined {
+  if (text === undefined) return undefined;
+  const x = parse(text);
+  return typeof x === "string" ? undefined : x;
 }
 
 function thresholdEntry(c: Catalog, t: HashThreshold): ThresholdEntry {
@@ -188,6 +198,8 @@ class Planner {
               name: m.name ?? "",
               description: m.description ?? "",
               force: force || (m.start === undefined && this.start.force),
+              tiers: shape(m.tiers, parseTiers),
+              timeOfUse: shape(m.time_of_use, parseTimeOfUse),
             });
           },
         });
@@ -212,6 +224,10 @@ class Planner {
       if ((m.name ?? "") !== (match.name ?? "") && changed("name", match.name, m.name)) req.name = m.name ?? "";
       if ((m.description ?? "") !== (match.description ?? "") && changed("description", match.description, m.description)) {
         req.description = m.description ?? "";
+      }
+      if ((m.tiers ?? "") !== (match.tiers ?? "") && changed("tiers", match.tiers, m.tiers)) req.tiers = shape(m.tiers, parseTiers);
+      if ((m.time_of_use ?? "") !== (match.time_of_use ?? "") && changed("time_of_use", match.time_of_use, m.time_of_use)) {
+        req.timeOfUse = shape(m.time_of_use, parseTimeOfUse);
       }
       if (changes.length === 0) return;
       this.updates.push({

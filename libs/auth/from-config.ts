@@ -1,18 +1,19 @@
-/** The authenticator and the policy overrides a process's [auth], [keystone_authtoken] and [jwt] options describe. */
+/** The authenticator and the policy overrides a process's [auth], identity service and [jwt] options describe. */
 import type { ConfigOf } from "../config/schema.js";
-import type { TrustSections } from "../config/trust.js";
+import type { BaseTrustSections, TrustValues } from "../config/trust.js";
 import { type Authenticator, noauth, tokenAuthenticator } from "./authenticate.js";
 import { JwtValidator } from "./jwt.js";
 import { OpenStackTokenValidator } from "./openstack-token.js";
 import { loadPolicyFile, type Rule } from "./policy.js";
 
-export async function authenticatorFrom(c: ConfigOf<TrustSections>): Promise<Authenticator> {
+export async function authenticatorFrom(t: TrustValues): Promise<Authenticator> {
+  const c = t.config;
   const identities = c.auth.service_identities;
   switch (c.auth.auth_strategy) {
     case "noauth":
       return noauth;
-    case "keystone": {
-      const k = c.keystone_authtoken;
+    case t.idp.strategy: {
+      const k = t.identity;
       const validator = new OpenStackTokenValidator({
         authUrl: k.auth_url,
         username: k.username,
@@ -23,9 +24,10 @@ export async function authenticatorFrom(c: ConfigOf<TrustSections>): Promise<Aut
         cacheSeconds: k.token_cache_time,
         timeoutSeconds: k.http_connect_timeout,
         caFile: k.cafile,
+        settings: `[${t.idp.section}]`,
       });
       const uri = k.www_authenticate_uri || k.auth_url;
-      return tokenAuthenticator({ strategy: "keystone", validator, serviceIdentities: identities, hint: `Keystone: ${uri}` });
+      return tokenAuthenticator({ strategy: t.idp.strategy, validator, serviceIdentities: identities, hint: `${t.idp.name}: ${uri}` });
     }
     case "jwt": {
       const j = c.jwt;
@@ -44,10 +46,12 @@ export async function authenticatorFrom(c: ConfigOf<TrustSections>): Promise<Aut
       });
       return tokenAuthenticator({ strategy: "jwt", validator, serviceIdentities: identities });
     }
+    default:
+      throw new Error(`[auth] auth_strategy = ${c.auth.auth_strategy} is not one this process knows`);
   }
 }
 
 /** The rules of [auth] policy_file, by method; none when it is not set. */
-export function policyOverridesFrom(c: ConfigOf<TrustSections>): Map<string, Rule> {
+export function policyOverridesFrom(c: ConfigOf<BaseTrustSections>): Map<string, Rule> {
   return c.auth.policy_file === "" ? new Map() : loadPolicyFile(c.auth.policy_file);
 }

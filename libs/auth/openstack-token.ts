@@ -1,5 +1,5 @@
 /**
- * Validation of OpenStack identity (v3) tokens, as keystonemiddleware does
+ * Validation of OpenStack identity (v3) tokens, as OpenStack's auth token middleware does
  * it: the service user gets a token of its own (password, project scope),
  * then each caller's token is checked with GET /v3/auth/tokens
  * (X-Subject-Token) and turned into a principal: user, project, roles.
@@ -29,6 +29,8 @@ export interface OpenStackTokenOptions {
   timeoutSeconds: number;
   /** PEM CA bundle for an HTTPS identity URL; empty: the system's. */
   caFile?: string;
+  /** Where the operator sets these options, named in errors (e.g. a config section). */
+  settings?: string;
   now?: () => number;
 }
 
@@ -105,7 +107,9 @@ export class OpenStackTokenValidator {
       this.serviceToken = undefined;
       return this.check(token, true);
     }
-    throw new UnavailableError(`the identity service refused to validate tokens (HTTP ${res.status}): check [keystone_authtoken]`);
+    throw new UnavailableError(
+      `the identity service refused to validate tokens (HTTP ${res.status}): check ${this.opts.settings ?? "the identity service's settings"}`,
+    );
   }
 
   private serviceTokenNow(): Promise<string> {
@@ -136,7 +140,7 @@ export class OpenStackTokenValidator {
     const token = res.headers["x-subject-token"];
     if (res.status !== 201 || typeof token !== "string") {
       throw new UnavailableError(
-        `the service user could not authenticate to the identity service (HTTP ${res.status}): check [keystone_authtoken]`,
+        `the service user could not authenticate to the identity service (HTTP ${res.status}): check ${this.opts.settings ?? "the identity service's settings"}`,
       );
     }
     const expires = Date.parse((res.body as TokenBody).token?.expires_at ?? "");

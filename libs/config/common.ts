@@ -1,5 +1,5 @@
 import { bytes, duration, fraction, hostPort, int, listenOrOff, oneOf, str } from "./options.js";
-import { auth, connectionLimits, jwt, keystone_authtoken, limits, tls } from "./trust.js";
+import { connectionLimits, type IdentityService, trustSections } from "./trust.js";
 
 /**
  * Options every service reads (logging, gRPC server and client behaviour),
@@ -83,8 +83,17 @@ export const tracing = {
   }),
 };
 
-/** The sections every service reads (the trust boundary's in trust.ts). */
-export const commonSections = { log, server, client, tracing, tls, auth, keystone_authtoken, jwt, limits };
+/**
+ * The sections every service reads (the trust boundary's in trust.ts),
+ * with its identity service's validator in the section the deployment
+ * names (`idp`, declared by the service).
+ */
+export function commonSections<S extends string, N extends string>(idp: IdentityService<S, N>) {
+  return { log, server, client, tracing, ...trustSections(idp) };
+}
+
+/** The common sections whatever the identity service is called. */
+export const baseSections = { log, server, client, tracing };
 
 /**
  * Where a service serves its metrics over HTTP (GET /metrics, text
@@ -130,6 +139,26 @@ export const scopeKeyOption = str({
 });
 
 /** Why a period length cannot be used, or undefined. */
+/**
+ * The time zone of billing months (tiered prices count the month-to-date
+ * quantity): the collector reads the month-to-date from its start, storage
+ * extends a reprocessing task to its end. One declaration for both.
+ */
+export const billingTimeZoneOption = str({
+  help: "IANA time zone whose calendar months are the billing months of tiered prices (e.g. Europe/Paris); a period belongs to the month its begin is in.",
+  default: "UTC",
+});
+
+/** Why the billing time zone cannot be used, or undefined. */
+export function billingTimeZoneProblem(timeZone: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone });
+    return undefined;
+  } catch {
+    return `${JSON.stringify(timeZone)} is not an IANA time zone`;
+  }
+}
+
 export function periodProblem(seconds: number): string | undefined {
   return 86400 % seconds === 0 ? undefined : `${seconds} does not divide a day (86400 s), so periods could not align to days`;
 }

@@ -9,6 +9,9 @@ import { parseIni } from "./ini.js";
 import { int, list, oneOf, retired, sectionRef, str, timestamp, tolerated } from "./options.js";
 import { sampleConfig } from "./sample.js";
 
+/** An identity service as a deployment names it (the services name theirs). */
+const idp = { strategy: "sso", section: "sso_token", name: "SSO" } as const;
+
 const dir = mkdtempSync(join(tmpdir(), "ratemesh-config-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
@@ -53,7 +56,7 @@ describe("INI reader", () => {
 const alpha = defineServiceConfig(
   "alpha",
   {
-    ...commonSections,
+    ...commonSections(idp),
     alpha: {
       mode: oneOf({ help: "How alpha works.", choices: ["fast", "slow"], default: "fast" }),
       names: list({ help: "Names alpha knows.", default: [] }),
@@ -103,7 +106,7 @@ describe("loadConfig", () => {
   });
 
   it("reads a metrics address (or off) and the tracing sample ratio, rejecting what is neither", () => {
-    const gamma = defineServiceConfig("gamma", { ...commonSections, gamma: metricsListen("gamma", "127.0.0.1:9999") }, []);
+    const gamma = defineServiceConfig("gamma", { ...commonSections(idp), gamma: metricsListen("gamma", "127.0.0.1:9999") }, []);
     const read = (text: string) => loadConfig(gamma, { file: file(text), env: {}, catalog: gamma.sections });
     assert.deepEqual(read("").gamma.metrics_listen, { host: "127.0.0.1", port: 9999 });
     assert.equal(read("[gamma]\nmetrics_listen = off\n").gamma.metrics_listen, undefined);
@@ -125,19 +128,7 @@ describe("loadConfig", () => {
 
   it("checks the options another service of the mesh reads without returning them, and reports what no service declares", () => {
     const c = load(file("[beta]\nsize = 3\n[time]\nzone = Europe/Paris\n"), { RATEMESH_BETA__SIZE: "4" });
-    assert.deepEqual(Object.keys(c), [
-      "log",
-      "server",
-      "client",
-      "tracing",
-      "tls",
-      "auth",
-      "keystone_authtoken",
-      "jwt",
-      "limits",
-      "alpha",
-      "time",
-    ]);
+    assert.deepEqual(Object.keys(c), ["log", "server", "client", "tracing", "tls", "auth", "sso_token", "jwt", "limits", "alpha", "time"]);
     assert.deepEqual(c.time, { period: 3600 });
     const f = file("[beta]\ncolour = red\nsize = 0\n");
     assert.deepEqual(
@@ -160,7 +151,7 @@ describe("loadConfig", () => {
       [
         `${f}:3: [time] period: set twice (first at line 2)`,
         `${f}:4: [time] bogus: unknown option (known in [time]: period, zone)`,
-        `${f}:6: [nope]: unknown section (known: log, server, client, tracing, tls, auth, keystone_authtoken, jwt, limits, alpha, time, beta)`,
+        `${f}:6: [nope]: unknown section (known: log, server, client, tracing, tls, auth, sso_token, jwt, limits, alpha, time, beta)`,
         `${f}:8: [DEFAULT] debug: unknown option (ratemesh has no [DEFAULT] options)`,
         `${f}:11: [alpha] start: "yesterday" is not an RFC 3339 timestamp with a zone (e.g. 2026-01-01T00:00:00Z) (expected timestamp (RFC 3339, e.g. 2026-01-01T00:00:00Z))`,
         `${f}:2: [time] period: 7 does not divide a day (86400 s), so periods could not align to days`,
@@ -180,7 +171,7 @@ describe("loadConfig", () => {
 describe("options of another system's file", () => {
   /** A service that reads a file written for another system: what it tolerates, refuses and borrows. */
   const delta = defineServiceConfig("delta", {
-    ...commonSections,
+    ...commonSections(idp),
     delta: {
       backend: oneOf({
         help: "Where delta keeps things.",

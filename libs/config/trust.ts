@@ -2,8 +2,11 @@
  * The options of the trust boundary every service reads (part of
  * commonSections): TLS of the mesh, how callers authenticate and where the
  * policy is, the token validators' settings, connection limits and input
- * limits. Option names follow keystonemiddleware's ([keystone_authtoken])
- * where the concept is the same.
+ * limits. The options of the identity service's token validator follow
+ * the OpenStack auth token middleware's names where the concept is the same; the section
+ * they live in and the auth_strategy value that selects them are the
+ * deployment's names for its identity service, which each service declares
+ * (an IdentityService) and hands to commonSections.
  */
 import { bool, bytes, duration, type HostPort, int, list, oneOf, showHostPort, str } from "./options.js";
 import type { ConfigOf, Reporter } from "./schema.js";
@@ -24,45 +27,67 @@ export const tls = {
   }),
 };
 
-export const auth = {
-  auth_strategy: oneOf({
-    help: "How callers authenticate, as CloudKitty's auth_strategy: noauth (nobody is asked who they are: for a loopback-only mesh), keystone (a Keystone v3 token in x-auth-token or authorization: Bearer metadata, validated against [keystone_authtoken]) or jwt (a signed JWT in the same metadata, verified per [jwt]).",
-    choices: ["noauth", "keystone", "jwt"],
-    default: "noauth",
-  }),
-  policy_file: str({
-    help: 'YAML or JSON file of rules overriding the default policy, one per method: "StorageService/Summary": "role:reader or service". A rule is alternatives joined by "or": role:<name>, service (the service identity), @ (any authenticated caller), ! (nobody). Empty: the defaults (each service\'s README lists them).',
-    default: "",
-  }),
-  service_identities: list({
-    help: "The names (subject CN, DNS or URI subject alternative name) of client certificates that act as the mesh's own service identity, the only caller of the internal methods (CommitPeriod, RecordScopeError, Rate, ...). Never list the gateway's certificate: it acts for its callers.",
-    default: ["ratemesh-collector"],
-  }),
-};
+/**
+ * An identity service whose tokens callers bring, validated with the v3
+ * identity API (libs/auth/openstack-token.ts): the value of [auth]
+ * auth_strategy that selects it, the section of its validator's options,
+ * and how help and messages call it.
+ */
+export interface IdentityService<S extends string = string, N extends string = string> {
+  readonly strategy: S;
+  readonly section: N;
+  readonly name: string;
+}
 
-export const keystone_authtoken = {
-  www_authenticate_uri: str({
-    help: "Keystone's public URL, told to callers refused for want of a token (WWW-Authenticate). Default: auth_url.",
-    default: "",
-  }),
-  auth_url: str({ help: "Keystone's identity URL tokens are validated against, e.g. http://keystone:5000/v3.", default: "" }),
-  username: str({ help: "The service user that validates tokens (it needs the service or admin role).", default: "" }),
-  password: str({ help: "The service user's password.", default: "", secret: true }),
-  project_name: str({ help: "The service user's project.", default: "service" }),
-  user_domain_name: str({ help: "The service user's domain.", default: "Default" }),
-  project_domain_name: str({ help: "The service project's domain.", default: "Default" }),
-  token_cache_time: duration({
-    help: "How long a token validated by Keystone (or refused by it) is believed without asking again, never past its expiry: a revoked token stays usable this long at most. 0: every call asks Keystone.",
-    default: 300,
-    min: 0,
-  }),
-  http_connect_timeout: duration({
-    help: "Deadline of each request to Keystone; past it the call fails with UNAVAILABLE.",
-    default: 5,
-    min: 0.1,
-  }),
-  cafile: str({ help: "PEM CA bundle Keystone's HTTPS certificate is verified against. Empty: the system's.", default: "" }),
-};
+export function authOptions<S extends string>(idp: IdentityService<S>) {
+  return {
+    auth_strategy: oneOf({
+      help: `How callers authenticate, as CloudKitty's auth_strategy: noauth (nobody is asked who they are: for a loopback-only mesh), ${idp.strategy} (a ${idp.name} v3 token in x-auth-token or authorization: Bearer metadata, validated against [${idp.section}]) or jwt (a signed JWT in the same metadata, verified per [jwt]).`,
+      choices: ["noauth", idp.strategy, "jwt"] as const,
+      default: "noauth",
+    }),
+    policy_file: str({
+      help: 'YAML or JSON file of rules overriding the default policy, one per method: "StorageService/Summary": "role:reader or service". A rule is alternatives joined by "or": role:<name>, service (the service identity), @ (any authenticated caller), ! (nobody). Empty: the defaults (each service\'s README lists them).',
+      default: "",
+    }),
+    service_identities: list({
+      help: "The names (subject CN, DNS or URI subject alternative name) of client certificates that act as the mesh's own service identity, the only caller of the internal methods (CommitPeriod, RecordScopeError, Rate, ...). Never list the gateway's certificate: it acts for its callers.",
+      default: ["ratemesh-collector"],
+    }),
+  };
+}
+
+/** The options of the identity service's token validator (its section is the deployment's name for it). */
+export function identityTokenOptions(idp: IdentityService) {
+  const name = idp.name;
+  return {
+    www_authenticate_uri: str({
+      help: `${name}'s public URL, told to callers refused for want of a token (WWW-Authenticate). Default: auth_url.`,
+      default: "",
+    }),
+    auth_url: str({ help: `${name}'s identity URL tokens are validated against, e.g. http://identity:5000/v3.`, default: "" }),
+    username: str({ help: "The service user that validates tokens (it needs the service or admin role).", default: "" }),
+    password: str({ help: "The service user's password.", default: "", secret: true }),
+    project_name: str({ help: "The service user's project.", default: "service" }),
+    user_domain_name: str({ help: "The service user's domain.", default: "Default" }),
+    project_domain_name: str({ help: "The service project's domain.", default: "Default" }),
+    token_cache_time: duration({
+      help: `How long a token validated by ${name} (or refused by it) is believed without asking again, never past its expiry: a revoked token stays usable this long at most. 0: every call asks ${name}.`,
+      default: 300,
+      min: 0,
+    }),
+    http_connect_timeout: duration({
+      help: `Deadline of each request to ${name}; past it the call fails with UNAVAILABLE.`,
+      default: 5,
+      min: 0.1,
+    }),
+    cafile: str({ help: `PEM CA bundle ${name}'s HTTPS certificate is verified against. Empty: the system's.`, default: "" }),
+  };
+}
+
+export type IdentityTokenOptions = ReturnType<typeof identityTokenOptions>;
+/** The parsed values of the identity service's section. */
+export type IdentityTokenValues = ConfigOf<{ s: IdentityTokenOptions }>["s"];
 
 export const jwt = {
   jwks_url: str({
@@ -147,26 +172,51 @@ export function servedOptions(service: string) {
   };
 }
 
-export type TrustSections = {
+/** The trust sections of a deployment whose identity service is `idp`. */
+export function trustSections<S extends string, N extends string>(idp: IdentityService<S, N>) {
+  return { tls, auth: authOptions(idp), ...identitySection(idp), jwt, limits };
+}
+
+function identitySection<N extends string>(idp: IdentityService<string, N>): Record<N, IdentityTokenOptions> {
+  return { [idp.section]: identityTokenOptions(idp) } as Record<N, IdentityTokenOptions>;
+}
+
+/** The sections every service's trust needs, whatever its identity service is called. */
+export type BaseTrustSections = {
   tls: typeof tls;
-  auth: typeof auth;
-  keystone_authtoken: typeof keystone_authtoken;
+  auth: ReturnType<typeof authOptions<string>>;
   jwt: typeof jwt;
   limits: typeof limits;
 };
+
+/** What the authenticator is built from: the trust options, and the identity service's with its names. */
+export interface TrustValues {
+  config: ConfigOf<BaseTrustSections>;
+  idp: IdentityService;
+  identity: IdentityTokenValues;
+}
+
+/** The trust values of a configuration read with trustSections(idp). */
+export function trustValues<N extends string>(
+  c: ConfigOf<BaseTrustSections> & { readonly [K in N]: IdentityTokenValues },
+  idp: IdentityService<string, N>,
+): TrustValues {
+  return { config: c, idp, identity: c[idp.section] as IdentityTokenValues };
+}
 
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** Checks of the shared trust options, for every service. */
-export function checkTrust(c: ConfigOf<TrustSections>, report: Reporter<TrustSections>): void {
+export function checkTrust(t: TrustValues, report: Reporter): void {
+  const c = t.config;
   if (c.tls.client_auth === "require" && c.tls.ca_file === undefined) {
     report("tls", "client_auth", "require needs [tls] ca_file: client certificates are verified against it");
   }
-  if (c.auth.auth_strategy === "keystone") {
+  if (c.auth.auth_strategy === t.idp.strategy) {
     for (const o of ["auth_url", "username", "password"] as const) {
-      if (c.keystone_authtoken[o] === "") report("keystone_authtoken", o, "is required when [auth] auth_strategy = keystone");
+      if (t.identity[o] === "") report(t.idp.section, o, `is required when [auth] auth_strategy = ${t.idp.strategy}`);
     }
   }
   if (c.auth.auth_strategy === "jwt" && (c.jwt.jwks_url === "") === (c.jwt.keys_file === "")) {

@@ -42,7 +42,7 @@ export const CONFIG_CATALOG: Catalog = {
   },
   "keystone_authtoken": {
     "www_authenticate_uri": str({"help":"Keystone's public URL, told to callers refused for want of a token (WWW-Authenticate). Default: auth_url.","default":""}),
-    "auth_url": str({"help":"Keystone's identity URL tokens are validated against, e.g. http://keystone:5000/v3.","default":""}),
+    "auth_url": str({"help":"Keystone's identity URL tokens are validated against, e.g. http://identity:5000/v3.","default":""}),
     "username": str({"help":"The service user that validates tokens (it needs the service or admin role).","default":""}),
     "password": str({"help":"The service user's password.","default":"","secret":true}),
     "project_name": str({"help":"The service user's project.","default":"service"}),
@@ -91,6 +91,7 @@ export const CONFIG_CATALOG: Catalog = {
   "collect": {
     "period": int({"help":"Length of a rating period in seconds. Periods are aligned to the epoch, so it must divide a day (86400).","default":3600,"min":1,"max":86400}),
     "wait_periods": int({"help":"Periods to wait before rating one, so that late measures arrive first, as CloudKitty: a period [b, b + period) is rated once b + wait_periods × period < now. 0: once it has ended (CloudKitty would rate it as soon as it begins).","default":2,"min":0}),
+    "billing_time_zone": str({"help":"IANA time zone whose calendar months are the billing months of tiered prices (e.g. Europe/Paris); a period belongs to the month its begin is in.","default":"UTC"}),
     "collector": oneOf({"help":"Where usage comes from: gnocchi, prometheus, or file (a JSON-lines usage file, for imports and the demo).","choices":["gnocchi","prometheus","file"],"default":"gnocchi","refusals":{"monasca":"ratemesh has no Monasca collector: use gnocchi or prometheus"}}),
     "metrics_conf": str({"help":"Path of the metrics configuration, in CloudKitty's metrics.yml format.","default":"/etc/ratemesh/metrics.yml"}),
     "scope_key": str({"help":"The attribute that identifies a scope (tenant) in the collected data; added to every metric's groupby.","default":"project_id"}),

@@ -79,7 +79,7 @@ async function measure(name: string, authenticator: Authenticator, tokens: () =>
 await measure("noauth (warm-up)", noauth, () => undefined);
 const base = await measure("noauth", noauth, () => undefined);
 const identity = await identityEndpoint();
-const keystone = new OpenStackTokenValidator({
+const openstack = new OpenStackTokenValidator({
   authUrl: identity.url,
   username: "svc",
   password: "x",
@@ -90,12 +90,12 @@ const keystone = new OpenStackTokenValidator({
   timeoutSeconds: 5,
 });
 await measure(
-  "keystone token, cached",
-  tokenAuthenticator({ strategy: "keystone", validator: keystone, serviceIdentities: [] }),
+  "OpenStack identity token, cached",
+  tokenAuthenticator({ strategy: "openstack", validator: openstack, serviceIdentities: [] }),
   () => "gAAAA-token",
   base,
 );
-await keystone.close();
+await openstack.close();
 identity.close();
 
 const { publicKey, privateKey } = await generateKeyPair("RS256");

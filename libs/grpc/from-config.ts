@@ -5,15 +5,16 @@
  * the servers verified against [tls] ca_file).
  */
 import { authenticatorFrom, policyOverridesFrom } from "../auth/from-config.js";
-import type { commonSections } from "../config/common.js";
+import type { baseSections } from "../config/common.js";
 import type { ConfigOf } from "../config/schema.js";
+import { type BaseTrustSections, type IdentityService, type IdentityTokenValues, trustValues } from "../config/trust.js";
 import type { Logger } from "../logging/logger.js";
 import { inputLimitsFrom, RequestLimits } from "../validation/limits.js";
 import { Guard } from "./guard.js";
 import type { ConnectionLimits, ServerOptions } from "./server.js";
 import { CertificateFiles } from "./tls.js";
 
-type Common = ConfigOf<typeof commonSections>;
+type Common = ConfigOf<typeof baseSections & BaseTrustSections>;
 
 /** A service's own options (servedOptions in libs/config/trust.ts). */
 export interface Served {
@@ -51,10 +52,19 @@ export type ServerTrust = Pick<ServerOptions, "tls" | "guard" | "connections" | 
   close(): Promise<void>;
 };
 
-/** The server options of a service whose own section is `own`. Throws (naming the file) when a certificate cannot be used. */
-export async function serverTrustFrom(c: Common, own: Served, logger: Logger): Promise<ServerTrust> {
+/**
+ * The server options of a service whose own section is `own` and whose
+ * callers' identity service is `idp`. Throws (naming the file) when a
+ * certificate cannot be used.
+ */
+export async function serverTrustFrom<N extends string>(
+  c: Common & { readonly [K in N]: IdentityTokenValues },
+  idp: IdentityService<string, N>,
+  own: Served,
+  logger: Logger,
+): Promise<ServerTrust> {
   const files = own.tls_cert_file === undefined ? undefined : certificates(c, own.tls_cert_file, own.tls_key_file, logger);
-  const authenticator = await authenticatorFrom(c);
+  const authenticator = await authenticatorFrom(trustValues(c, idp));
   const guard = new Guard(authenticator, policyOverridesFrom(c));
   return {
     ...(files === undefined ? {} : { tls: { files, clientAuth: c.tls.client_auth } }),

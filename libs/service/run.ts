@@ -11,9 +11,10 @@
  * when [tracing] endpoint is set (spans still buffered are sent at exit).
  */
 import { parseArgs } from "node:util";
-import type { commonSections } from "../config/common.js";
+import type { baseSections } from "../config/common.js";
 import { ConfigError, type ConfigOf, readConfig, redactedConfig, type Sections, type ServiceConfig } from "../config/config.js";
 import type { HostPort } from "../config/options.js";
+import type { BaseTrustSections } from "../config/trust.js";
 import { CONFIG_CATALOG } from "../gen/config-catalog.js";
 import { createLogger, type Logger } from "../logging/logger.js";
 import { type MetricsEndpoint, serveMetrics } from "../metrics/endpoint.js";
@@ -44,6 +45,23 @@ export interface StartContext<C> {
   metrics: Registry;
   /** Serves the registry at `listen` (undefined: not at all) until the process exits; resolves with the bound address. */
   serveMetrics(listen: HostPort | undefined): Promise<string | undefined>;
+  /**
+   * Opens the service: `server` listens at `at.listen`, the metrics are
+   * served at `at.metrics_listen`, and one "listening" line says both
+   * addresses, the auth strategy and `details`. Resolves with the bound port.
+   */
+  listen(server: Listener, at: ServiceAddresses, details: Record<string, unknown>): Promise<number>;
+}
+
+/** A server that binds an address (libs/grpc/server.ts's GrpcServer). */
+export interface Listener {
+  listen(host: string, port: number): Promise<number>;
+}
+
+/** Where a service listens, as its section declares it. */
+export interface ServiceAddresses {
+  listen: HostPort;
+  metrics_listen: HostPort | undefined;
 }
 
 /**
@@ -54,7 +72,7 @@ export interface StartContext<C> {
  */
 export type CheckedServiceConfig<S extends Sections> = ServiceConfig<S> & { checkFiles?: (config: ConfigOf<S>) => void };
 
-export async function runService<S extends Sections & typeof commonSections>(
+export async function runService<S extends Sections & typeof baseSections & BaseTrustSections>(
   spec: CheckedServiceConfig<S>,
   start: (ctx: StartContext<ConfigOf<S>>) => Promise<Running>,
 ): Promise<void> {
@@ -110,9 +128,16 @@ export async function runService<S extends Sections & typeof commonSections>(
     endpoint = await serveMetrics(metrics, listen, logger);
     return endpoint.address;
   };
+  const listen = async (server: Listener, at: ServiceAddresses, details: Record<string, unknown>) => {
+    const port = await server.listen(at.listen.host, at.listen.port);
+    const metricsAddress = await serve(at.metrics_listen);
+    const where = { address: `${at.listen.host}:${port}`, metrics_address: metricsAddress };
+    logger.info({ ...where, ...details, auth_strategy: config.auth.auth_strategy }, "listening");
+    return port;
+  };
   let running: Running;
   try {
-    running = await start({ config, logger, configFile, metrics, serveMetrics: serve });
+    running = await start({ config, logger, configFile, metrics, serveMetrics: serve, listen });
   } catch (err) {
     if (err instanceof ConfigError) {
       logger.fatal({ problems: err.problems }, "invalid configuration");

@@ -14,8 +14,11 @@ import {
 } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { oneOf, sectionRef, tolerated } from "../../libs/config/options.js";
-import { checkServed, checkTrust, servedOptions } from "../../libs/config/trust.js";
+import { checkServed, checkTrust, identityTokenOptions, servedOptions, trustValues } from "../../libs/config/trust.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
+
+/** Callers' tokens come from Keystone, validated per [keystone_authtoken] as keystonemiddleware does. */
+export const identityService = { strategy: "keystone", section: "keystone_authtoken", name: "Keystone" } as const;
 
 const { tls_cert_file, tls_key_file } = servedOptions("api");
 
@@ -50,7 +53,7 @@ const DEFAULT = {
 const notRead = (what: string) => ({ "*": tolerated({ help: `${what}; ratemesh does not read it` }) });
 const cloudkittyApi = {
   keystone_authtoken: {
-    ...commonSections.keystone_authtoken,
+    ...identityTokenOptions(identityService),
     auth_section: sectionRef({
       help: "The section the service user's options are read from (CloudKitty's guide names its [ks_auth]), instead of this one.",
       takes: ["auth_type", "auth_url", "username", "password", "project_name", "user_domain_name", "project_domain_name"],
@@ -75,7 +78,7 @@ const collector = serviceAddress("collector", "127.0.0.1:9633");
 export const apiConfig = defineServiceConfig(
   "api",
   {
-    ...commonSections,
+    ...commonSections(identityService),
     api,
     storage,
     rating,
@@ -92,7 +95,7 @@ export const apiConfig = defineServiceConfig(
       }
       const period = periodProblem(c.collect.period);
       if (period !== undefined) report("collect", "period", period);
-      checkTrust(c, report);
+      checkTrust(trustValues(c, identityService), report);
       checkServed("api", c.api, c.server.allow_insecure_bind, report);
       const [ours, theirs] = [c.api.auth_strategy, c.DEFAULT.auth_strategy];
       if (ours !== undefined && theirs !== undefined && ours !== theirs) {

@@ -5,7 +5,7 @@
  */
 import { commonSections } from "../../libs/config/common.js";
 import { type Check, type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
-import { checkServed, checkTrust } from "../../libs/config/trust.js";
+import { checkServed, checkTrust, trustValues } from "../../libs/config/trust.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 import * as cloudkitty from "./config/cloudkitty.js";
 import * as collect from "./config/collect.js";
@@ -14,8 +14,11 @@ import * as keystone from "./config/keystone.js";
 import * as orchestrator from "./config/orchestrator.js";
 import * as prometheus from "./config/prometheus.js";
 
+/** Callers' tokens come from Keystone, validated per [keystone_authtoken] as keystonemiddleware does. */
+export const identityService = { strategy: "keystone", section: "keystone_authtoken", name: "Keystone" } as const;
+
 const sections = {
-  ...commonSections,
+  ...commonSections(identityService),
   ...collect.sections,
   ...orchestrator.sections,
   ...gnocchi.sections,
@@ -31,7 +34,7 @@ const checks: Array<Check<typeof sections>> = [
   keystone.checks,
   prometheus.checks,
   ({ config: c, report }) => {
-    checkTrust(c, report);
+    checkTrust(trustValues(c, identityService), report);
     checkServed("collector", c.collector, c.server.allow_insecure_bind, report);
   },
 ];

@@ -19,7 +19,7 @@ import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
 import { collectorHandlers } from "./api.js";
 import { createCollector, extraArgsValidator } from "./collectors/registry.js";
-import { type CollectorConfig, collectorConfig } from "./config.js";
+import { type CollectorConfig, collectorConfig, identityService } from "./config.js";
 import { createFetcher } from "./fetchers/registry.js";
 import { loadMetrics } from "./metrics.js";
 import { collectorPolicy } from "./policy.js";
@@ -37,7 +37,7 @@ const metricsOf = (config: CollectorConfig) =>
 // metrics.yml is checked with the configuration, --check-config included.
 const checked = { ...collectorConfig, checkFiles: (config: CollectorConfig) => void metricsOf(config) };
 
-await runService(checked, async ({ config, logger, metrics: registry, serveMetrics }) => {
+await runService(checked, async ({ config, logger, metrics: registry, listen }) => {
   const metricsFile = config.collect.metrics_conf;
   const metrics = metricsOf(config);
   // The one clock of the service: every "what time is it" below asks it.
@@ -82,6 +82,7 @@ await runService(checked, async ({ config, logger, metrics: registry, serveMetri
       collectorName: collector.name,
       fetcherName: fetcher.name,
       tickSeconds: Math.min(config.collect.period, 5),
+      billingTimeZone: config.collect.billing_time_zone,
     },
     {
       fetcher,
@@ -105,7 +106,7 @@ await runService(checked, async ({ config, logger, metrics: registry, serveMetri
 
   progress.healthy = () => processor.healthy();
 
-  const trust = await serverTrustFrom(config, config.collector, logger);
+  const trust = await serverTrustFrom(config, identityService, config.collector, logger);
   const server = new GrpcServer({ logger, metrics: registry, hotMethods: HOT_METHODS, ...trust });
   server.add(
     CollectorServiceService,
@@ -120,21 +121,12 @@ await runService(checked, async ({ config, logger, metrics: registry, serveMetri
     }),
     collectorPolicy,
   );
-  const { host } = config.collector.listen;
-  const port = await server.listen(host, config.collector.listen.port);
-  const metricsAddress = await serveMetrics(config.collector.metrics_listen);
-  logger.info(
-    {
-      address: `${host}:${port}`,
-      metrics_address: metricsAddress,
-      metrics: metrics.length,
-      collector: collector.name,
-      fetcher: fetcher.name,
-      tls: trust.tls !== undefined,
-      auth_strategy: config.auth.auth_strategy,
-    },
-    "listening",
-  );
+  await listen(server, config.collector, {
+    metrics: metrics.length,
+    collector: collector.name,
+    fetcher: fetcher.name,
+    tls: trust.tls !== undefined,
+  });
   processor.start();
   await server.watchReadiness(() => coordinator.leaseHeld(), config.server.readiness_interval);
   return {

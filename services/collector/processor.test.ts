@@ -41,6 +41,8 @@ function fakeStorage() {
       committed.push(`${frame.scopeId} ${frame.begin?.toISOString()} ${frame.points.length}`);
       return { replayed: false };
     },
+    // The month-to-date read before rating (nothing tiered here: no quantities).
+    summary: async () => ({ columns: ["begin", "end", "qty", "price", "type"], rows: [], nextPageToken: "", totalRows: "0" }),
   };
   const scopes = {
     getScope: async (req: { scopeId: string }) => ({ scope: { scopeId: req.scopeId, state: states.get(req.scopeId), active: true } }),

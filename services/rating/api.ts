@@ -8,7 +8,7 @@
  */
 import { FailedPreconditionError, InvalidArgumentError } from "../../libs/errors/errors.js";
 import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
-import { RatingServiceService, type UnpricedPoints, UnpricedReason } from "../../libs/gen/ratemesh/v1/rating.js";
+import { type FrameMonthToDate, RatingServiceService, type UnpricedPoints, UnpricedReason } from "../../libs/gen/ratemesh/v1/rating.js";
 import type { Handlers } from "../../libs/grpc/server.js";
 import { Decimal } from "../../libs/money/decimal.js";
 import type { Clock } from "../../libs/time/period.js";
@@ -111,6 +111,29 @@ function rated(pointField: (index: number) => string, run: () => void): void {
   }
 }
 
+function quantity(value: string, field: string): string {
+  if (!isPlainDecimal(value)) throw badDecimal(field, value);
+  return value;
+}
+
+/** Validated month-to-date quantities by type. */
+function monthToDateOf(byType: Record<string, string>, field: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [type, qty] of Object.entries(byType)) out.set(type, quantity(qty, `${field}[${JSON.stringify(type)}]`));
+  return out;
+}
+
+/** Gives each frame the month-to-date quantities its entry names (tiers.ts in the hashmap). */
+function attachMonthToDate(frames: RatingFrame[], entries: FrameMonthToDate[] | undefined): void {
+  if (entries === undefined) return;
+  entries.forEach((e, k) => {
+    const frame = frames[e.frame];
+    if (frame === undefined || !Number.isInteger(e.frame))
+      throw new InvalidArgumentError(`month_to_date.frames[${k}].frame`, `${e.frame} is not the index of a frame of the request`);
+    frame.monthToDate = monthToDateOf(e.qty, `month_to_date.frames[${k}].qty`);
+  });
+}
+
 export function ratingHandlers(deps: RatingApiDeps): Handlers<typeof RatingServiceDefinition> {
   const { pipeline, clock, telemetry, limits } = deps;
   // Longer than this, a decimal has too many digits whatever they are; shorter, the fast path below checks it.
@@ -141,6 +164,8 @@ export function ratingHandlers(deps: RatingApiDeps): Handlers<typeof RatingServi
             checkPoint(p, `frames[${i}].points[${j}]`, limits);
         }
       }
+      attachMonthToDate(frames, req.monthToDate);
+      delete req.monthToDate;
       const unpriced: UnpricedPoints[] = [];
       for (let i = 0; i < frames.length; i++) {
         const f = frames[i] as RatingFrame;
@@ -168,13 +193,14 @@ export function ratingHandlers(deps: RatingApiDeps): Handlers<typeof RatingServi
         scopeId: req.scopeId,
         at: optionalDate(req.at, "at") ?? clock.now(),
         points: req.points.map((p, i) => toRatingPoint(p, `points[${i}]`)),
+        monthToDate: monthToDateOf(req.monthToDate?.qty ?? {}, "month_to_date.qty"),
       };
       rated(
         (j) => `points[${j}]`,
         () => pipeline.rate([frame]),
       );
       const total = frame.points.reduce((sum, p) => sum.add(Decimal.parse(p.price === "" ? "0" : p.price)), Decimal.ZERO);
-      return { total: total.toString(), points: frame.points.map(toDataPoint) };
+      return { total: total.toString(), points: frame.points.map(toDataPoint), priceListVersion: String(pipeline.versionAt(frame.at)) };
     },
 
     async explain(req) {
@@ -185,10 +211,10 @@ export function ratingHandlers(deps: RatingApiDeps): Handlers<typeof RatingServi
       rated(
         () => "point",
         () => {
-          modules = pipeline.explain(point, req.scopeId, at);
+          modules = pipeline.explain(point, req.scopeId, at, quantity(req.monthToDate ?? "0", "month_to_date"));
         },
       );
-      return { point: toDataPoint(point), modules };
+      return { point: toDataPoint(point), modules, priceListVersion: String(pipeline.versionAt(at)) };
     },
 
     async listModules() {

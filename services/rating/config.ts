@@ -9,8 +9,11 @@ import {
 } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { duration, int, tolerated } from "../../libs/config/options.js";
-import { checkServed, checkTrust, servedOptions } from "../../libs/config/trust.js";
+import { checkServed, checkTrust, servedOptions, trustValues } from "../../libs/config/trust.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
+
+/** Callers' tokens come from Keystone, validated per [keystone_authtoken] as keystonemiddleware does. */
+export const identityService = { strategy: "keystone", section: "keystone_authtoken", name: "Keystone" } as const;
 
 const rating = {
   ...serviceAddress("rating", "127.0.0.1:9632"),
@@ -55,10 +58,10 @@ const database = {
   }),
 };
 
-export const ratingConfig = defineServiceConfig("rating", { ...commonSections, rating, storage, database }, [
+export const ratingConfig = defineServiceConfig("rating", { ...commonSections(identityService), rating, storage, database }, [
   ({ config: c, report }) => {
     checkDatabase("rating", c.rating, report);
-    checkTrust(c, report);
+    checkTrust(trustValues(c, identityService), report);
     checkServed("rating", c.rating, c.server.allow_insecure_bind, report);
     const bad = endpointProblem(c.storage.endpoint);
     if (bad !== undefined) report("storage", "endpoint", bad);

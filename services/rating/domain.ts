@@ -49,6 +49,11 @@ export interface RatingFrame {
   /** Rules valid at this instant apply (the period's start). */
   at: Date;
   points: RatingPoint[];
+  /**
+   * The scope's quantity of each type in the billing month before this
+   * frame (validated decimals), for tiered prices; a type not listed: 0.
+   */
+  monthToDate?: ReadonlyMap<string, string>;
 }
 
 /** One step of a module's reasoning, for Explain. */
@@ -76,8 +81,8 @@ export interface RatingModule {
    * from the database.
    */
   rate(frame: RatingFrame): void;
-  /** Prices one point (in place) and tells how. */
-  explain(point: RatingPoint, scopeId: string, at: Date): ExplainStep[];
+  /** Prices one point (in place) and tells how; monthToDate: its type's quantity earlier in the month. */
+  explain(point: RatingPoint, scopeId: string, at: Date, monthToDate?: string): ExplainStep[];
   /**
    * Whether some rule of the module is in force for points of `type` of the
    * scope at the instant. A module that prices nothing (noop) has no such

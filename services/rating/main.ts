@@ -8,6 +8,7 @@ import { auditHandlers } from "../../libs/audit/api.js";
 import { AuditTrail } from "../../libs/audit/trail.js";
 import { showHostPort } from "../../libs/config/options.js";
 import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
+import { PriceListServiceService } from "../../libs/gen/ratemesh/v1/pricelist.js";
 import { HashmapServiceService, RulesServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import { SimulationServiceService } from "../../libs/gen/ratemesh/v1/simulation.js";
 import { StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
@@ -18,7 +19,7 @@ import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
 import { inputLimitsFrom } from "../../libs/validation/limits.js";
 import { RatingServiceDefinition, ratingHandlers } from "./api.js";
-import { ratingConfig } from "./config.js";
+import { identityService, ratingConfig } from "./config.js";
 import { hashmapHandlers } from "./modules/hashmap/api.js";
 import { HashmapManager } from "./modules/hashmap/manage.js";
 import { HashmapModule } from "./modules/hashmap/module.js";
@@ -27,7 +28,7 @@ import { rulesHandlers } from "./modules/rules/api.js";
 import { RulesManager } from "./modules/rules/manage.js";
 import { RulesModule } from "./modules/rules/module.js";
 import { Pipeline } from "./pipeline.js";
-import { auditPolicy, hashmapPolicy, ratingPolicy, rulesPolicy, simulationPolicy } from "./policy.js";
+import { auditPolicy, hashmapPolicy, priceListPolicy, ratingPolicy, rulesPolicy, simulationPolicy } from "./policy.js";
 import { simulationHandlers } from "./simulation/api.js";
 import { PipelinePriceLists } from "./simulation/price-list-source.js";
 import { storageFrames } from "./simulation/stored-frames.js";
@@ -36,11 +37,14 @@ import { PostgresRatingDatabase } from "./store/postgres.js";
 import type { SqlDatabase } from "./store/sql.js";
 import { SqliteRatingDatabase } from "./store/sqlite.js";
 import { RatingTelemetry } from "./telemetry.js";
+import { priceListHandlers } from "./versions/api.js";
+import { VersionManager } from "./versions/manage.js";
+import { PriceListPricers } from "./versions/pricer.js";
 
 /** Called for every batch of periods rated: their successful calls are logged at debug. */
 const HOT_METHODS = ["RatingService/Rate"];
 
-await runService(ratingConfig, async ({ config, logger, metrics, serveMetrics }) => {
+await runService(ratingConfig, async ({ config, logger, metrics, listen }) => {
   const { rating } = config;
   const db: SqlDatabase =
     rating.backend === "postgresql" ? await PostgresRatingDatabase.open(rating.url) : new SqliteRatingDatabase(rating.url);
@@ -66,13 +70,17 @@ await runService(ratingConfig, async ({ config, logger, metrics, serveMetrics })
     caughtUp,
     telemetry,
   );
-  const trust = await serverTrustFrom(config, rating, logger);
+  const trust = await serverTrustFrom(config, identityService, rating, logger);
   const audit = await AuditTrail.open({ backend: rating.backend, url: rating.url, table: "rating_audit" });
   const server = new GrpcServer({ logger, metrics, hotMethods: HOT_METHODS, ...trust, audit });
   server.add(RatingServiceDefinition, ratingHandlers({ pipeline, clock, telemetry, limits: inputLimitsFrom(config.limits) }), ratingPolicy);
   server.add(HashmapServiceService, hashmapHandlers(new HashmapManager(db, clock, caughtUp)), hashmapPolicy);
   server.add(RulesServiceService, rulesHandlers(new RulesManager(db, clock, caughtUp)), rulesPolicy);
-  server.add(AuditServiceService, auditHandlers(audit), auditPolicy);
+  server.add(
+    PriceListServiceService,
+    priceListHandlers(new VersionManager(db, clock, caughtUp), () => clock.now()),
+    priceListPolicy,
+  );
   // Simulations read stored points from storage as their caller (its token passed on), over TLS with this service's certificate.
   const storageConn = new Connection(
     config.storage.endpoint ?? showHostPort(config.storage.listen),
@@ -81,26 +89,19 @@ await runService(ratingConfig, async ({ config, logger, metrics, serveMetrics })
   server.add(
     SimulationServiceService,
     simulationHandlers({
-      priceLists: new PipelinePriceLists(pipeline),
+      // In force: the live pipeline; drafts and published versions: their own pipelines (versions/pricer.ts).
+      priceLists: new PipelinePriceLists(pipeline, new PriceListPricers(db, state, { frameTimeout: rating.rules_frame_timeout })),
       stored: storageFrames(storageConn.client(StorageServiceService)),
       limits: { maxDays: rating.simulation_max_days, maxGroups: rating.simulation_max_groups },
     }),
     simulationPolicy,
   );
-  const { host } = rating.listen;
-  const port = await server.listen(host, rating.listen.port);
-  const metricsAddress = await serveMetrics(rating.metrics_listen);
-  logger.info(
-    {
-      address: `${host}:${port}`,
-      metrics_address: metricsAddress,
-      backend: rating.backend,
-      version: state.current.version,
-      tls: trust.tls !== undefined,
-      auth_strategy: config.auth.auth_strategy,
-    },
-    "listening",
-  );
+  server.add(AuditServiceService, auditHandlers(audit), auditPolicy);
+  await listen(server, rating, {
+    backend: rating.backend,
+    version: state.current.version,
+    tls: trust.tls !== undefined,
+  });
   await server.watchReadiness(() => db.ping(), config.server.readiness_interval);
   return {
     server,

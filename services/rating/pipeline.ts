@@ -10,9 +10,10 @@
  */
 import { InvalidArgumentError, NotFoundError } from "../../libs/errors/errors.js";
 import type { ExplainStep, ModuleExplanation, ModuleState, RatingFrame, RatingModule, RatingPoint, Unpriced } from "./domain.js";
-import type { RatingState } from "./state.js";
+import type { SnapshotSource } from "./state.js";
 import type { SqlDatabase } from "./store/sql.js";
 import { unpricedOf } from "./unpriced.js";
+import { versionAt } from "./versions/store.js";
 
 export interface ModuleDefaults {
   enabled: boolean;
@@ -48,7 +49,7 @@ export class Pipeline {
 
   constructor(
     registered: RegisteredModule[],
-    private readonly state: RatingState,
+    private readonly state: SnapshotSource,
     private readonly db: SqlDatabase,
     /** Called with the new version after a change is committed (reloads this replica). */
     private readonly onChange: (version: number) => Promise<void> = (v) => state.caughtUp(v),
@@ -128,11 +129,16 @@ export class Pipeline {
     return unpricedOf(frame, this.cachedPricing);
   }
 
-  explain(point: RatingPoint, scopeId: string, at: Date): ModuleExplanation[] {
+  /** The published price-list version in force at `at` (0: none), from the current snapshot. */
+  versionAt(at: Date): number {
+    return versionAt(this.state.current.versions, at.getTime());
+  }
+
+  explain(point: RatingPoint, scopeId: string, at: Date, monthToDate?: string): ModuleExplanation[] {
     const out: ModuleExplanation[] = [];
     for (const m of this.active()) {
       const priceBefore = point.price;
-      const steps: ExplainStep[] = m.explain(point, scopeId, at);
+      const steps: ExplainStep[] = m.explain(point, scopeId, at, monthToDate);
       out.push({ module: m.name, priceBefore, priceAfter: point.price, steps });
     }
     return out;

@@ -9,6 +9,7 @@
  * the audit trail. [auth] policy_file may replace any rule.
  */
 import type { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
+import type { PriceListServiceService } from "../../libs/gen/ratemesh/v1/pricelist.js";
 import type { HashmapServiceService, RulesServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import type { SimulationServiceService } from "../../libs/gen/ratemesh/v1/simulation.js";
 import type { PolicyTable } from "../../libs/grpc/guard.js";
@@ -74,6 +75,22 @@ export const rulesPolicy: PolicyTable<typeof RulesServiceService> = {
   listRules: { rule: ADMIN },
   updateRule: { rule: ADMIN, audit: (r) => `rule ${r.ruleId}` },
   deleteRule: { rule: ADMIN, audit: (r) => `rule ${r.ruleId}` },
+};
+
+/** Drafts and versions are the price list's: the admin's, reads included (as the hashmap's); a publish is audited. */
+export const priceListPolicy: PolicyTable<typeof PriceListServiceService> = {
+  createDraft: { rule: ADMIN, audit: (r) => `draft ${r.name}` },
+  getDraft: { rule: ADMIN },
+  listDrafts: { rule: ADMIN },
+  updateDraft: { rule: ADMIN, audit: (r) => `draft ${r.name}` },
+  deleteDraft: { rule: ADMIN, audit: (r) => `draft ${r.name}` },
+  diffDraft: { rule: ADMIN },
+  publishDraft: {
+    rule: ADMIN,
+    audit: (r) => `draft ${r.name} effective ${r.effective?.toISOString() ?? "now"}${r.force ? " (forced)" : ""}`,
+  },
+  listVersions: { rule: ADMIN },
+  getVersion: { rule: ADMIN },
 };
 
 export const auditPolicy: PolicyTable<typeof AuditServiceService> = {

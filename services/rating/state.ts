@@ -20,12 +20,22 @@ import { loadHashmap } from "./modules/hashmap/repository.js";
 import { loadRules } from "./modules/rules/repository.js";
 import { RulesIndex } from "./modules/rules/rules-index.js";
 import { num, READ_VERSION, type SqlDatabase, type SqlExecutor } from "./store/sql.js";
+import { versionEffectives } from "./versions/store.js";
 
 export interface Snapshot {
   version: number;
   modules: ReadonlyMap<string, ModuleState>;
   hashmap: HashmapIndex;
   rules: RulesIndex;
+  /** When each published price-list version takes effect (versions/store.ts versionAt). */
+  versions: ReadonlyArray<{ number: number; effective: number }>;
+}
+
+/** Where a pipeline reads the snapshot it prices with. */
+export interface SnapshotSource {
+  readonly current: Snapshot;
+  /** Makes sure the snapshot is at least `version`. */
+  caughtUp(version: number): Promise<void>;
 }
 
 async function readVersion(tx: SqlExecutor): Promise<number> {
@@ -44,11 +54,12 @@ export async function loadSnapshot(db: SqlDatabase): Promise<Snapshot> {
       modules: new Map(modules.map((m) => [m.name, m])),
       hashmap: new HashmapIndex(await loadHashmap(tx)),
       rules: new RulesIndex(await loadRules(tx)),
+      versions: await versionEffectives(tx),
     };
   });
 }
 
-export class RatingState {
+export class RatingState implements SnapshotSource {
   private snapshot: Snapshot;
   private timer: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;

@@ -5,6 +5,8 @@
  * clock_skew_tolerance).
  */
 import {
+  billingTimeZoneOption,
+  billingTimeZoneProblem,
   checkDatabase,
   commonSections,
   databaseOptions,
@@ -16,8 +18,11 @@ import {
 } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { duration, int, tolerated } from "../../libs/config/options.js";
-import { checkServed, checkTrust, servedOptions } from "../../libs/config/trust.js";
+import { checkServed, checkTrust, servedOptions, trustValues } from "../../libs/config/trust.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
+
+/** Callers' tokens come from Keystone, validated per [keystone_authtoken] as keystonemiddleware does. */
+export const identityService = { strategy: "keystone", section: "keystone_authtoken", name: "Keystone" } as const;
 
 const storage = {
   ...serviceAddress("storage", "127.0.0.1:9631"),
@@ -69,14 +74,21 @@ const cloudkittyStorage = Object.fromEntries(
 
 export const storageConfig = defineServiceConfig(
   "storage",
-  { ...commonSections, storage, collect: { period: periodOption, wait_periods: waitPeriodsOption }, ...cloudkittyStorage },
+  {
+    ...commonSections(identityService),
+    storage,
+    collect: { period: periodOption, wait_periods: waitPeriodsOption, billing_time_zone: billingTimeZoneOption },
+    ...cloudkittyStorage,
+  },
   [
     ({ config: c, report }) => {
       checkDatabase("storage", c.storage, report);
-      checkTrust(c, report);
+      checkTrust(trustValues(c, identityService), report);
       checkServed("storage", c.storage, c.server.allow_insecure_bind, report);
       const period = periodProblem(c.collect.period);
       if (period !== undefined) report("collect", "period", period);
+      const zone = billingTimeZoneProblem(c.collect.billing_time_zone);
+      if (zone !== undefined) report("collect", "billing_time_zone", zone);
     },
   ],
 );

@@ -150,6 +150,9 @@ export interface ResetInput {
   scopes: ScopeSelection;
   /** The new state: a period boundary. */
   state: Date;
+  /** Who reset (the caller) and why ("" when not given): kept on the adjustments of the periods rated again. */
+  actor?: string;
+  reason?: string;
 }
 
 export interface TaskRecord {
@@ -159,6 +162,8 @@ export interface TaskRecord {
   end: Date;
   progress: Date;
   reason: string;
+  /** Who created the task. */
+  actor: string;
   createdAt: Date;
   finishedAt: Date | undefined;
   periodsTotal: number;
@@ -170,6 +175,15 @@ export interface CreateTasksInput {
   begin: Date;
   end: Date;
   reason: string;
+  /** Who creates the tasks (the caller). */
+  actor?: string;
+  /**
+   * A time zone: each task goes on to the end of the billing month of its
+   * end there (as far as the scope is rated), so that the periods after a
+   * re-rated one in its month, whose month-to-date quantity it changes, are
+   * re-rated too (tiered prices). Undefined: the window as given.
+   */
+  wholeMonthsIn?: string | undefined;
 }
 
 export interface TaskCursor {
@@ -217,6 +231,8 @@ export interface SummaryQuery {
   /** Validated: known keys, "type", "scope_id", at most one time bucket. */
   groupBy: string[];
   filters: PointFilter[];
+  /** undefined: the amounts now; else as billed then, before the adjustments recorded after it. */
+  asOf?: Date | undefined;
 }
 
 export interface SummaryRow {
@@ -289,6 +305,44 @@ export interface PointColumnsPage {
   next: PointCursor | undefined;
 }
 
+export interface AdjustmentQuery {
+  begin: Date;
+  end: Date;
+  scopeIds: string[];
+  types: string[];
+  taskId: string | undefined;
+  limit: number;
+  after: AdjustmentCursor | undefined;
+}
+
+/** A position in the (adjustment, kind, type, groupby map) order of adjustment lines. */
+export interface AdjustmentCursor {
+  adjustment: number;
+  kind: number;
+  typeRef: number;
+  groupsetRef: number;
+}
+
+/** One line of an adjustment, signed: a reversal is the billed amount negated. */
+export interface AdjustmentLine {
+  adjustmentId: string;
+  scopeId: string;
+  begin: Date;
+  end: Date;
+  type: string;
+  groupby: Record<string, string>;
+  kind: "reversal" | "rerating";
+  qty: Decimal;
+  price: Decimal;
+  points: number;
+  taskId: string | undefined;
+  resetId: string | undefined;
+  actor: string;
+  reason: string;
+  recordedAt: Date;
+  cursor: AdjustmentCursor;
+}
+
 /** How busy an engine's connections are (its pool, or SQLite's one connection), for the metrics. */
 export interface ConnectionStats {
   /** Connections running a statement or holding a transaction. */
@@ -318,6 +372,8 @@ export interface StorageEngine {
   /** Every groupby key seen on a committed point (any type). */
   knownKeys(): Promise<Set<string>>;
   summary(query: SummaryQuery): Promise<SummaryRow[]>;
+  /** Adjustment lines of the periods in [begin, end), oldest adjustment first. */
+  listAdjustments(query: AdjustmentQuery): Promise<AdjustmentLine[]>;
   /** Points in [begin, end) ordered by scope, period, then position in the frame. */
   listPoints(query: PointQuery): Promise<PointPage>;
   /** The same points as columns, for bulk readers (StreamPointColumns). */

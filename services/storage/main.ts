@@ -13,7 +13,7 @@ import { systemClock } from "../../libs/time/period.js";
 import { reprocessHandlers } from "./api/reprocess-service.js";
 import { scopeHandlers } from "./api/scope-service.js";
 import { storageService } from "./api/storage-service.js";
-import { storageConfig } from "./config.js";
+import { identityService, storageConfig } from "./config.js";
 import { openEngine } from "./engines.js";
 import { auditPolicy, reprocessPolicy, scopePolicy, storagePolicy } from "./policy.js";
 import { StorageTelemetry } from "./telemetry.js";
@@ -21,7 +21,7 @@ import { StorageTelemetry } from "./telemetry.js";
 /** Called for every period rated (CommitPeriod) or by every collector loop: their successful calls are logged at debug. */
 const HOT_METHODS = ["StorageService/CommitPeriod", "ScopeService/GetScope", "ScopeService/ListScopes", "ReprocessService/ListTasks"];
 
-await runService(storageConfig, async ({ config, logger, metrics, serveMetrics }) => {
+await runService(storageConfig, async ({ config, logger, metrics, listen }) => {
   const periodSeconds = config.collect.period;
   const { backend, url } = config.storage;
   const engine = await openEngine({ backend, url, periodSeconds, poolSize: config.storage.pool_size, cacheMiB: config.storage.cache_size });
@@ -33,9 +33,10 @@ await runService(storageConfig, async ({ config, logger, metrics, serveMetrics }
     periodSeconds,
     waitPeriods: config.collect.wait_periods,
     clockSkewTolerance: config.storage.clock_skew_tolerance,
+    billingTimeZone: config.collect.billing_time_zone,
     telemetry,
   };
-  const trust = await serverTrustFrom(config, config.storage, logger);
+  const trust = await serverTrustFrom(config, identityService, config.storage, logger);
   const audit = await AuditTrail.open({ backend, url, table: "storage_audit" });
   const server = new GrpcServer({ logger, metrics, hotMethods: HOT_METHODS, ...trust, audit });
   const storage = storageService(deps);
@@ -43,19 +44,10 @@ await runService(storageConfig, async ({ config, logger, metrics, serveMetrics }
   server.add(ScopeServiceService, scopeHandlers(deps), scopePolicy);
   server.add(ReprocessServiceService, reprocessHandlers(deps), reprocessPolicy);
   server.add(AuditServiceService, auditHandlers(audit), auditPolicy);
-  const { host } = config.storage.listen;
-  const port = await server.listen(host, config.storage.listen.port);
-  const metricsAddress = await serveMetrics(config.storage.metrics_listen);
-  logger.info(
-    {
-      address: `${host}:${port}`,
-      metrics_address: metricsAddress,
-      backend,
-      tls: trust.tls !== undefined,
-      auth_strategy: config.auth.auth_strategy,
-    },
-    "listening",
-  );
+  await listen(server, config.storage, {
+    backend,
+    tls: trust.tls !== undefined,
+  });
   await server.watchReadiness(() => engine.ping(), config.server.readiness_interval);
   return {
     server,

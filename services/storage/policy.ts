@@ -47,6 +47,15 @@ export const storagePolicy: PolicyTable<typeof StorageServiceService> = {
   streamPointColumns: { rule: READ, confine: ownScopeOnly },
   summary: { rule: READ, confine: ownScopeOnly },
   total: { rule: READ, confine: ownScopeOnly },
+  // Like Summary: a reader sees its own project's adjustments (scope_ids narrowed to it; [""] lists nothing).
+  listAdjustments: {
+    rule: READ,
+    confine: (req, project) => {
+      if (project === undefined) return undefined;
+      const own = req.scopeIds.length === 0 || req.scopeIds.includes(project);
+      return { ...req, scopeIds: [own ? project : ""] };
+    },
+  },
 };
 
 export const scopePolicy: PolicyTable<typeof ScopeServiceService> = {
@@ -70,7 +79,7 @@ export const scopePolicy: PolicyTable<typeof ScopeServiceService> = {
   // The collector fixes a new scope's start when it first sees it (creating the scope, or setting its start).
   createScope: { rule: ADMIN_OR_SERVICE, audit: (r) => `scope ${r.scopeId}` },
   updateScope: { rule: ADMIN_OR_SERVICE, audit: (r) => `scope ${r.scopeId}` },
-  resetScope: { rule: ADMIN, audit: (r) => scopeList(r.scopeIds, r.allScopes) },
+  resetScope: { rule: ADMIN, audit: (r) => `${scopeList(r.scopeIds, r.allScopes)}${r.reason ? `: ${r.reason}` : ""}` },
   reseedFencing: { rule: ADMIN, audit: (r) => `${scopeList(r.scopeIds, r.allScopes)}: ${r.reason}` },
   recordScopeError: { rule: "service" },
 };

@@ -66,6 +66,8 @@ describe("reprocessing", () => {
     // The volume price was forgotten: add it retroactively, then reprocess the window.
     await mapping("volume.size", "0.01");
     await new Promise((r) => setTimeout(r, 1000));
+    const beforeTasks = new Date();
+    await new Promise((r) => setTimeout(r, 10));
     const reprocess = connect(t, cluster.storage.address).client(ReprocessServiceService);
     const { tasks } = await reprocess.createTask({ scopeIds: [], allScopes: true, begin: BEGIN, end, reason: "volume price was missing" });
     assert.equal(tasks.length, SCOPES.length);
@@ -104,5 +106,33 @@ describe("reprocessing", () => {
       assert.equal(task.periodsDone, String(PERIODS));
     }
     assert.equal(await scopesDone(cluster), SCOPES.length, "scope states unchanged");
+
+    // What was billed is kept: as of before the tasks the totals are the instance prices alone, and the
+    // adjustments (the billed amounts negated, the new ones) add up to the volume price, tagged with the tasks.
+    assert.deepEqual(await cluster.storageClient.total({ begin: BEGIN, end, filters: [], asOf: beforeTasks }), before);
+    const lines = [];
+    let pageToken = "";
+    do {
+      const page = await cluster.storageClient.listAdjustments({
+        begin: BEGIN,
+        end,
+        scopeIds: [],
+        types: [],
+        taskId: "",
+        pageSize: 1000,
+        pageToken,
+      });
+      lines.push(...page.lines);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    const net = lines.reduce((sum, l) => sum.add(Decimal.parse(l.price)), Decimal.ZERO);
+    assert.ok(net.eq(qty("volume.size").mul(Decimal.parse("0.01"))), `net of the adjustments: ${net}`);
+    assert.ok(lines.length > 0);
+    for (const l of lines) {
+      assert.ok(taskIds.has(l.taskId), `line of task ${l.taskId}`);
+      assert.equal(l.reason, "volume price was missing");
+    }
+    const adjusted = new Set(lines.map((l) => `${l.scopeId}@${l.begin?.toISOString()}`));
+    assert.equal(new Set(lines.map((l) => l.adjustmentId)).size, adjusted.size, "one adjustment per re-rated period");
   });
 });

@@ -12,6 +12,7 @@ import { describe, it, type TestContext } from "node:test";
 import { status } from "@grpc/grpc-js";
 import Database from "better-sqlite3";
 import type { DataFrame } from "../../libs/gen/ratemesh/v1/common.js";
+import { PriceListContent, PriceListServiceService } from "../../libs/gen/ratemesh/v1/pricelist.js";
 import { CreateMappingRequest, HashmapServiceService, MappingType, RatingServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import {
   SimulateRequest,
@@ -63,6 +64,7 @@ interface Rig {
   copy: Client<typeof StorageServiceService>;
   rating: Client<typeof RatingServiceService>;
   hashmap: Client<typeof HashmapServiceService>;
+  priceLists: Client<typeof PriceListServiceService>;
   simulation: Client<typeof SimulationServiceService>;
 }
 
@@ -88,6 +90,7 @@ async function startRig(t: TestContext): Promise<Rig> {
     copy: connect(t, copy.address).client(StorageServiceService),
     rating: r.client(RatingServiceService),
     hashmap: r.client(HashmapServiceService),
+    priceLists: r.client(PriceListServiceService),
     simulation: r.client(SimulationServiceService),
   };
 }
@@ -257,9 +260,9 @@ describe("SimulationService/Simulate", () => {
       assert.equal(table.code, 0, table.stderr);
       assert.match(table.stdout, /under the price list in force/);
       assert.match(table.stdout, /total: old 5\.25, new 6\.30, delta 1\.05 \(6 points repriced, nothing written\)/);
-      const version = await runCli(["simulate", ...window, "--price-version", "3"], { env });
+      const version = await runCli(["simulate", ...window, "--price-version", "999"], { env });
       assert.notEqual(version.code, 0);
-      assert.match(version.stderr, /version 3: drafts and published versions of the price list are not available/);
+      assert.match(version.stderr, /price-list version "999" not found/);
     });
 
     await t.test("bad requests are INVALID_ARGUMENT naming the field; drafts are not available yet", async () => {
@@ -281,8 +284,49 @@ describe("SimulationService/Simulate", () => {
         status.INVALID_ARGUMENT,
         /filters\[0\]\.values: give at least one value/,
       );
-      await rejectsWith(simulate(rig, { priceList: { $case: "draft", value: "spring" } }), status.UNIMPLEMENTED, /draft spring: drafts/);
-      await rejectsWith(simulate(rig, { priceList: { $case: "version", value: "3" } }), status.UNIMPLEMENTED, /version 3/);
+      await rejectsWith(simulate(rig, { priceList: { $case: "draft", value: "nope" } }), status.NOT_FOUND, /draft "nope" not found/);
+      await rejectsWith(simulate(rig, { priceList: { $case: "version", value: "999" } }), status.NOT_FOUND, /version "999" not found/);
+      await rejectsWith(simulate(rig, { priceList: { $case: "version", value: "0" } }), status.INVALID_ARGUMENT, /^version: /);
+    });
+
+    await t.test("under a draft, then the version it is published as: 3 per instance-hour, 0.20 per GiB-hour", async () => {
+      const flat = (cost: string) => ({
+        value: "",
+        type: MappingType.MAPPING_TYPE_FLAT,
+        cost,
+        group: "",
+        tenant: "",
+        name: "",
+        description: "",
+      });
+      const content = PriceListContent.fromPartial({
+        services: [
+          { name: "instance", mappings: [flat("3")], thresholds: [], fields: [] },
+          { name: "volume", mappings: [flat("0.20")], thresholds: [], fields: [] },
+        ],
+      });
+      await rig.priceLists.createDraft({ name: "spring", content });
+      // By hand: p-a instance 6 × 3 = 18, volume 30 × 0.20 = 6; p-b instance 3 × 3 = 9, volume 15 × 0.20 = 3.
+      const expected = {
+        "p-a/instance": { qty: "6", billed: "7.5", simulated: "18", delta: "10.5" },
+        "p-a/volume": { qty: "30", billed: "3", simulated: "6", delta: "3" },
+        "p-b/instance": { qty: "3", billed: "3.75", simulated: "9", delta: "5.25" },
+        "p-b/volume": { qty: "15", billed: "1.5", simulated: "3", delta: "1.5" },
+      };
+      const draft = await simulate(rig, { groupBy: ["scope_id", "type"], priceList: { $case: "draft", value: "spring" } });
+      assert.deepEqual(byGroup(rowsOf(draft)), expected);
+      assert.deepEqual(
+        [draft.at(-1)?.totals?.priceList, draft.at(-1)?.totals?.simulated, draft.at(-1)?.totals?.delta],
+        ["draft spring", "36", "20.25"],
+      );
+
+      const { version } = await rig.priceLists.publishDraft({ name: "spring", force: false });
+      const published = await simulate(rig, {
+        groupBy: ["scope_id", "type"],
+        priceList: { $case: "version", value: String(version?.number) },
+      });
+      assert.deepEqual(byGroup(rowsOf(published)), expected);
+      assert.equal(published.at(-1)?.totals?.priceList, `version ${version?.number}`);
     });
   });
 });

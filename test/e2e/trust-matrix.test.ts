@@ -17,7 +17,7 @@ import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import { HashmapServiceService, RatingServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import { SimulateRequest, SimulationServiceService } from "../../libs/gen/ratemesh/v1/simulation.js";
-import { ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
+import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import type { Connection } from "../../libs/grpc/client.js";
 import { RemoteCallError } from "../../libs/grpc/status.js";
 import { startKeystone } from "../support/keystone.js";
@@ -150,6 +150,9 @@ async function checkPolicy(t: TestContext, mesh: SecuredMesh, projectA: string, 
     assert.deepEqual([...new Set(streamed)], [projectB]);
     const total = await storageA.total({ filters: [{ key: "scope_id", values: [projectB] }], begin: BEGIN, end: END });
     assert.equal(total.points, "0");
+    const adjustments = { begin: BEGIN, end: END, types: [], taskId: "", pageSize: 0, pageToken: "" };
+    assert.deepEqual((await storageA.listAdjustments({ ...adjustments, scopeIds: [projectB] })).lines, [], "B's adjustments: none for A");
+    assert.equal(await code(storageA.listAdjustments({ ...adjustments, scopeIds: [] })), "OK");
 
     const scopesA = mesh.connect("storage", "readerA").client(ScopeServiceService);
     assert.deepEqual(
@@ -255,6 +258,15 @@ async function checkPolicy(t: TestContext, mesh: SecuredMesh, projectA: string, 
     assert.ok(createdScopes.length > 0);
     for (const e of createdScopes) assert.match(e.actor, /collector/);
     assert.equal(await code(mesh.connect("storage", "readerA").client(AuditServiceService).listAuditEvents(list)), "PERMISSION_DENIED");
+  });
+
+  await t.test("a reprocessing task and a reset keep who made them, from the caller's token", async () => {
+    const reprocess = mesh.connect("storage", "admin").client(ReprocessServiceService);
+    const { tasks } = await reprocess.createTask({ scopeIds: [projectB], allScopes: false, begin: BEGIN, end: END, reason: "actor check" });
+    assert.equal(tasks.length, 1);
+    assert.match(tasks[0]?.actor ?? "", /cloud-admin/);
+    const listed = await reprocess.listTasks({ scopeIds: [projectB], unfinishedOnly: false, ascending: false, pageSize: 0, pageToken: "" });
+    assert.match(listed.tasks[0]?.actor ?? "", /cloud-admin/);
   });
 
   await t.test("without a client certificate nothing connects: mTLS is required", async () => {

@@ -1,7 +1,8 @@
 /**
  * Debian's python-cloudkittyclient (the `cloudkitty` command and its Python
  * API) pointed at a gateway, without Keystone (the cloudkitty-noauth auth
- * plugin). The script's shebang is /usr/bin/python3, which has Debian's
+ * plugin), or through Keystone as an operator's openrc does it (the
+ * password plugin, the gateway found in the token's catalog). The script's shebang is /usr/bin/python3, which has Debian's
  * modules; a `python3` earlier on PATH may not.
  */
 import { execFile } from "node:child_process";
@@ -30,16 +31,36 @@ function run(file: string, args: string[], env: Record<string, string>, input?: 
   });
 }
 
+/** An openrc's variables: a Keystone user on a project; the gateway is the catalog's rating endpoint on `interface`. */
+export interface OpenRc {
+  authUrl: string;
+  username: string;
+  password: string;
+  projectName: string;
+  interface: "public" | "internal";
+}
+
 export class CloudKittyCli {
-  constructor(readonly endpoint: string) {}
+  constructor(
+    readonly endpoint: string,
+    private readonly keystone?: OpenRc,
+  ) {}
 
   private env(): Record<string, string> {
+    const base = { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", LANG: "C.UTF-8" };
+    const k = this.keystone;
+    if (k === undefined) return { ...base, OS_AUTH_TYPE: "cloudkitty-noauth", OS_ENDPOINT: this.endpoint };
     return {
-      PATH: "/usr/bin:/bin",
-      HOME: process.env.HOME ?? "/tmp",
-      LANG: "C.UTF-8",
-      OS_AUTH_TYPE: "cloudkitty-noauth",
-      OS_ENDPOINT: this.endpoint,
+      ...base,
+      OS_AUTH_TYPE: "password",
+      OS_AUTH_URL: k.authUrl,
+      OS_USERNAME: k.username,
+      OS_PASSWORD: k.password,
+      OS_PROJECT_NAME: k.projectName,
+      OS_USER_DOMAIN_NAME: "Default",
+      OS_PROJECT_DOMAIN_NAME: "Default",
+      OS_IDENTITY_API_VERSION: "3",
+      OS_INTERFACE: k.interface,
     };
   }
 

@@ -31,15 +31,24 @@ from gnocchiclient import exceptions as gnocchi_exceptions  # noqa: E402
 
 
 class Worker(orchestrator.Worker):
-    """CloudKitty's worker, with two changes that leave the prices alone:
+    """CloudKitty's worker, with three changes that leave the prices alone:
     the scope's state is not written (the window is given here, and
     CloudKitty 17's state writer fails on Debian's SQLAlchemy: "No
-    transaction is begun"), and a collection that loses its connection is
+    transaction is begun"), a collection that loses its connection is
     tried again (Gnocchi's uWSGI may close a kept-alive connection that the
-    client reuses; CloudKitty would give up the whole cycle)."""
+    client reuses; CloudKitty would give up the whole cycle), and the
+    metrics of a period are collected one after the other instead of in a
+    thread pool (outside cloudkitty-processor's eventlet setup, an eventlet
+    lock taken in a pool thread can hang the run: "greenlet.error: cannot
+    switch to a different thread"); the result is the same dict of metric
+    to data."""
 
     def update_scope_processing_state_db(self, timestamp):
         pass
+
+    def _do_execute_collection(self, _get_result, metrics):
+        results = [_get_result(metric) for metric in metrics]
+        return dict(r for r in results if r[1] is not None)
 
     def _collect(self, metric, start_timestamp):
         for attempt in range(5):

@@ -12,6 +12,7 @@
 import { status } from "@grpc/grpc-js";
 import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import { CollectorServiceService } from "../../libs/gen/ratemesh/v1/collector.js";
+import { PriceListServiceService } from "../../libs/gen/ratemesh/v1/pricelist.js";
 import { HashmapServiceService, RatingServiceService, RulesServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
 import { SimulationServiceService } from "../../libs/gen/ratemesh/v1/simulation.js";
 import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
@@ -33,6 +34,7 @@ export const SERVICES: Array<{ role: Role; def: ServiceDef }> = [
   { role: "rating", def: RatingServiceService },
   { role: "rating", def: HashmapServiceService },
   { role: "rating", def: RulesServiceService },
+  { role: "rating", def: PriceListServiceService },
   { role: "rating", def: AuditServiceService },
   { role: "rating", def: SimulationServiceService },
   { role: "collector", def: CollectorServiceService },
@@ -45,6 +47,7 @@ const READERS_CONFINED = new Set([
   "StorageService/StreamPointColumns",
   "StorageService/Summary",
   "StorageService/Total",
+  "StorageService/ListAdjustments",
   "ScopeService/ListScopes",
   "ScopeService/GetScope",
 ]);

@@ -70,7 +70,7 @@ export function secureConnect(
 export async function keystoneUser(
   ks: KeystoneServer,
   o: { name: string; project: string; role: string },
-): Promise<{ userId: string; token: string }> {
+): Promise<{ userId: string; token: string; password: string }> {
   const auth = { "x-auth-token": await ks.adminToken() };
   const password = `pw-${o.name}`;
   const user = (await ks.api("POST", "/v3/users", { user: { name: o.name, password, domain_id: "default" } }, [201], auth)).body as {
@@ -86,7 +86,7 @@ export async function keystoneUser(
       scope: { project: { id: o.project } },
     },
   });
-  return { userId: user.user.id, token: String(res.headers["x-subject-token"] ?? "") };
+  return { userId: user.user.id, token: String(res.headers["x-subject-token"] ?? ""), password };
 }
 
 /** A project of a real Keystone; returns its id. */

@@ -1,4 +1,6 @@
 import {
+  billingTimeZoneOption,
+  billingTimeZoneProblem,
   endpointProblem,
   metricsListen,
   periodOption,
@@ -43,6 +45,7 @@ const collect = {
     min: 1,
     max: 1000,
   }),
+  billing_time_zone: billingTimeZoneOption,
   end: timestamp({
     help: "Rate no period that ends after this instant (a period boundary): for importing a closed window of usage, as the demo does. Default: no end.",
   }),
@@ -91,6 +94,8 @@ export function checks({ config: c, report }: CheckContext<typeof sections>): vo
       }
     }
   }
+  const zone = billingTimeZoneProblem(c.collect.billing_time_zone);
+  if (zone !== undefined) report("collect", "billing_time_zone", zone);
   if (c.collect.start !== undefined && c.collect.end !== undefined && c.collect.end <= c.collect.start) {
     report("collect", "end", `must be after [collect] start (${c.collect.start.toISOString()})`);
   }

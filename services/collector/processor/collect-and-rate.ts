@@ -12,6 +12,7 @@ import { withSpan } from "../../../libs/tracing/tracing.js";
 import { collectBatch, toDataPoint } from "../collectors/collector.js";
 import type { ProcessorContext } from "./context.js";
 import { withDeadline } from "./deadline.js";
+import { MonthToDate, type Quantities } from "./month-to-date.js";
 import type { Member } from "./progress.js";
 
 /** Points per Rate call: frames of a batch are rated together up to this. */
@@ -29,7 +30,11 @@ function refusedFrame(err: unknown, frames: DataFrame[]): DataFrame | undefined 
 }
 
 export class CollectAndRate {
-  constructor(private readonly ctx: ProcessorContext) {}
+  private readonly monthToDate: MonthToDate;
+
+  constructor(private readonly ctx: ProcessorContext) {
+    this.monthToDate = new MonthToDate(ctx);
+  }
 
   /**
    * Collects every metric for the members over `periods` periods from
@@ -100,7 +105,19 @@ export class CollectAndRate {
         }),
       );
     }
-    for (const [m, refusal] of await this.rate(frames)) {
+    // Month-to-date quantities of each frame, read from storage just before rating (month-to-date.ts).
+    const monthToDate = new Map<DataFrame, Quantities>();
+    await Promise.all(
+      [...frames].map(async ([m, list]) => {
+        try {
+          for (const [f, q] of await this.monthToDate.of(m.ownership.scopeId, list, signals.abandon)) monthToDate.set(f, q);
+        } catch (err) {
+          failures.fail([m.ownership], err, begin);
+          frames.delete(m);
+        }
+      }),
+    );
+    for (const [m, refusal] of await this.rate(frames, monthToDate)) {
       failures.fail([m.ownership], refusal.err, refusal.frame.begin);
       frames.delete(m);
     }
@@ -115,7 +132,10 @@ export class CollectAndRate {
    * the error (naming the point) and the frame. Any other error fails the
    * whole batch.
    */
-  private async rate(byMember: Map<Member, DataFrame[]>): Promise<Map<Member, { err: unknown; frame: DataFrame }>> {
+  private async rate(
+    byMember: Map<Member, DataFrame[]>,
+    monthToDate: Map<DataFrame, Quantities>,
+  ): Promise<Map<Member, { err: unknown; frame: DataFrame }>> {
     const memberOf = new Map<DataFrame, Member>();
     for (const [m, frames] of byMember) for (const f of frames) if (f.points.length > 0) memberOf.set(f, m);
     const pending = [...memberOf.keys()];
@@ -131,7 +151,7 @@ export class CollectAndRate {
         n += f.points.length;
       }
       try {
-        await this.rateFrames(chunk);
+        await this.rateFrames(chunk, monthToDate);
         continue;
       } catch (err) {
         const frame = refusedFrame(err, chunk);
@@ -145,7 +165,7 @@ export class CollectAndRate {
       for (const m of new Set(chunk.map((f) => memberOf.get(f) as Member))) {
         const frames = chunk.filter((f) => memberOf.get(f) === m);
         try {
-          await this.rateFrames(frames);
+          await this.rateFrames(frames, monthToDate);
         } catch (err) {
           const frame = refusedFrame(err, frames);
           if (frame === undefined) throw err;
@@ -157,13 +177,17 @@ export class CollectAndRate {
   }
 
   /** Rates frames in place, in one call. */
-  private async rateFrames(chunk: DataFrame[]): Promise<void> {
+  private async rateFrames(chunk: DataFrame[], monthToDate: Map<DataFrame, Quantities>): Promise<void> {
     if (chunk.length === 0) return;
     const points = chunk.reduce((n, f) => n + f.points.length, 0);
-    const res = await this.ctx.deps.rating.rate(
-      { frames: chunk },
-      { signal: this.ctx.signals.abandon, attributes: { "ratemesh.frames": chunk.length, "ratemesh.points": points } },
-    );
+    const mtd = chunk.flatMap((f, frame) => {
+      const qty = monthToDate.get(f);
+      return qty === undefined || Object.keys(qty).length === 0 ? [] : [{ frame, qty }];
+    });
+    const res = await this.ctx.deps.rating.rate(mtd.length === 0 ? { frames: chunk } : { frames: chunk, monthToDate: { frames: mtd } }, {
+      signal: this.ctx.signals.abandon,
+      attributes: { "ratemesh.frames": chunk.length, "ratemesh.points": points },
+    });
     chunk.forEach((f, j) => {
       const rated = res.frames[j];
       if (rated === undefined || rated.points.length !== f.points.length) {

@@ -30,6 +30,8 @@ export interface ProcessorOptions {
   scopeRefreshSeconds: number;
   /** Deadline of collecting one batch. */
   collectTimeoutSeconds: number;
+  /** The time zone of billing months (month-to-date quantities for tiered prices); default UTC. */
+  billingTimeZone?: string;
 }
 
 export interface ProcessorDeps {

@@ -5,7 +5,7 @@
  * map entries are, and decodes nothing else.
  */
 import { isUtf8 } from "node:buffer";
-import { UnpricedPoints } from "../../../libs/gen/ratemesh/v1/rating.js";
+import { type FrameMonthToDate, MonthToDateByFrame, UnpricedPoints } from "../../../libs/gen/ratemesh/v1/rating.js";
 import { text } from "./interned-text.js";
 import { type FramesMessage, GROUPBY, METADATA, type MessageData, type WireFrame, WirePoint } from "./wire-frames.js";
 
@@ -244,6 +244,7 @@ export function decodeFrames(bytes: Buffer): FramesMessage {
   data = { buf: bytes, entries: new Int32Array(Math.min(1 << 20, Math.max(64, bytes.length >>> 3))), count: 0 };
   const frames: WireFrame[] = [];
   const unpriced: UnpricedPoints[] = [];
+  const monthToDate: FrameMonthToDate[] = [];
   try {
     while (pos < bytes.length) {
       const tag = varint();
@@ -253,11 +254,19 @@ export function decodeFrames(bytes: Buffer): FramesMessage {
         checkEnd(pos + len);
         unpriced.push(UnpricedPoints.decode(bytes.subarray(pos, pos + len)));
         pos += len;
+      } else if (tag === 0x1a) {
+        const len = varint();
+        checkEnd(pos + len);
+        monthToDate.push(...MonthToDateByFrame.decode(bytes.subarray(pos, pos + len)).frames);
+        pos += len;
       } else skip(tag & 7);
     }
     if (pos !== bytes.length) throw new WireFormatError("truncated");
   } finally {
     buf = Buffer.alloc(0);
   }
-  return unpriced.length === 0 ? { buf: bytes, frames } : { buf: bytes, frames, unpriced };
+  const msg: FramesMessage = { buf: bytes, frames };
+  if (unpriced.length > 0) msg.unpriced = unpriced;
+  if (monthToDate.length > 0) msg.monthToDate = monthToDate;
+  return msg;
 }

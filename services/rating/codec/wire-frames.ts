@@ -14,12 +14,12 @@
  * (frames.test.ts checks both against the generated codec).
  *
  * Field numbers (proto/ratemesh/v1/common.proto, rating.proto):
- *   RateResponse: 1 frames, 2 unpriced
+ *   RateResponse: 1 frames, 2 unpriced; RateRequest: 3 month_to_date
  *   DataFrame: 1 scope_id, 2 begin, 3 end, 4 points
  *   DataPoint: 1 type, 2 unit, 3 qty, 4 price, 5 groupby, 6 metadata
  *   map entry: 1 key, 2 value; Timestamp: 1 seconds, 2 nanos
  */
-import type { UnpricedPoints } from "../../../libs/gen/ratemesh/v1/rating.js";
+import type { FrameMonthToDate, UnpricedPoints } from "../../../libs/gen/ratemesh/v1/rating.js";
 import { formatFixed } from "../../../libs/money/fixed.js";
 import type { RatingFrame, RatingPoint } from "../domain.js";
 import { type ByteSlots, type KeyTable, sameBytes } from "./byte-slots.js";
@@ -263,4 +263,6 @@ export interface FramesMessage {
   frames: WireFrame[];
   /** RateResponse's field 2: the frames with points no rule priced (encoded with the generated codec: a few per call). */
   unpriced?: UnpricedPoints[];
+  /** RateRequest's field 3: month-to-date quantities per frame (read, never written back). */
+  monthToDate?: FrameMonthToDate[];
 }

@@ -100,8 +100,57 @@ function tables(engine: "sqlite" | "postgresql"): string {
   `;
 }
 
-export const sqliteMigrations: Migration[] = [{ version: 1, name: "rating tables", sql: tables("sqlite") }];
-export const postgresMigrations: Migration[] = [{ version: 1, name: "rating tables", sql: tables("postgresql") }];
+/**
+ * Versioned price lists (versions/): drafts, and every published version
+ * kept whole (content and changes as JSON). Publishing end-dates a named
+ * mapping or rule and starts its successor under the same name, so a name
+ * is unique among the live rules that have no end.
+ */
+function priceListVersions(engine: "sqlite" | "postgresql"): string {
+  const ms = engine === "sqlite" ? "INTEGER" : "BIGINT";
+  return `
+    CREATE TABLE price_list_drafts (
+      name TEXT PRIMARY KEY,
+      content TEXT NOT NULL,
+      created_by TEXT NOT NULL,
+      created_ms ${ms} NOT NULL,
+      updated_ms ${ms} NOT NULL
+    );
+
+    CREATE TABLE price_list_versions (
+      number ${ms} PRIMARY KEY,
+      draft TEXT NOT NULL,
+      published_by TEXT NOT NULL,
+      published_ms ${ms} NOT NULL,
+      effective_ms ${ms} NOT NULL,
+      summary TEXT NOT NULL,
+      content TEXT NOT NULL,
+      changes TEXT NOT NULL
+    );
+
+    DROP INDEX hashmap_mappings_live_name;
+    CREATE UNIQUE INDEX hashmap_mappings_live_name ON hashmap_mappings (name) WHERE deleted_ms IS NULL AND end_ms IS NULL AND name IS NOT NULL;
+    DROP INDEX price_rules_live_name;
+    CREATE UNIQUE INDEX price_rules_live_name ON price_rules (name) WHERE deleted_ms IS NULL AND end_ms IS NULL;
+  `;
+}
+
+/** Tiered and time-of-use prices on mappings (modules/hashmap/tiers.ts), as JSON documents. */
+const MAPPING_PRICE_SHAPES = `
+  ALTER TABLE hashmap_mappings ADD COLUMN tiers TEXT;
+  ALTER TABLE hashmap_mappings ADD COLUMN time_of_use TEXT;
+`;
+
+export const sqliteMigrations: Migration[] = [
+  { version: 1, name: "rating tables", sql: tables("sqlite") },
+  { version: 2, name: "price list versions", sql: priceListVersions("sqlite") },
+  { version: 3, name: "mapping tiers and time of use", sql: MAPPING_PRICE_SHAPES },
+];
+export const postgresMigrations: Migration[] = [
+  { version: 1, name: "rating tables", sql: tables("postgresql") },
+  { version: 2, name: "price list versions", sql: priceListVersions("postgresql") },
+  { version: 3, name: "mapping tiers and time of use", sql: MAPPING_PRICE_SHAPES },
+];
 
 /** The migrations table of the rating service (storage keeps its own, so both can share a database). */
 export const MIGRATIONS_TABLE = "rating_migrations";

@@ -18,13 +18,16 @@ function isTaskCursor(v: unknown): v is { c: number; t: string } {
 export function reprocessHandlers(deps: StorageApiDeps): Partial<Handlers<typeof ReprocessServiceService>> {
   const { engine, clock, periodSeconds } = deps;
   return {
-    async createTask(req) {
+    async createTask(req, ctx) {
       const scopes = selection(req.scopeIds, req.allScopes);
       const begin = requireAligned(requireDate(req.begin, "begin"), periodSeconds, "begin");
       const end = requireAligned(requireDate(req.end, "end"), periodSeconds, "end");
       if (end.getTime() <= begin.getTime()) throw new InvalidArgumentError("end", `must be after begin (${begin.toISOString()})`);
       const reason = requireText(req.reason, "reason");
-      const tasks = await engine.createTasks({ scopes, begin, end, reason }, clock.now());
+      const tasks = await engine.createTasks(
+        { scopes, begin, end, reason, actor: ctx.caller.display, wholeMonthsIn: deps.billingTimeZone },
+        clock.now(),
+      );
       return { tasks: tasks.map(toTaskMessage) };
     },
 

@@ -40,6 +40,8 @@ export interface StorageApiDeps {
   /** [collect] wait_periods and [storage] clock_skew_tolerance (seconds): the latest period storage's clock lets be committed. */
   waitPeriods: number;
   clockSkewTolerance: number;
+  /** [collect] billing_time_zone: reprocessing tasks go on to the end of a billing month there; none: as given. */
+  billingTimeZone?: string;
   /** Where commits and summaries are counted; none: not counted. */
   telemetry?: StorageTelemetry;
 }

@@ -98,10 +98,10 @@ export function scopeHandlers(deps: StorageApiDeps): Partial<Handlers<typeof Sco
       return { scope: toScopeMessage(scope) };
     },
 
-    async resetScope(req) {
+    async resetScope(req, ctx) {
       const scopes = selection(req.scopeIds, req.allScopes);
       const state = requireAligned(requireDate(req.state, "state"), periodSeconds, "state");
-      const reset = await engine.resetScopes({ scopes, state }, clock.now());
+      const reset = await engine.resetScopes({ scopes, state, actor: ctx.caller.display, reason: req.reason ?? "" }, clock.now());
       return { scopes: reset.map(toScopeMessage) };
     },
 

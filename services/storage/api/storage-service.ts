@@ -10,10 +10,11 @@ import type { Handlers } from "../../../libs/grpc/server.js";
 import { Decimal } from "../../../libs/money/decimal.js";
 import { rfc3339 } from "../../../libs/time/period.js";
 import { annotate } from "../../../libs/tracing/tracing.js";
-import { decodePageToken, encodePageToken, pageSize } from "../../../libs/validation/fields.js";
+import { decodePageToken, encodePageToken, optionalDate, pageSize } from "../../../libs/validation/fields.js";
 import type { CommitInput, CommitResult, OrderBy, PeriodPoint, PointCursor, SummaryQuery, SummaryRow } from "../domain.js";
 import { latestCommittable } from "../engine/rules.js";
 import { refusalOutcome } from "../telemetry.js";
+import { adjustmentHandlers } from "./adjustments.js";
 import { streamPointColumns } from "./point-columns.js";
 import {
   addFramesInputFrom,
@@ -121,6 +122,8 @@ export function storageHandlers(
     return rows;
   };
   return {
+    ...adjustmentHandlers(deps),
+
     async commitPeriod(req) {
       const t0 = performance.now();
       let input: CommitInput;
@@ -209,8 +212,9 @@ export function storageHandlers(
     async summary(req) {
       const q = await validateSummary(req, new KeyCatalog(engine), clock.now());
       const size = pageSize(req.pageSize, "page_size", 100, 10000);
+      const asOf = optionalDate(req.asOf, "as_of");
       const queryHash = createHash("sha256")
-        .update(JSON.stringify([q.begin, q.end, q.groupBy, q.filters, q.orderBy]))
+        .update(JSON.stringify([q.begin, q.end, q.groupBy, q.filters, q.orderBy, asOf]))
         .digest("base64url")
         .slice(0, 12);
       const token = decodePageToken(
@@ -223,7 +227,7 @@ export function storageHandlers(
         throw new InvalidArgumentError("page_token", "was returned for another query: keep the query the same while paging");
       }
       const offset = token?.o ?? 0;
-      const rows = await summaryOf({ begin: q.begin, end: q.end, groupBy: q.groupBy, filters: q.filters });
+      const rows = await summaryOf({ begin: q.begin, end: q.end, groupBy: q.groupBy, filters: q.filters, asOf });
       sortRows(rows, q.orderBy, q.columns);
       const page = rows.slice(offset, offset + size);
       return {
@@ -239,7 +243,8 @@ export function storageHandlers(
     async total(req) {
       const { begin, end } = rangeOrCurrentMonth(req.begin, req.end, clock.now());
       const filters = await validateFilters(req.filters, new KeyCatalog(engine));
-      const rows = await summaryOf({ begin, end, groupBy: [], filters });
+      const asOf = optionalDate(req.asOf, "as_of");
+      const rows = await summaryOf({ begin, end, groupBy: [], filters, asOf });
       const row = rows[0];
       return {
         qty: (row?.qty ?? Decimal.ZERO).toString(),

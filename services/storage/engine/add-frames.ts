@@ -10,7 +10,7 @@ import { AlreadyExistsError } from "../../../libs/errors/errors.js";
 import { epochSeconds, fromEpochSeconds } from "../../../libs/time/period.js";
 import type { AddFramesInput, AddFramesResult, StoredPoint } from "../domain.js";
 import { insertPoints } from "./commit.js";
-import { type Column, type Dialect, int, type Sql, type TypeSum } from "./dialect.js";
+import { columns, type Dialect, int, type Sql, type TypeSum } from "./dialect.js";
 import type { Dictionary } from "./dictionary.js";
 import { type FrameTotals, keysByType, Learnt } from "./frame.js";
 import { rollDay, takePeriodSums, unrollDay } from "./rollups.js";
@@ -22,21 +22,9 @@ interface PeriodPoints {
   points: StoredPoint[];
 }
 
-const ADDITION_COLUMNS: Column[] = [
-  { name: "idempotency_key", type: "text" },
-  { name: "digest", type: "text" },
-  { name: "frames", type: "bigint" },
-  { name: "points", type: "bigint" },
-  { name: "added_at", type: "bigint" },
-];
+const ADDITION_COLUMNS = columns({ idempotency_key: "text", digest: "text", frames: "bigint", points: "bigint", added_at: "bigint" });
 
-const SCOPE_COLUMNS: Column[] = [
-  { name: "scope_id", type: "text" },
-  { name: "scope_key", type: "text" },
-  { name: "fetcher", type: "text" },
-  { name: "collector", type: "text" },
-  { name: "created_at", type: "bigint" },
-];
+const SCOPE_COLUMNS = columns({ scope_id: "text", scope_key: "text", fetcher: "text", collector: "text", created_at: "bigint" });
 
 /**
  * Invariant: when the transaction ends, the rollups equal the points. Each

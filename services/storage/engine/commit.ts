@@ -6,6 +6,7 @@
 import { FailedPreconditionError } from "../../../libs/errors/errors.js";
 import { epochSeconds } from "../../../libs/time/period.js";
 import type { CommitInput, CommitResult, StoredPoint } from "../domain.js";
+import { type AdjustmentTag, closeAdjustment, openAdjustment } from "./adjustments.js";
 import { type Dialect, int, type Sql, type TypeSum } from "./dialect.js";
 import type { Dictionary } from "./dictionary.js";
 import { type Parts, parseParts } from "./exact.js";
@@ -22,6 +23,8 @@ interface Decision {
   replay: boolean;
   scope: ScopeRow | undefined;
   task: TaskState | undefined;
+  /** The period was committed before: replacing it is a re-rating (adjustments.ts). */
+  billed: boolean;
 }
 
 /**
@@ -29,6 +32,8 @@ interface Decision {
  * transaction that moves the scope's state from the period's begin to its
  * end (or a reprocess task's progress likewise), and replace whatever the
  * period held; the period's rollups are rewritten in the same transaction.
+ * A period committed before whose amounts change keeps what was billed as
+ * an adjustment, in the same transaction (adjustments.ts).
  * The scope's row is locked first (SQLite: the whole file), so two
  * committers of one scope serialise and the second sees the first's state.
  * Each partial failure leaves the database as it was:
@@ -57,7 +62,8 @@ export async function commitPeriod(db: Dialect, dictionary: Dictionary, input: C
     notAfter: input.notAfter === undefined ? null : epochSeconds(input.notAfter),
   };
   const catalog = keysByType(input.points);
-  const now = Math.floor(Date.now() / 1000);
+  const atMs = Date.now();
+  const now = Math.floor(atMs / 1000);
   const learnt = new Learnt();
   const replayed = { state: input.end, replayed: true, pointsWritten: 0 };
   const write = db.write(async (sql): Promise<CommitResult> => {
@@ -83,13 +89,15 @@ export async function commitPeriod(db: Dialect, dictionary: Dictionary, input: C
     const scopeRef = int(scope.ref);
     const unpricedWas = await unpricedBefore(sql, scope, begin, input.unpricedPoints);
     const day = begin - (begin % DAY);
+    const adjustment = decision.billed ? await openAdjustment(sql, scopeRef, begin, await tagOf(sql, decision), atMs) : undefined;
     const old = await clearPeriod(sql, scopeRef, day, begin);
 
     const typeRefs = await dictionary.typeRefs(sql, [...catalog.keys()], learnt);
     await dictionary.addKeys(sql, catalog, typeRefs, learnt);
     const groupsets = await dictionary.groupsetRefs(sql, scopeRef, input.points, learnt);
     const totals = await insertPoints(sql, scopeRef, begin, input.points, typeRefs, groupsets);
-    await writeSums(sql, scopeRef, begin, day, old, totals, typeRefs);
+    const typeTotalsChanged = await writeSums(sql, scopeRef, begin, day, old, totals, typeRefs);
+    if (adjustment !== undefined) await closeAdjustment(sql, adjustment, scopeRef, begin, atMs, typeTotalsChanged);
 
     await sql.run(
       `INSERT INTO frames (scope_ref, begin, "end", fencing_token, owner, digest, task_id, points, committed_at)
@@ -142,9 +150,22 @@ async function decide(sql: Sql, req: CommitRequest): Promise<Decision> {
       ? undefined
       : { fencingToken: BigInt(row.frame_token as string), digest: row.frame_digest ?? "", taskId: row.frame_task };
   const scope = row === undefined ? undefined : scopeState(row);
-  if (req.taskId === undefined) return { replay: decideCommit(req, scope, frame) === "replay", scope: row, task: undefined };
+  const billed = frame !== undefined;
+  if (req.taskId === undefined) return { replay: decideCommit(req, scope, frame) === "replay", scope: row, task: undefined, billed };
   const task = await lockTask(sql, req.taskId);
-  return { replay: decideReprocessCommit(req, scope, task, frame) === "replay", scope: row, task };
+  return { replay: decideReprocessCommit(req, scope, task, frame) === "replay", scope: row, task, billed };
+}
+
+/** What re-rates a billed period: its reprocessing task, or else the scope's last reset. */
+async function tagOf(sql: Sql, decision: Decision): Promise<AdjustmentTag> {
+  if (decision.task !== undefined) {
+    const [t] = await sql.all<{ actor: string; reason: string }>("SELECT actor, reason FROM reprocess_tasks WHERE task_id = ?", [
+      decision.task.taskId,
+    ]);
+    return { taskId: decision.task.taskId, resetId: null, actor: t?.actor ?? "", reason: t?.reason ?? "" };
+  }
+  const s = decision.scope as (ScopeRow & { reset_id: string | null; reset_actor: string | null; reset_reason: string | null }) | undefined;
+  return { taskId: null, resetId: s?.reset_id ?? null, actor: s?.reset_actor ?? "", reason: s?.reset_reason ?? "" };
 }
 
 /**
@@ -183,7 +204,10 @@ export async function insertPoints(
   return totals;
 }
 
-/** The period's new sums_period rows, and sums_day changed by the difference between its old and new totals. */
+/**
+ * The period's new sums_period rows, and sums_day changed by the difference
+ * between its old and new totals; returns whether any type's totals changed.
+ */
 async function writeSums(
   sql: Sql,
   scopeRef: number,
@@ -192,7 +216,7 @@ async function writeSums(
   old: TypeSum[],
   totals: FrameTotals,
   typeRefs: Map<string, number>,
-): Promise<void> {
+): Promise<boolean> {
   const delta = new Map<number, TypeSum>();
   for (const o of old) delta.set(o.typeRef, { typeRef: o.typeRef, count: -o.count, qty: o.qty.neg(), price: o.price.neg() });
   const period: TypeSum[] = [];
@@ -207,4 +231,5 @@ async function writeSums(
   }
   const changes = [...delta.values()].filter((d) => d.count !== 0 || !d.qty.isZero() || !d.price.isZero());
   await sql.writeSums(scopeRef, begin, day, period, changes);
+  return changes.length > 0;
 }

@@ -21,7 +21,14 @@ export type Row = Record<string, unknown>;
 
 export interface Column {
   name: string;
-  type: "int" | "bigint" | "text" | "numeric";
+  type: ColumnType;
+}
+
+export type ColumnType = "int" | "bigint" | "text" | "numeric";
+
+/** The columns of an insert, in order: { name: type, ... }. */
+export function columns(types: Record<string, ColumnType>): Column[] {
+  return Object.entries(types).map(([name, type]) => ({ name, type }));
 }
 
 /** Exact sums of qty and price over `from`, grouped by `groups` (SQL expressions over the alias s). */

@@ -2,6 +2,7 @@
  * Scopes: reading, creating and updating them, moving their state back
  * (reset), and recording their errors.
  */
+import { randomUUID } from "node:crypto";
 import { AlreadyExistsError, NotFoundError } from "../../../libs/errors/errors.js";
 import { epochSeconds } from "../../../libs/time/period.js";
 import type { CreateScopeInput, ReseedInput, ResetInput, ScopeErrorInput, ScopeQuery, ScopeRecord, UpdateScopeInput } from "../domain.js";
@@ -83,8 +84,13 @@ export async function resetScopes(sql: Sql, input: ResetInput, now: Date): Promi
   const to = epochSeconds(input.state);
   const rows = await selectScopes(sql, input.scopes, (scopeId, state, explicit) => checkReset(scopeId, state, to, explicit));
   const out: ScopeRecord[] = [];
+  // The periods rated again from here on are adjusted under this reset (adjustments.ts).
+  const resetId = randomUUID();
   for (const r of rows) {
-    const [updated] = await sql.all<ScopeRow>("UPDATE scopes SET state = ? WHERE ref = ? RETURNING *", [to, int(r.ref)]);
+    const [updated] = await sql.all<ScopeRow>(
+      "UPDATE scopes SET state = ?, reset_id = ?, reset_actor = ?, reset_reason = ?, reset_at = ? WHERE ref = ? RETURNING *",
+      [to, resetId, input.actor ?? "", input.reason ?? "", now.getTime(), int(r.ref)],
+    );
     out.push(toScope(updated as ScopeRow));
     await clipOpenTasks(sql, int(r.ref), to, now);
   }

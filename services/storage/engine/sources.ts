@@ -9,7 +9,7 @@ import { Where } from "./where.js";
 
 /** FROM and WHERE of an aggregate over a source, its parameters, and its group expressions (time, scope, type, keys). */
 export function aggregateBase(sql: Sql, req: AggregateRequest): { from: string; where: string; params: Param[]; groups: string[] } {
-  const timeCol = req.source === "points" || req.source === "sums_period" ? "begin" : "day";
+  const timeCol = req.source === "points" || req.source === "sums_period" || req.source === "adjustment_lines" ? "begin" : "day";
   const groups = [
     req.grain === "none" ? "0" : req.grain === "period" || timeCol === "day" ? `s.${timeCol}` : `(s.begin - s.begin % ${DAY})`,
     req.byScope ? "s.scope_ref" : "0",
@@ -35,6 +35,7 @@ export function aggregateBase(sql: Sql, req: AggregateRequest): { from: string; 
   where.add(`s.${timeCol} >= ? AND s.${timeCol} < ?`, req.begin, req.end);
   if (req.typeRefs !== undefined) where.anyOf("s.type_ref", req.typeRefs, "int");
   if (req.keyValues !== undefined) where.anyOf("s.value", req.keyValues, "text");
+  if (req.lines !== undefined) where.add("s.kind = ? AND s.recorded_at > ?", req.lines.kind, req.lines.recordedAfter);
   if (req.rolledOnly) where.add("EXISTS (SELECT 1 FROM rolled_days r WHERE r.scope_ref = s.scope_ref AND r.day = s.day)");
   for (const f of req.keyFilters) {
     const either: string[] = [];

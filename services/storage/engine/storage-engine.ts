@@ -13,6 +13,8 @@ import { outageAsUnavailable } from "../../../libs/db/outage.js";
 import type {
   AddFramesInput,
   AddFramesResult,
+  AdjustmentLine,
+  AdjustmentQuery,
   CommitInput,
   CommitResult,
   ConnectionStats,
@@ -35,6 +37,7 @@ import type {
   UpdateScopeInput,
 } from "../domain.js";
 import { addFrames } from "./add-frames.js";
+import { listAdjustments } from "./adjustments.js";
 import { commitPeriod } from "./commit.js";
 import type { Dialect } from "./dialect.js";
 import { Dictionary } from "./dictionary.js";
@@ -128,6 +131,10 @@ export class SqlStorageEngine implements StorageEngine {
    */
   summary(query: SummaryQuery): Promise<SummaryRow[]> {
     return this.db.snapshot((sql) => summarize(new SqlSummarySource(sql), query, this.period));
+  }
+
+  listAdjustments(query: AdjustmentQuery): Promise<AdjustmentLine[]> {
+    return this.db.read((sql) => listAdjustments(sql, query, this.period));
   }
 
   listPoints(query: PointQuery): Promise<PointPage> {

@@ -24,11 +24,12 @@ import type { Decimal } from "../../../libs/money/decimal.js";
 import { fromEpochSeconds } from "../../../libs/time/period.js";
 import type { PointFilter, SummaryQuery, SummaryRow, TimeBucket } from "../domain.js";
 import { isTimeBucket } from "../domain.js";
+import { BILLED, RERATED } from "./adjustments.js";
 import { trimmed } from "./exact.js";
 
 export const DAY = 86400;
 
-export type Source = "points" | "sums_period" | "sums_day" | "sums_day_groupset" | "sums_day_key";
+export type Source = "points" | "sums_period" | "sums_day" | "sums_day_groupset" | "sums_day_key" | "adjustment_lines";
 
 /** One aggregate the database computes in SQL. */
 export interface AggregateRequest {
@@ -53,6 +54,8 @@ export interface AggregateRequest {
   keyValues?: string[] | undefined;
   /** sums_day: only the (scope, day) pairs that are rolled up. */
   rolledOnly?: boolean;
+  /** adjustment_lines: the lines of this kind (adjustments.ts) recorded after this time (epoch ms). */
+  lines?: { kind: number; recordedAfter: number };
 }
 
 export interface AggregateRow {
@@ -198,6 +201,8 @@ export async function summarize(backend: SummaryBackend, q: SummaryQuery, period
   const groups = new Map<string, Group>();
   const results: AggregateRow[][] = [extra];
   for (const req of requests) results.push(await backend.aggregate(req));
+  if (q.asOf !== undefined)
+    results.push(...(await unwound(backend, { ...fine(b, e, "none"), source: "adjustment_lines" }, bucket, q.asOf)));
   for (const rows of results) {
     for (const r of rows) {
       let begin = b;
@@ -236,6 +241,25 @@ export async function summarize(backend: SummaryBackend, q: SummaryQuery, period
     count: g.count,
     groups: g.groups,
   }));
+}
+
+/**
+ * "As billed at T": what the adjustments recorded after T changed, undone.
+ * Each adjustment replaced its billed lines by its re-rating lines, so the
+ * amounts at T are now minus the re-rating lines plus the billed lines
+ * (several adjustments of one period telescope to what it held at T).
+ */
+async function unwound(
+  backend: SummaryBackend,
+  base: AggregateRequest,
+  bucket: TimeBucket | undefined,
+  asOf: Date,
+): Promise<AggregateRow[][]> {
+  const grain: AggregateRequest["grain"] = bucket === undefined ? "none" : bucket === "time" ? "period" : "day";
+  const recordedAfter = asOf.getTime();
+  const billed = await backend.aggregate({ ...base, grain, lines: { kind: BILLED, recordedAfter } });
+  const rerated = await backend.aggregate({ ...base, grain, lines: { kind: RERATED, recordedAfter } });
+  return [billed, rerated.map((r) => ({ ...r, count: -r.count, qty: r.qty.neg(), price: r.price.neg() }))];
 }
 
 /** total minus part, per (t, scope, type), as rows with the given keys; empty differences dropped. */

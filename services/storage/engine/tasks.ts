@@ -4,11 +4,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { FailedPreconditionError } from "../../../libs/errors/errors.js";
+import { monthEnd } from "../../../libs/time/month.js";
 import { epochSeconds, fromEpochSeconds } from "../../../libs/time/period.js";
 import type { CreateTasksInput, TaskQuery, TaskRecord } from "../domain.js";
 import { int, intOrNull, type Sql } from "./dialect.js";
 import { checkNoOverlap, checkTaskScope, clipTask, type TaskState } from "./rules.js";
-import { selectScopes } from "./scope-selection.js";
+import { scopeState, selectScopes } from "./scope-selection.js";
 import { Where } from "./where.js";
 
 interface TaskRow {
@@ -18,6 +19,7 @@ interface TaskRow {
   end: unknown;
   progress: unknown;
   reason: string;
+  actor: string;
   created_at: unknown;
   finished_at: unknown;
 }
@@ -36,6 +38,7 @@ function toTask(r: TaskRow, period: number): TaskRecord {
     end: fromEpochSeconds(end),
     progress: fromEpochSeconds(progress),
     reason: r.reason,
+    actor: r.actor ?? "",
     createdAt: new Date(int(r.created_at)),
     finishedAt: finishedAt === null ? undefined : new Date(finishedAt),
     periodsTotal: Math.round((end - begin) / period),
@@ -88,6 +91,21 @@ export async function clipOpenTasks(sql: Sql, scopeRef: number, to: number, now:
   }
 }
 
+/**
+ * A task's end moved on to the end of the billing month holding its last
+ * period (the end of the month's last period: a period belongs to the
+ * month of its begin), but not past the scope's state: re-rating
+ * a period changes the month-to-date quantity of every later period of its
+ * month (tiered prices, services/collector/processor/month-to-date.ts), so
+ * they are re-rated after it, in order, by the same task.
+ */
+export function toMonthEnd(end: number, state: number | null, timeZone: string, period: number): number {
+  const month = epochSeconds(monthEnd(fromEpochSeconds(end - 1), timeZone));
+  // A period belongs to the month of its begin: the last one of the month may end after the month does.
+  const aligned = Math.ceil(month / period) * period;
+  return Math.max(end, Math.min(aligned, state ?? end));
+}
+
 export async function createTasks(sql: Sql, input: CreateTasksInput, now: Date, period: number): Promise<TaskRecord[]> {
   const begin = epochSeconds(input.begin);
   const end = epochSeconds(input.end);
@@ -97,19 +115,20 @@ export async function createTasks(sql: Sql, input: CreateTasksInput, now: Date, 
   }
   const ids: string[] = [];
   for (const s of scopes) {
+    const taskEnd = input.wholeMonthsIn === undefined ? end : toMonthEnd(end, scopeState(s).state, input.wholeMonthsIn, period);
     const open = await sql.all<TaskRow>(`SELECT task_id, begin, "end" FROM reprocess_tasks WHERE scope_ref = ? AND finished_at IS NULL`, [
       int(s.ref),
     ]);
     checkNoOverlap(
       s.scope_id,
       begin,
-      end,
+      taskEnd,
       open.map((t) => ({ taskId: t.task_id, begin: int(t.begin), end: int(t.end) })),
     );
     const id = randomUUID();
     await sql.run(
-      `INSERT INTO reprocess_tasks (task_id, scope_ref, begin, "end", progress, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      [id, int(s.ref), begin, end, begin, input.reason, now.getTime()],
+      `INSERT INTO reprocess_tasks (task_id, scope_ref, begin, "end", progress, reason, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [id, int(s.ref), begin, taskEnd, begin, input.reason, input.actor ?? "", now.getTime()],
     );
     ids.push(id);
   }

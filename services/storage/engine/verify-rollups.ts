@@ -1,12 +1,14 @@
 /**
  * Recomputes every rollup from the points, exactly, and lists each
- * difference (empty: the rollups are exactly the points). A full scan, one
+ * difference (empty: the rollups are exactly the points); the adjustments
+ * and the billed history are checked too (verify-adjustments.ts). A full scan, one
  * scope at a time: for tests and for an operator's check (../verify.ts),
  * not for the request path.
  */
 import type { Decimal } from "../../../libs/money/decimal.js";
 import { type GroupSumRow, int, type Param, type Sql } from "./dialect.js";
 import { DAY, rollupProblem } from "./summary.js";
+import { verifyAdjustments } from "./verify-adjustments.js";
 
 const DAY_OF = `s.begin - s.begin % ${DAY}`;
 const ROLLED = `points s JOIN rolled_days r ON r.scope_ref = s.scope_ref AND r.day = ${DAY_OF}`;
@@ -50,6 +52,7 @@ export async function verifyRollups(sql: Sql): Promise<string[]> {
       }
       for (const [key, w] of want) problems.push(rollupProblem(check.table, key, undefined, w));
     }
+    await verifyAdjustments(sql, scopeRef, problems);
   }
   return problems;
 }

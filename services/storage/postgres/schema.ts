@@ -131,4 +131,52 @@ export const migrations: Migration[] = [
       ALTER TABLE scopes ADD COLUMN last_unpriced_at BIGINT;
     `,
   },
+  {
+    version: 5,
+    name: "re-rating as signed adjustments: billed history, adjustment lines, the actor of tasks and resets",
+    sql: `
+      ALTER TABLE reprocess_tasks ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+      ALTER TABLE scopes ADD COLUMN reset_id TEXT;
+      ALTER TABLE scopes ADD COLUMN reset_actor TEXT;
+      ALTER TABLE scopes ADD COLUMN reset_reason TEXT;
+      ALTER TABLE scopes ADD COLUMN reset_at BIGINT;
+      CREATE TABLE adjustments (
+        ref BIGSERIAL PRIMARY KEY,
+        scope_ref INTEGER NOT NULL,
+        begin BIGINT NOT NULL,
+        task_id TEXT,
+        reset_id TEXT,
+        actor TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        recorded_at BIGINT NOT NULL
+      );
+      CREATE INDEX adjustments_by_period ON adjustments (scope_ref, begin);
+      CREATE INDEX adjustments_by_task ON adjustments (task_id);
+      CREATE TABLE adjustment_lines (
+        adjustment_ref BIGINT NOT NULL,
+        kind INTEGER NOT NULL,
+        scope_ref INTEGER NOT NULL,
+        begin BIGINT NOT NULL,
+        recorded_at BIGINT NOT NULL,
+        type_ref INTEGER NOT NULL,
+        groupset_ref INTEGER NOT NULL,
+        points BIGINT NOT NULL,
+        qty NUMERIC NOT NULL,
+        price NUMERIC NOT NULL,
+        PRIMARY KEY (adjustment_ref, kind, type_ref, groupset_ref)
+      );
+      CREATE INDEX adjustment_lines_by_time ON adjustment_lines (scope_ref, recorded_at);
+      CREATE TABLE billed_points (
+        adjustment_ref BIGINT NOT NULL,
+        seq INTEGER NOT NULL,
+        type_ref INTEGER NOT NULL,
+        groupset_ref INTEGER NOT NULL,
+        unit TEXT NOT NULL,
+        qty NUMERIC NOT NULL,
+        price NUMERIC NOT NULL,
+        metadata TEXT,
+        PRIMARY KEY (adjustment_ref, seq)
+      );
+    `,
+  },
 ];

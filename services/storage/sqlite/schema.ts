@@ -142,4 +142,58 @@ export const migrations: Migration[] = [
       ALTER TABLE scopes ADD COLUMN last_unpriced_at INTEGER;
     `,
   },
+  {
+    version: 5,
+    name: "re-rating as signed adjustments: billed history, adjustment lines, the actor of tasks and resets",
+    sql: `
+      ALTER TABLE reprocess_tasks ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+      ALTER TABLE scopes ADD COLUMN reset_id TEXT;
+      ALTER TABLE scopes ADD COLUMN reset_actor TEXT;
+      ALTER TABLE scopes ADD COLUMN reset_reason TEXT;
+      ALTER TABLE scopes ADD COLUMN reset_at INTEGER;
+      -- One row per re-rating of a billed (scope, period) that changed its
+      -- amounts: the task or the reset behind it, who, why, when (epoch ms).
+      CREATE TABLE adjustments (
+        ref INTEGER PRIMARY KEY,
+        scope_ref INTEGER NOT NULL,
+        begin INTEGER NOT NULL,
+        task_id TEXT,
+        reset_id TEXT,
+        actor TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL
+      );
+      CREATE INDEX adjustments_by_period ON adjustments (scope_ref, begin);
+      CREATE INDEX adjustments_by_task ON adjustments (task_id);
+      -- Its lines per (type, groupby map): kind 0 the amounts billed before
+      -- (shown negated), kind 1 the new ones; scope, period and time copied
+      -- from the adjustment so that summaries read them as a source.
+      CREATE TABLE adjustment_lines (
+        adjustment_ref INTEGER NOT NULL,
+        kind INTEGER NOT NULL,
+        scope_ref INTEGER NOT NULL,
+        begin INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        type_ref INTEGER NOT NULL,
+        groupset_ref INTEGER NOT NULL,
+        points INTEGER NOT NULL,
+        ${exact("qty")},
+        ${exact("price")},
+        PRIMARY KEY (adjustment_ref, kind, type_ref, groupset_ref)
+      ) WITHOUT ROWID;
+      CREATE INDEX adjustment_lines_by_time ON adjustment_lines (scope_ref, recorded_at);
+      -- The points billed before an adjustment replaced them.
+      CREATE TABLE billed_points (
+        adjustment_ref INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        type_ref INTEGER NOT NULL,
+        groupset_ref INTEGER NOT NULL,
+        unit TEXT NOT NULL,
+        ${exact("qty")},
+        ${exact("price")},
+        metadata TEXT,
+        PRIMARY KEY (adjustment_ref, seq)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -111,8 +111,87 @@ export function mappingTypeToJSON(object: MappingType): string {
   }
 }
 
+export enum TierMode {
+  TIER_MODE_UNSPECIFIED = 0,
+  /** TIER_MODE_GRADUATED - Each unit of the month at the price of its tier. */
+  TIER_MODE_GRADUATED = 1,
+  /** TIER_MODE_VOLUME - Every unit of the month at the price of the tier the month reached. */
+  TIER_MODE_VOLUME = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function tierModeFromJSON(object: any): TierMode {
+  switch (object) {
+    case 0:
+    case "TIER_MODE_UNSPECIFIED":
+      return TierMode.TIER_MODE_UNSPECIFIED;
+    case 1:
+    case "TIER_MODE_GRADUATED":
+      return TierMode.TIER_MODE_GRADUATED;
+    case 2:
+    case "TIER_MODE_VOLUME":
+      return TierMode.TIER_MODE_VOLUME;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return TierMode.UNRECOGNIZED;
+  }
+}
+
+export function tierModeToJSON(object: TierMode): string {
+  switch (object) {
+    case TierMode.TIER_MODE_UNSPECIFIED:
+      return "TIER_MODE_UNSPECIFIED";
+    case TierMode.TIER_MODE_GRADUATED:
+      return "TIER_MODE_GRADUATED";
+    case TierMode.TIER_MODE_VOLUME:
+      return "TIER_MODE_VOLUME";
+    case TierMode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface RateRequest {
   frames: DataFrame[];
+  /**
+   * For tiered prices: the scope's quantity of each type earlier in the
+   * billing month of each frame (none for a frame: 0 for every type). The
+   * collector reads it from storage before rating (PROCESSOR.md).
+   * (Field 2 is RateResponse's unpriced: the two share one codec.)
+   */
+  monthToDate?: MonthToDateByFrame | undefined;
+}
+
+export interface MonthToDateByFrame {
+  frames: FrameMonthToDate[];
+}
+
+/** Quantities already in the billing month, by type. */
+export interface MonthToDate {
+  /** Type → quantity, exact decimal. */
+  qty: { [key: string]: string };
+}
+
+export interface MonthToDate_QtyEntry {
+  key: string;
+  value: string;
+}
+
+/** The month-to-date quantities of one frame of a RateRequest. */
+export interface FrameMonthToDate {
+  /** The frame's index in frames. */
+  frame: number;
+  /**
+   * Type → the scope's quantity of that type from the start of the frame's
+   * billing month to the frame's begin, exact decimal.
+   */
+  qty: { [key: string]: string };
+}
+
+export interface FrameMonthToDate_QtyEntry {
+  key: string;
+  value: string;
 }
 
 export interface RateResponse {
@@ -140,7 +219,14 @@ export interface QuoteRequest {
   /** Price as this project (its own rules apply). Empty: global rules only. */
   scopeId: string;
   /** Rules valid at this instant apply. Unset: now. */
-  at?: Date | undefined;
+  at?:
+    | Date
+    | undefined;
+  /**
+   * For tiered prices: the quantities already in the month before these
+   * points. A type not given: 0.
+   */
+  monthToDate?: MonthToDate | undefined;
 }
 
 export interface QuoteResponse {
@@ -148,13 +234,22 @@ export interface QuoteResponse {
   total: string;
   /** The points with their prices. */
   points: DataPoint[];
+  /** The published price-list version in force at `at` (0: none). */
+  priceListVersion: string;
 }
 
 export interface ExplainRequest {
   point?: DataPoint | undefined;
   scopeId: string;
   /** Rules valid at this instant apply. Unset: now. */
-  at?: Date | undefined;
+  at?:
+    | Date
+    | undefined;
+  /**
+   * For tiered prices: the point's type's quantity already in the month
+   * (exact decimal). Unset: 0.
+   */
+  monthToDate?: string | undefined;
 }
 
 export interface ExplainResponse {
@@ -164,6 +259,8 @@ export interface ExplainResponse {
     | undefined;
   /** One entry per enabled module, in the order they ran. */
   modules: ModuleExplanation[];
+  /** The published price-list version in force at `at` (0: none). */
+  priceListVersion: string;
 }
 
 export interface ModuleExplanation {
@@ -261,7 +358,57 @@ export interface HashMapping {
     | Date
     | undefined;
   /** Set when the mapping was deleted (soft delete). */
-  deletedAt?: Date | undefined;
+  deletedAt?:
+    | Date
+    | undefined;
+  /**
+   * A tiered price over the billing month (service flat mappings only):
+   * the mapping's group is priced by the tiers, cost is unused.
+   */
+  tiers?:
+    | MappingTiers
+    | undefined;
+  /**
+   * A cost by the hour and day of week of the period's begin; cost applies
+   * outside its windows.
+   */
+  timeOfUse?: TimeOfUse | undefined;
+}
+
+/** One tier: units of the month above `from` (up to the next tier's from). */
+export interface PriceTier {
+  /** Exact decimal; the first tier's is 0, then strictly increasing. */
+  from: string;
+  /** Price per unit, exact decimal. */
+  price: string;
+}
+
+/** Tiers over the month-to-date quantity of a scope and type. */
+export interface MappingTiers {
+  /** Unset: graduated. */
+  mode: TierMode;
+  tiers: PriceTier[];
+}
+
+/** A window of a time-of-use price: on these days, from..to local time. */
+export interface TimeOfUseWindow {
+  /** "mon" ... "sun"; empty: every day. */
+  days: string[];
+  /**
+   * "HH:MM", local time; to before from: past midnight; both empty (or
+   * equal): the whole day.
+   */
+  from: string;
+  to: string;
+  /** Exact decimal: the mapping's cost in this window. */
+  cost: string;
+}
+
+export interface TimeOfUse {
+  /** IANA time zone ("Europe/Paris"). Empty: UTC. */
+  timeZone: string;
+  /** The first window that holds the period's begin gives the cost. */
+  windows: TimeOfUseWindow[];
 }
 
 /**
@@ -386,6 +533,8 @@ export interface CreateMappingRequest {
   name: string;
   description: string;
   force: boolean;
+  tiers?: MappingTiers | undefined;
+  timeOfUse?: TimeOfUse | undefined;
 }
 
 export interface CreateMappingResponse {
@@ -433,7 +582,12 @@ export interface UpdateMappingRequest {
   start?: Date | undefined;
   end?: Date | undefined;
   name?: string | undefined;
-  description?: string | undefined;
+  description?:
+    | string
+    | undefined;
+  /** Replace the tiers / the time-of-use windows (a mapping not started yet). */
+  tiers?: MappingTiers | undefined;
+  timeOfUse?: TimeOfUse | undefined;
 }
 
 export interface UpdateMappingResponse {
@@ -639,13 +793,16 @@ export interface DeleteRuleResponse {
 }
 
 function createBaseRateRequest(): RateRequest {
-  return { frames: [] };
+  return { frames: [], monthToDate: undefined };
 }
 
 export const RateRequest: MessageFns<RateRequest> = {
   encode(message: RateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.frames) {
       DataFrame.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.monthToDate !== undefined) {
+      MonthToDateByFrame.encode(message.monthToDate, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -671,6 +828,14 @@ export const RateRequest: MessageFns<RateRequest> = {
             message.frames.push(DataFrame.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.monthToDate = MonthToDateByFrame.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -686,6 +851,11 @@ export const RateRequest: MessageFns<RateRequest> = {
   fromJSON(object: any): RateRequest {
     return {
       frames: globalThis.Array.isArray(object?.frames) ? object.frames.map((e: any) => DataFrame.fromJSON(e)) : [],
+      monthToDate: isSet(object.monthToDate)
+        ? MonthToDateByFrame.fromJSON(object.monthToDate)
+        : isSet(object.month_to_date)
+        ? MonthToDateByFrame.fromJSON(object.month_to_date)
+        : undefined,
     };
   },
 
@@ -693,6 +863,9 @@ export const RateRequest: MessageFns<RateRequest> = {
     const obj: any = {};
     if (message.frames?.length) {
       obj.frames = message.frames.map((e) => DataFrame.toJSON(e));
+    }
+    if (message.monthToDate !== undefined) {
+      obj.monthToDate = MonthToDateByFrame.toJSON(message.monthToDate);
     }
     return obj;
   },
@@ -703,6 +876,464 @@ export const RateRequest: MessageFns<RateRequest> = {
   fromPartial<I extends Exact<DeepPartial<RateRequest>, I>>(object: I): RateRequest {
     const message = createBaseRateRequest();
     message.frames = object.frames?.map((e) => DataFrame.fromPartial(e)) || [];
+    message.monthToDate = (object.monthToDate !== undefined && object.monthToDate !== null)
+      ? MonthToDateByFrame.fromPartial(object.monthToDate)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseMonthToDateByFrame(): MonthToDateByFrame {
+  return { frames: [] };
+}
+
+export const MonthToDateByFrame: MessageFns<MonthToDateByFrame> = {
+  encode(message: MonthToDateByFrame, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.frames) {
+      FrameMonthToDate.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MonthToDateByFrame {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMonthToDateByFrame();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.frames.push(FrameMonthToDate.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MonthToDateByFrame {
+    return {
+      frames: globalThis.Array.isArray(object?.frames)
+        ? object.frames.map((e: any) => FrameMonthToDate.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: MonthToDateByFrame): unknown {
+    const obj: any = {};
+    if (message.frames?.length) {
+      obj.frames = message.frames.map((e) => FrameMonthToDate.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MonthToDateByFrame>, I>>(base?: I): MonthToDateByFrame {
+    return MonthToDateByFrame.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MonthToDateByFrame>, I>>(object: I): MonthToDateByFrame {
+    const message = createBaseMonthToDateByFrame();
+    message.frames = object.frames?.map((e) => FrameMonthToDate.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMonthToDate(): MonthToDate {
+  return { qty: {} };
+}
+
+export const MonthToDate: MessageFns<MonthToDate> = {
+  encode(message: MonthToDate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.qty).forEach(([key, value]: [string, string]) => {
+      MonthToDate_QtyEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MonthToDate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMonthToDate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = MonthToDate_QtyEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.qty[entry1.key] = entry1.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MonthToDate {
+    return {
+      qty: isObject(object.qty)
+        ? (globalThis.Object.entries(object.qty) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: MonthToDate): unknown {
+    const obj: any = {};
+    if (message.qty) {
+      const entries = globalThis.Object.entries(message.qty) as [string, string][];
+      if (entries.length > 0) {
+        obj.qty = {};
+        entries.forEach(([k, v]) => {
+          obj.qty[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MonthToDate>, I>>(base?: I): MonthToDate {
+    return MonthToDate.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MonthToDate>, I>>(object: I): MonthToDate {
+    const message = createBaseMonthToDate();
+    message.qty = (globalThis.Object.entries(object.qty ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseMonthToDate_QtyEntry(): MonthToDate_QtyEntry {
+  return { key: "", value: "" };
+}
+
+export const MonthToDate_QtyEntry: MessageFns<MonthToDate_QtyEntry> = {
+  encode(message: MonthToDate_QtyEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MonthToDate_QtyEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMonthToDate_QtyEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MonthToDate_QtyEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: MonthToDate_QtyEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MonthToDate_QtyEntry>, I>>(base?: I): MonthToDate_QtyEntry {
+    return MonthToDate_QtyEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MonthToDate_QtyEntry>, I>>(object: I): MonthToDate_QtyEntry {
+    const message = createBaseMonthToDate_QtyEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseFrameMonthToDate(): FrameMonthToDate {
+  return { frame: 0, qty: {} };
+}
+
+export const FrameMonthToDate: MessageFns<FrameMonthToDate> = {
+  encode(message: FrameMonthToDate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.frame !== 0) {
+      writer.uint32(8).int32(message.frame);
+    }
+    globalThis.Object.entries(message.qty).forEach(([key, value]: [string, string]) => {
+      FrameMonthToDate_QtyEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FrameMonthToDate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFrameMonthToDate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.frame = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = FrameMonthToDate_QtyEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.qty[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FrameMonthToDate {
+    return {
+      frame: isSet(object.frame) ? globalThis.Number(object.frame) : 0,
+      qty: isObject(object.qty)
+        ? (globalThis.Object.entries(object.qty) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: FrameMonthToDate): unknown {
+    const obj: any = {};
+    if (message.frame !== 0) {
+      obj.frame = Math.round(message.frame);
+    }
+    if (message.qty) {
+      const entries = globalThis.Object.entries(message.qty) as [string, string][];
+      if (entries.length > 0) {
+        obj.qty = {};
+        entries.forEach(([k, v]) => {
+          obj.qty[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FrameMonthToDate>, I>>(base?: I): FrameMonthToDate {
+    return FrameMonthToDate.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FrameMonthToDate>, I>>(object: I): FrameMonthToDate {
+    const message = createBaseFrameMonthToDate();
+    message.frame = object.frame ?? 0;
+    message.qty = (globalThis.Object.entries(object.qty ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseFrameMonthToDate_QtyEntry(): FrameMonthToDate_QtyEntry {
+  return { key: "", value: "" };
+}
+
+export const FrameMonthToDate_QtyEntry: MessageFns<FrameMonthToDate_QtyEntry> = {
+  encode(message: FrameMonthToDate_QtyEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FrameMonthToDate_QtyEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFrameMonthToDate_QtyEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FrameMonthToDate_QtyEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: FrameMonthToDate_QtyEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FrameMonthToDate_QtyEntry>, I>>(base?: I): FrameMonthToDate_QtyEntry {
+    return FrameMonthToDate_QtyEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FrameMonthToDate_QtyEntry>, I>>(object: I): FrameMonthToDate_QtyEntry {
+    const message = createBaseFrameMonthToDate_QtyEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -912,7 +1543,7 @@ export const UnpricedPoints: MessageFns<UnpricedPoints> = {
 };
 
 function createBaseQuoteRequest(): QuoteRequest {
-  return { points: [], scopeId: "", at: undefined };
+  return { points: [], scopeId: "", at: undefined, monthToDate: undefined };
 }
 
 export const QuoteRequest: MessageFns<QuoteRequest> = {
@@ -925,6 +1556,9 @@ export const QuoteRequest: MessageFns<QuoteRequest> = {
     }
     if (message.at !== undefined) {
       Timestamp.encode(toTimestamp(message.at), writer.uint32(26).fork()).join();
+    }
+    if (message.monthToDate !== undefined) {
+      MonthToDate.encode(message.monthToDate, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -966,6 +1600,14 @@ export const QuoteRequest: MessageFns<QuoteRequest> = {
             message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.monthToDate = MonthToDate.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -987,6 +1629,11 @@ export const QuoteRequest: MessageFns<QuoteRequest> = {
         ? globalThis.String(object.scope_id)
         : "",
       at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+      monthToDate: isSet(object.monthToDate)
+        ? MonthToDate.fromJSON(object.monthToDate)
+        : isSet(object.month_to_date)
+        ? MonthToDate.fromJSON(object.month_to_date)
+        : undefined,
     };
   },
 
@@ -1001,6 +1648,9 @@ export const QuoteRequest: MessageFns<QuoteRequest> = {
     if (message.at !== undefined) {
       obj.at = message.at.toISOString();
     }
+    if (message.monthToDate !== undefined) {
+      obj.monthToDate = MonthToDate.toJSON(message.monthToDate);
+    }
     return obj;
   },
 
@@ -1012,12 +1662,15 @@ export const QuoteRequest: MessageFns<QuoteRequest> = {
     message.points = object.points?.map((e) => DataPoint.fromPartial(e)) || [];
     message.scopeId = object.scopeId ?? "";
     message.at = object.at ?? undefined;
+    message.monthToDate = (object.monthToDate !== undefined && object.monthToDate !== null)
+      ? MonthToDate.fromPartial(object.monthToDate)
+      : undefined;
     return message;
   },
 };
 
 function createBaseQuoteResponse(): QuoteResponse {
-  return { total: "", points: [] };
+  return { total: "", points: [], priceListVersion: "0" };
 }
 
 export const QuoteResponse: MessageFns<QuoteResponse> = {
@@ -1027,6 +1680,9 @@ export const QuoteResponse: MessageFns<QuoteResponse> = {
     }
     for (const v of message.points) {
       DataPoint.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.priceListVersion !== "0") {
+      writer.uint32(24).int64(message.priceListVersion);
     }
     return writer;
   },
@@ -1060,6 +1716,14 @@ export const QuoteResponse: MessageFns<QuoteResponse> = {
             message.points.push(DataPoint.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.priceListVersion = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1076,6 +1740,11 @@ export const QuoteResponse: MessageFns<QuoteResponse> = {
     return {
       total: isSet(object.total) ? globalThis.String(object.total) : "",
       points: globalThis.Array.isArray(object?.points) ? object.points.map((e: any) => DataPoint.fromJSON(e)) : [],
+      priceListVersion: isSet(object.priceListVersion)
+        ? globalThis.String(object.priceListVersion)
+        : isSet(object.price_list_version)
+        ? globalThis.String(object.price_list_version)
+        : "0",
     };
   },
 
@@ -1087,6 +1756,9 @@ export const QuoteResponse: MessageFns<QuoteResponse> = {
     if (message.points?.length) {
       obj.points = message.points.map((e) => DataPoint.toJSON(e));
     }
+    if (message.priceListVersion !== "0") {
+      obj.priceListVersion = message.priceListVersion;
+    }
     return obj;
   },
 
@@ -1097,12 +1769,13 @@ export const QuoteResponse: MessageFns<QuoteResponse> = {
     const message = createBaseQuoteResponse();
     message.total = object.total ?? "";
     message.points = object.points?.map((e) => DataPoint.fromPartial(e)) || [];
+    message.priceListVersion = object.priceListVersion ?? "0";
     return message;
   },
 };
 
 function createBaseExplainRequest(): ExplainRequest {
-  return { point: undefined, scopeId: "", at: undefined };
+  return { point: undefined, scopeId: "", at: undefined, monthToDate: undefined };
 }
 
 export const ExplainRequest: MessageFns<ExplainRequest> = {
@@ -1115,6 +1788,9 @@ export const ExplainRequest: MessageFns<ExplainRequest> = {
     }
     if (message.at !== undefined) {
       Timestamp.encode(toTimestamp(message.at), writer.uint32(26).fork()).join();
+    }
+    if (message.monthToDate !== undefined) {
+      writer.uint32(34).string(message.monthToDate);
     }
     return writer;
   },
@@ -1156,6 +1832,14 @@ export const ExplainRequest: MessageFns<ExplainRequest> = {
             message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.monthToDate = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1177,6 +1861,11 @@ export const ExplainRequest: MessageFns<ExplainRequest> = {
         ? globalThis.String(object.scope_id)
         : "",
       at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+      monthToDate: isSet(object.monthToDate)
+        ? globalThis.String(object.monthToDate)
+        : isSet(object.month_to_date)
+        ? globalThis.String(object.month_to_date)
+        : undefined,
     };
   },
 
@@ -1191,6 +1880,9 @@ export const ExplainRequest: MessageFns<ExplainRequest> = {
     if (message.at !== undefined) {
       obj.at = message.at.toISOString();
     }
+    if (message.monthToDate !== undefined) {
+      obj.monthToDate = message.monthToDate;
+    }
     return obj;
   },
 
@@ -1204,12 +1896,13 @@ export const ExplainRequest: MessageFns<ExplainRequest> = {
       : undefined;
     message.scopeId = object.scopeId ?? "";
     message.at = object.at ?? undefined;
+    message.monthToDate = object.monthToDate ?? undefined;
     return message;
   },
 };
 
 function createBaseExplainResponse(): ExplainResponse {
-  return { point: undefined, modules: [] };
+  return { point: undefined, modules: [], priceListVersion: "0" };
 }
 
 export const ExplainResponse: MessageFns<ExplainResponse> = {
@@ -1219,6 +1912,9 @@ export const ExplainResponse: MessageFns<ExplainResponse> = {
     }
     for (const v of message.modules) {
       ModuleExplanation.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.priceListVersion !== "0") {
+      writer.uint32(24).int64(message.priceListVersion);
     }
     return writer;
   },
@@ -1252,6 +1948,14 @@ export const ExplainResponse: MessageFns<ExplainResponse> = {
             message.modules.push(ModuleExplanation.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.priceListVersion = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1270,6 +1974,11 @@ export const ExplainResponse: MessageFns<ExplainResponse> = {
       modules: globalThis.Array.isArray(object?.modules)
         ? object.modules.map((e: any) => ModuleExplanation.fromJSON(e))
         : [],
+      priceListVersion: isSet(object.priceListVersion)
+        ? globalThis.String(object.priceListVersion)
+        : isSet(object.price_list_version)
+        ? globalThis.String(object.price_list_version)
+        : "0",
     };
   },
 
@@ -1280,6 +1989,9 @@ export const ExplainResponse: MessageFns<ExplainResponse> = {
     }
     if (message.modules?.length) {
       obj.modules = message.modules.map((e) => ModuleExplanation.toJSON(e));
+    }
+    if (message.priceListVersion !== "0") {
+      obj.priceListVersion = message.priceListVersion;
     }
     return obj;
   },
@@ -1293,6 +2005,7 @@ export const ExplainResponse: MessageFns<ExplainResponse> = {
       ? DataPoint.fromPartial(object.point)
       : undefined;
     message.modules = object.modules?.map((e) => ModuleExplanation.fromPartial(e)) || [];
+    message.priceListVersion = object.priceListVersion ?? "0";
     return message;
   },
 };
@@ -2272,6 +2985,8 @@ function createBaseHashMapping(): HashMapping {
     description: "",
     createdAt: undefined,
     deletedAt: undefined,
+    tiers: undefined,
+    timeOfUse: undefined,
   };
 }
 
@@ -2318,6 +3033,12 @@ export const HashMapping: MessageFns<HashMapping> = {
     }
     if (message.deletedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.deletedAt), writer.uint32(114).fork()).join();
+    }
+    if (message.tiers !== undefined) {
+      MappingTiers.encode(message.tiers, writer.uint32(122).fork()).join();
+    }
+    if (message.timeOfUse !== undefined) {
+      TimeOfUse.encode(message.timeOfUse, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -2447,6 +3168,22 @@ export const HashMapping: MessageFns<HashMapping> = {
             message.deletedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.tiers = MappingTiers.decode(reader, reader.uint32());
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.timeOfUse = TimeOfUse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2503,6 +3240,12 @@ export const HashMapping: MessageFns<HashMapping> = {
         : isSet(object.deleted_at)
         ? fromJsonTimestamp(object.deleted_at)
         : undefined,
+      tiers: isSet(object.tiers) ? MappingTiers.fromJSON(object.tiers) : undefined,
+      timeOfUse: isSet(object.timeOfUse)
+        ? TimeOfUse.fromJSON(object.timeOfUse)
+        : isSet(object.time_of_use)
+        ? TimeOfUse.fromJSON(object.time_of_use)
+        : undefined,
     };
   },
 
@@ -2550,6 +3293,12 @@ export const HashMapping: MessageFns<HashMapping> = {
     if (message.deletedAt !== undefined) {
       obj.deletedAt = message.deletedAt.toISOString();
     }
+    if (message.tiers !== undefined) {
+      obj.tiers = MappingTiers.toJSON(message.tiers);
+    }
+    if (message.timeOfUse !== undefined) {
+      obj.timeOfUse = TimeOfUse.toJSON(message.timeOfUse);
+    }
     return obj;
   },
 
@@ -2572,6 +3321,390 @@ export const HashMapping: MessageFns<HashMapping> = {
     message.description = object.description ?? "";
     message.createdAt = object.createdAt ?? undefined;
     message.deletedAt = object.deletedAt ?? undefined;
+    message.tiers = (object.tiers !== undefined && object.tiers !== null)
+      ? MappingTiers.fromPartial(object.tiers)
+      : undefined;
+    message.timeOfUse = (object.timeOfUse !== undefined && object.timeOfUse !== null)
+      ? TimeOfUse.fromPartial(object.timeOfUse)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePriceTier(): PriceTier {
+  return { from: "", price: "" };
+}
+
+export const PriceTier: MessageFns<PriceTier> = {
+  encode(message: PriceTier, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.from !== "") {
+      writer.uint32(10).string(message.from);
+    }
+    if (message.price !== "") {
+      writer.uint32(18).string(message.price);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PriceTier {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePriceTier();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.price = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PriceTier {
+    return {
+      from: isSet(object.from) ? globalThis.String(object.from) : "",
+      price: isSet(object.price) ? globalThis.String(object.price) : "",
+    };
+  },
+
+  toJSON(message: PriceTier): unknown {
+    const obj: any = {};
+    if (message.from !== "") {
+      obj.from = message.from;
+    }
+    if (message.price !== "") {
+      obj.price = message.price;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PriceTier>, I>>(base?: I): PriceTier {
+    return PriceTier.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PriceTier>, I>>(object: I): PriceTier {
+    const message = createBasePriceTier();
+    message.from = object.from ?? "";
+    message.price = object.price ?? "";
+    return message;
+  },
+};
+
+function createBaseMappingTiers(): MappingTiers {
+  return { mode: 0, tiers: [] };
+}
+
+export const MappingTiers: MessageFns<MappingTiers> = {
+  encode(message: MappingTiers, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mode !== 0) {
+      writer.uint32(8).int32(message.mode);
+    }
+    for (const v of message.tiers) {
+      PriceTier.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MappingTiers {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMappingTiers();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.mode = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tiers.push(PriceTier.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MappingTiers {
+    return {
+      mode: isSet(object.mode) ? tierModeFromJSON(object.mode) : 0,
+      tiers: globalThis.Array.isArray(object?.tiers) ? object.tiers.map((e: any) => PriceTier.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: MappingTiers): unknown {
+    const obj: any = {};
+    if (message.mode !== 0) {
+      obj.mode = tierModeToJSON(message.mode);
+    }
+    if (message.tiers?.length) {
+      obj.tiers = message.tiers.map((e) => PriceTier.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MappingTiers>, I>>(base?: I): MappingTiers {
+    return MappingTiers.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MappingTiers>, I>>(object: I): MappingTiers {
+    const message = createBaseMappingTiers();
+    message.mode = object.mode ?? 0;
+    message.tiers = object.tiers?.map((e) => PriceTier.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTimeOfUseWindow(): TimeOfUseWindow {
+  return { days: [], from: "", to: "", cost: "" };
+}
+
+export const TimeOfUseWindow: MessageFns<TimeOfUseWindow> = {
+  encode(message: TimeOfUseWindow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.days) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.from !== "") {
+      writer.uint32(18).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(26).string(message.to);
+    }
+    if (message.cost !== "") {
+      writer.uint32(34).string(message.cost);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TimeOfUseWindow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTimeOfUseWindow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.days.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.cost = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TimeOfUseWindow {
+    return {
+      days: globalThis.Array.isArray(object?.days) ? object.days.map((e: any) => globalThis.String(e)) : [],
+      from: isSet(object.from) ? globalThis.String(object.from) : "",
+      to: isSet(object.to) ? globalThis.String(object.to) : "",
+      cost: isSet(object.cost) ? globalThis.String(object.cost) : "",
+    };
+  },
+
+  toJSON(message: TimeOfUseWindow): unknown {
+    const obj: any = {};
+    if (message.days?.length) {
+      obj.days = message.days;
+    }
+    if (message.from !== "") {
+      obj.from = message.from;
+    }
+    if (message.to !== "") {
+      obj.to = message.to;
+    }
+    if (message.cost !== "") {
+      obj.cost = message.cost;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TimeOfUseWindow>, I>>(base?: I): TimeOfUseWindow {
+    return TimeOfUseWindow.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TimeOfUseWindow>, I>>(object: I): TimeOfUseWindow {
+    const message = createBaseTimeOfUseWindow();
+    message.days = object.days?.map((e) => e) || [];
+    message.from = object.from ?? "";
+    message.to = object.to ?? "";
+    message.cost = object.cost ?? "";
+    return message;
+  },
+};
+
+function createBaseTimeOfUse(): TimeOfUse {
+  return { timeZone: "", windows: [] };
+}
+
+export const TimeOfUse: MessageFns<TimeOfUse> = {
+  encode(message: TimeOfUse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.timeZone !== "") {
+      writer.uint32(10).string(message.timeZone);
+    }
+    for (const v of message.windows) {
+      TimeOfUseWindow.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TimeOfUse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTimeOfUse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.timeZone = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.windows.push(TimeOfUseWindow.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TimeOfUse {
+    return {
+      timeZone: isSet(object.timeZone)
+        ? globalThis.String(object.timeZone)
+        : isSet(object.time_zone)
+        ? globalThis.String(object.time_zone)
+        : "",
+      windows: globalThis.Array.isArray(object?.windows)
+        ? object.windows.map((e: any) => TimeOfUseWindow.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: TimeOfUse): unknown {
+    const obj: any = {};
+    if (message.timeZone !== "") {
+      obj.timeZone = message.timeZone;
+    }
+    if (message.windows?.length) {
+      obj.windows = message.windows.map((e) => TimeOfUseWindow.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TimeOfUse>, I>>(base?: I): TimeOfUse {
+    return TimeOfUse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TimeOfUse>, I>>(object: I): TimeOfUse {
+    const message = createBaseTimeOfUse();
+    message.timeZone = object.timeZone ?? "";
+    message.windows = object.windows?.map((e) => TimeOfUseWindow.fromPartial(e)) || [];
     return message;
   },
 };
@@ -4337,6 +5470,8 @@ function createBaseCreateMappingRequest(): CreateMappingRequest {
     name: "",
     description: "",
     force: false,
+    tiers: undefined,
+    timeOfUse: undefined,
   };
 }
 
@@ -4377,6 +5512,12 @@ export const CreateMappingRequest: MessageFns<CreateMappingRequest> = {
     }
     if (message.force !== false) {
       writer.uint32(96).bool(message.force);
+    }
+    if (message.tiers !== undefined) {
+      MappingTiers.encode(message.tiers, writer.uint32(106).fork()).join();
+    }
+    if (message.timeOfUse !== undefined) {
+      TimeOfUse.encode(message.timeOfUse, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -4490,6 +5631,22 @@ export const CreateMappingRequest: MessageFns<CreateMappingRequest> = {
             message.force = reader.bool();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.tiers = MappingTiers.decode(reader, reader.uint32());
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.timeOfUse = TimeOfUse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4532,6 +5689,12 @@ export const CreateMappingRequest: MessageFns<CreateMappingRequest> = {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       description: isSet(object.description) ? globalThis.String(object.description) : "",
       force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+      tiers: isSet(object.tiers) ? MappingTiers.fromJSON(object.tiers) : undefined,
+      timeOfUse: isSet(object.timeOfUse)
+        ? TimeOfUse.fromJSON(object.timeOfUse)
+        : isSet(object.time_of_use)
+        ? TimeOfUse.fromJSON(object.time_of_use)
+        : undefined,
     };
   },
 
@@ -4573,6 +5736,12 @@ export const CreateMappingRequest: MessageFns<CreateMappingRequest> = {
     if (message.force !== false) {
       obj.force = message.force;
     }
+    if (message.tiers !== undefined) {
+      obj.tiers = MappingTiers.toJSON(message.tiers);
+    }
+    if (message.timeOfUse !== undefined) {
+      obj.timeOfUse = TimeOfUse.toJSON(message.timeOfUse);
+    }
     return obj;
   },
 
@@ -4593,6 +5762,12 @@ export const CreateMappingRequest: MessageFns<CreateMappingRequest> = {
     message.name = object.name ?? "";
     message.description = object.description ?? "";
     message.force = object.force ?? false;
+    message.tiers = (object.tiers !== undefined && object.tiers !== null)
+      ? MappingTiers.fromPartial(object.tiers)
+      : undefined;
+    message.timeOfUse = (object.timeOfUse !== undefined && object.timeOfUse !== null)
+      ? TimeOfUse.fromPartial(object.timeOfUse)
+      : undefined;
     return message;
   },
 };
@@ -5153,6 +6328,8 @@ function createBaseUpdateMappingRequest(): UpdateMappingRequest {
     end: undefined,
     name: undefined,
     description: undefined,
+    tiers: undefined,
+    timeOfUse: undefined,
   };
 }
 
@@ -5184,6 +6361,12 @@ export const UpdateMappingRequest: MessageFns<UpdateMappingRequest> = {
     }
     if (message.description !== undefined) {
       writer.uint32(74).string(message.description);
+    }
+    if (message.tiers !== undefined) {
+      MappingTiers.encode(message.tiers, writer.uint32(82).fork()).join();
+    }
+    if (message.timeOfUse !== undefined) {
+      TimeOfUse.encode(message.timeOfUse, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -5273,6 +6456,22 @@ export const UpdateMappingRequest: MessageFns<UpdateMappingRequest> = {
             message.description = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.tiers = MappingTiers.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.timeOfUse = TimeOfUse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5304,6 +6503,12 @@ export const UpdateMappingRequest: MessageFns<UpdateMappingRequest> = {
       end: isSet(object.end) ? fromJsonTimestamp(object.end) : undefined,
       name: isSet(object.name) ? globalThis.String(object.name) : undefined,
       description: isSet(object.description) ? globalThis.String(object.description) : undefined,
+      tiers: isSet(object.tiers) ? MappingTiers.fromJSON(object.tiers) : undefined,
+      timeOfUse: isSet(object.timeOfUse)
+        ? TimeOfUse.fromJSON(object.timeOfUse)
+        : isSet(object.time_of_use)
+        ? TimeOfUse.fromJSON(object.time_of_use)
+        : undefined,
     };
   },
 
@@ -5336,6 +6541,12 @@ export const UpdateMappingRequest: MessageFns<UpdateMappingRequest> = {
     if (message.description !== undefined) {
       obj.description = message.description;
     }
+    if (message.tiers !== undefined) {
+      obj.tiers = MappingTiers.toJSON(message.tiers);
+    }
+    if (message.timeOfUse !== undefined) {
+      obj.timeOfUse = TimeOfUse.toJSON(message.timeOfUse);
+    }
     return obj;
   },
 
@@ -5353,6 +6564,12 @@ export const UpdateMappingRequest: MessageFns<UpdateMappingRequest> = {
     message.end = object.end ?? undefined;
     message.name = object.name ?? undefined;
     message.description = object.description ?? undefined;
+    message.tiers = (object.tiers !== undefined && object.tiers !== null)
+      ? MappingTiers.fromPartial(object.tiers)
+      : undefined;
+    message.timeOfUse = (object.timeOfUse !== undefined && object.timeOfUse !== null)
+      ? TimeOfUse.fromPartial(object.timeOfUse)
+      : undefined;
     return message;
   },
 };
@@ -9704,6 +10921,10 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

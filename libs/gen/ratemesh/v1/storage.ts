@@ -213,6 +213,11 @@ export interface SummaryRequest {
   /** Rows per page. Default 100, at most 10000. */
   pageSize: number;
   pageToken: string;
+  /**
+   * Unset: the amounts now. Set: the amounts as billed at that instant,
+   * before the adjustments recorded after it (ListAdjustments).
+   */
+  asOf?: Date | undefined;
 }
 
 export interface OrderBy {
@@ -245,12 +250,65 @@ export interface TotalRequest {
   begin?: Date | undefined;
   end?: Date | undefined;
   filters: Filter[];
+  /** As in SummaryRequest: unset, now; set, as billed at that instant. */
+  asOf?: Date | undefined;
 }
 
 export interface TotalResponse {
   qty: string;
   price: string;
   points: string;
+}
+
+export interface ListAdjustmentsRequest {
+  /** Periods beginning in [begin, end); default: this month (UTC). */
+  begin?: Date | undefined;
+  end?:
+    | Date
+    | undefined;
+  /** Only these scopes (any of them); empty: every scope. */
+  scopeIds: string[];
+  /** Only these types; empty: every type. */
+  types: string[];
+  /** Only the adjustments of this reprocessing task. */
+  taskId: string;
+  /** Lines a page. Default 100, at most 10000. */
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface AdjustmentLine {
+  /** The adjustment: one re-rating of one (scope, period); its lines share it. */
+  adjustmentId: string;
+  scopeId: string;
+  begin?: Date | undefined;
+  end?: Date | undefined;
+  type: string;
+  groupby: { [key: string]: string };
+  /** "reversal": the amounts billed before, negated; "rerating": the new amounts. */
+  kind: string;
+  /** Signed exact decimals (a reversal is negative for a positive amount). */
+  qty: string;
+  price: string;
+  /** Points the line stands for (negative for a reversal). */
+  points: string;
+  /** The reprocessing task that rated the period again, or the reset. */
+  taskId: string;
+  resetId: string;
+  /** Who created the task or did the reset, and why. */
+  actor: string;
+  reason: string;
+  recordedAt?: Date | undefined;
+}
+
+export interface AdjustmentLine_GroupbyEntry {
+  key: string;
+  value: string;
+}
+
+export interface ListAdjustmentsResponse {
+  lines: AdjustmentLine[];
+  nextPageToken: string;
 }
 
 export interface Scope {
@@ -375,7 +433,14 @@ export interface ResetScopeRequest {
   /** Every scope instead of a list. */
   allScopes: boolean;
   /** The new state: a period boundary not after the current state. */
-  state?: Date | undefined;
+  state?:
+    | Date
+    | undefined;
+  /**
+   * Why (optional): kept with the reset and on the adjustments of the periods
+   * it makes rated again.
+   */
+  reason?: string | undefined;
 }
 
 export interface ResetScopeResponse {
@@ -427,6 +492,8 @@ export interface ReprocessTask {
   finishedAt?: Date | undefined;
   periodsTotal: string;
   periodsDone: string;
+  /** Who created the task (the caller's identity), kept on its adjustments. */
+  actor?: string | undefined;
 }
 
 export interface CreateTaskRequest {
@@ -2003,7 +2070,16 @@ export const PointColumns: MessageFns<PointColumns> = {
 };
 
 function createBaseSummaryRequest(): SummaryRequest {
-  return { begin: undefined, end: undefined, groupBy: [], filters: [], orderBy: [], pageSize: 0, pageToken: "" };
+  return {
+    begin: undefined,
+    end: undefined,
+    groupBy: [],
+    filters: [],
+    orderBy: [],
+    pageSize: 0,
+    pageToken: "",
+    asOf: undefined,
+  };
 }
 
 export const SummaryRequest: MessageFns<SummaryRequest> = {
@@ -2028,6 +2104,9 @@ export const SummaryRequest: MessageFns<SummaryRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(58).string(message.pageToken);
+    }
+    if (message.asOf !== undefined) {
+      Timestamp.encode(toTimestamp(message.asOf), writer.uint32(242).fork()).join();
     }
     return writer;
   },
@@ -2101,6 +2180,14 @@ export const SummaryRequest: MessageFns<SummaryRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.asOf = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2138,6 +2225,11 @@ export const SummaryRequest: MessageFns<SummaryRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      asOf: isSet(object.asOf)
+        ? fromJsonTimestamp(object.asOf)
+        : isSet(object.as_of)
+        ? fromJsonTimestamp(object.as_of)
+        : undefined,
     };
   },
 
@@ -2164,6 +2256,9 @@ export const SummaryRequest: MessageFns<SummaryRequest> = {
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.asOf !== undefined) {
+      obj.asOf = message.asOf.toISOString();
+    }
     return obj;
   },
 
@@ -2179,6 +2274,7 @@ export const SummaryRequest: MessageFns<SummaryRequest> = {
     message.orderBy = object.orderBy?.map((e) => OrderBy.fromPartial(e)) || [];
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.asOf = object.asOf ?? undefined;
     return message;
   },
 };
@@ -2463,7 +2559,7 @@ export const SummaryRow: MessageFns<SummaryRow> = {
 };
 
 function createBaseTotalRequest(): TotalRequest {
-  return { begin: undefined, end: undefined, filters: [] };
+  return { begin: undefined, end: undefined, filters: [], asOf: undefined };
 }
 
 export const TotalRequest: MessageFns<TotalRequest> = {
@@ -2476,6 +2572,9 @@ export const TotalRequest: MessageFns<TotalRequest> = {
     }
     for (const v of message.filters) {
       Filter.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.asOf !== undefined) {
+      Timestamp.encode(toTimestamp(message.asOf), writer.uint32(242).fork()).join();
     }
     return writer;
   },
@@ -2517,6 +2616,14 @@ export const TotalRequest: MessageFns<TotalRequest> = {
             message.filters.push(Filter.decode(reader, reader.uint32()));
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.asOf = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2534,6 +2641,11 @@ export const TotalRequest: MessageFns<TotalRequest> = {
       begin: isSet(object.begin) ? fromJsonTimestamp(object.begin) : undefined,
       end: isSet(object.end) ? fromJsonTimestamp(object.end) : undefined,
       filters: globalThis.Array.isArray(object?.filters) ? object.filters.map((e: any) => Filter.fromJSON(e)) : [],
+      asOf: isSet(object.asOf)
+        ? fromJsonTimestamp(object.asOf)
+        : isSet(object.as_of)
+        ? fromJsonTimestamp(object.as_of)
+        : undefined,
     };
   },
 
@@ -2548,6 +2660,9 @@ export const TotalRequest: MessageFns<TotalRequest> = {
     if (message.filters?.length) {
       obj.filters = message.filters.map((e) => Filter.toJSON(e));
     }
+    if (message.asOf !== undefined) {
+      obj.asOf = message.asOf.toISOString();
+    }
     return obj;
   },
 
@@ -2559,6 +2674,7 @@ export const TotalRequest: MessageFns<TotalRequest> = {
     message.begin = object.begin ?? undefined;
     message.end = object.end ?? undefined;
     message.filters = object.filters?.map((e) => Filter.fromPartial(e)) || [];
+    message.asOf = object.asOf ?? undefined;
     return message;
   },
 };
@@ -2660,6 +2776,720 @@ export const TotalResponse: MessageFns<TotalResponse> = {
     message.qty = object.qty ?? "";
     message.price = object.price ?? "";
     message.points = object.points ?? "0";
+    return message;
+  },
+};
+
+function createBaseListAdjustmentsRequest(): ListAdjustmentsRequest {
+  return { begin: undefined, end: undefined, scopeIds: [], types: [], taskId: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListAdjustmentsRequest: MessageFns<ListAdjustmentsRequest> = {
+  encode(message: ListAdjustmentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.begin !== undefined) {
+      Timestamp.encode(toTimestamp(message.begin), writer.uint32(10).fork()).join();
+    }
+    if (message.end !== undefined) {
+      Timestamp.encode(toTimestamp(message.end), writer.uint32(18).fork()).join();
+    }
+    for (const v of message.scopeIds) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.types) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.taskId !== "") {
+      writer.uint32(42).string(message.taskId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(48).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(58).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAdjustmentsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAdjustmentsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.begin = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.end = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.scopeIds.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.types.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAdjustmentsRequest {
+    return {
+      begin: isSet(object.begin) ? fromJsonTimestamp(object.begin) : undefined,
+      end: isSet(object.end) ? fromJsonTimestamp(object.end) : undefined,
+      scopeIds: globalThis.Array.isArray(object?.scopeIds)
+        ? object.scopeIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.scope_ids)
+        ? object.scope_ids.map((e: any) => globalThis.String(e))
+        : [],
+      types: globalThis.Array.isArray(object?.types) ? object.types.map((e: any) => globalThis.String(e)) : [],
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAdjustmentsRequest): unknown {
+    const obj: any = {};
+    if (message.begin !== undefined) {
+      obj.begin = message.begin.toISOString();
+    }
+    if (message.end !== undefined) {
+      obj.end = message.end.toISOString();
+    }
+    if (message.scopeIds?.length) {
+      obj.scopeIds = message.scopeIds;
+    }
+    if (message.types?.length) {
+      obj.types = message.types;
+    }
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAdjustmentsRequest>, I>>(base?: I): ListAdjustmentsRequest {
+    return ListAdjustmentsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAdjustmentsRequest>, I>>(object: I): ListAdjustmentsRequest {
+    const message = createBaseListAdjustmentsRequest();
+    message.begin = object.begin ?? undefined;
+    message.end = object.end ?? undefined;
+    message.scopeIds = object.scopeIds?.map((e) => e) || [];
+    message.types = object.types?.map((e) => e) || [];
+    message.taskId = object.taskId ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseAdjustmentLine(): AdjustmentLine {
+  return {
+    adjustmentId: "",
+    scopeId: "",
+    begin: undefined,
+    end: undefined,
+    type: "",
+    groupby: {},
+    kind: "",
+    qty: "",
+    price: "",
+    points: "0",
+    taskId: "",
+    resetId: "",
+    actor: "",
+    reason: "",
+    recordedAt: undefined,
+  };
+}
+
+export const AdjustmentLine: MessageFns<AdjustmentLine> = {
+  encode(message: AdjustmentLine, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.adjustmentId !== "") {
+      writer.uint32(10).string(message.adjustmentId);
+    }
+    if (message.scopeId !== "") {
+      writer.uint32(18).string(message.scopeId);
+    }
+    if (message.begin !== undefined) {
+      Timestamp.encode(toTimestamp(message.begin), writer.uint32(26).fork()).join();
+    }
+    if (message.end !== undefined) {
+      Timestamp.encode(toTimestamp(message.end), writer.uint32(34).fork()).join();
+    }
+    if (message.type !== "") {
+      writer.uint32(42).string(message.type);
+    }
+    globalThis.Object.entries(message.groupby).forEach(([key, value]: [string, string]) => {
+      AdjustmentLine_GroupbyEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    if (message.kind !== "") {
+      writer.uint32(58).string(message.kind);
+    }
+    if (message.qty !== "") {
+      writer.uint32(66).string(message.qty);
+    }
+    if (message.price !== "") {
+      writer.uint32(74).string(message.price);
+    }
+    if (message.points !== "0") {
+      writer.uint32(80).int64(message.points);
+    }
+    if (message.taskId !== "") {
+      writer.uint32(90).string(message.taskId);
+    }
+    if (message.resetId !== "") {
+      writer.uint32(98).string(message.resetId);
+    }
+    if (message.actor !== "") {
+      writer.uint32(106).string(message.actor);
+    }
+    if (message.reason !== "") {
+      writer.uint32(114).string(message.reason);
+    }
+    if (message.recordedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.recordedAt), writer.uint32(122).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdjustmentLine {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdjustmentLine();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.adjustmentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.scopeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.begin = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.end = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = AdjustmentLine_GroupbyEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.groupby[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.qty = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.price = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.points = reader.int64().toString();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.resetId = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.recordedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AdjustmentLine {
+    return {
+      adjustmentId: isSet(object.adjustmentId)
+        ? globalThis.String(object.adjustmentId)
+        : isSet(object.adjustment_id)
+        ? globalThis.String(object.adjustment_id)
+        : "",
+      scopeId: isSet(object.scopeId)
+        ? globalThis.String(object.scopeId)
+        : isSet(object.scope_id)
+        ? globalThis.String(object.scope_id)
+        : "",
+      begin: isSet(object.begin) ? fromJsonTimestamp(object.begin) : undefined,
+      end: isSet(object.end) ? fromJsonTimestamp(object.end) : undefined,
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      groupby: isObject(object.groupby)
+        ? (globalThis.Object.entries(object.groupby) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      qty: isSet(object.qty) ? globalThis.String(object.qty) : "",
+      price: isSet(object.price) ? globalThis.String(object.price) : "",
+      points: isSet(object.points) ? globalThis.String(object.points) : "0",
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      resetId: isSet(object.resetId)
+        ? globalThis.String(object.resetId)
+        : isSet(object.reset_id)
+        ? globalThis.String(object.reset_id)
+        : "",
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      recordedAt: isSet(object.recordedAt)
+        ? fromJsonTimestamp(object.recordedAt)
+        : isSet(object.recorded_at)
+        ? fromJsonTimestamp(object.recorded_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: AdjustmentLine): unknown {
+    const obj: any = {};
+    if (message.adjustmentId !== "") {
+      obj.adjustmentId = message.adjustmentId;
+    }
+    if (message.scopeId !== "") {
+      obj.scopeId = message.scopeId;
+    }
+    if (message.begin !== undefined) {
+      obj.begin = message.begin.toISOString();
+    }
+    if (message.end !== undefined) {
+      obj.end = message.end.toISOString();
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.groupby) {
+      const entries = globalThis.Object.entries(message.groupby) as [string, string][];
+      if (entries.length > 0) {
+        obj.groupby = {};
+        entries.forEach(([k, v]) => {
+          obj.groupby[k] = v;
+        });
+      }
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.qty !== "") {
+      obj.qty = message.qty;
+    }
+    if (message.price !== "") {
+      obj.price = message.price;
+    }
+    if (message.points !== "0") {
+      obj.points = message.points;
+    }
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.resetId !== "") {
+      obj.resetId = message.resetId;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.recordedAt !== undefined) {
+      obj.recordedAt = message.recordedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AdjustmentLine>, I>>(base?: I): AdjustmentLine {
+    return AdjustmentLine.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AdjustmentLine>, I>>(object: I): AdjustmentLine {
+    const message = createBaseAdjustmentLine();
+    message.adjustmentId = object.adjustmentId ?? "";
+    message.scopeId = object.scopeId ?? "";
+    message.begin = object.begin ?? undefined;
+    message.end = object.end ?? undefined;
+    message.type = object.type ?? "";
+    message.groupby = (globalThis.Object.entries(object.groupby ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.kind = object.kind ?? "";
+    message.qty = object.qty ?? "";
+    message.price = object.price ?? "";
+    message.points = object.points ?? "0";
+    message.taskId = object.taskId ?? "";
+    message.resetId = object.resetId ?? "";
+    message.actor = object.actor ?? "";
+    message.reason = object.reason ?? "";
+    message.recordedAt = object.recordedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseAdjustmentLine_GroupbyEntry(): AdjustmentLine_GroupbyEntry {
+  return { key: "", value: "" };
+}
+
+export const AdjustmentLine_GroupbyEntry: MessageFns<AdjustmentLine_GroupbyEntry> = {
+  encode(message: AdjustmentLine_GroupbyEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdjustmentLine_GroupbyEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdjustmentLine_GroupbyEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AdjustmentLine_GroupbyEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: AdjustmentLine_GroupbyEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AdjustmentLine_GroupbyEntry>, I>>(base?: I): AdjustmentLine_GroupbyEntry {
+    return AdjustmentLine_GroupbyEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AdjustmentLine_GroupbyEntry>, I>>(object: I): AdjustmentLine_GroupbyEntry {
+    const message = createBaseAdjustmentLine_GroupbyEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseListAdjustmentsResponse(): ListAdjustmentsResponse {
+  return { lines: [], nextPageToken: "" };
+}
+
+export const ListAdjustmentsResponse: MessageFns<ListAdjustmentsResponse> = {
+  encode(message: ListAdjustmentsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.lines) {
+      AdjustmentLine.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAdjustmentsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAdjustmentsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.lines.push(AdjustmentLine.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAdjustmentsResponse {
+    return {
+      lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => AdjustmentLine.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAdjustmentsResponse): unknown {
+    const obj: any = {};
+    if (message.lines?.length) {
+      obj.lines = message.lines.map((e) => AdjustmentLine.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAdjustmentsResponse>, I>>(base?: I): ListAdjustmentsResponse {
+    return ListAdjustmentsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAdjustmentsResponse>, I>>(object: I): ListAdjustmentsResponse {
+    const message = createBaseListAdjustmentsResponse();
+    message.lines = object.lines?.map((e) => AdjustmentLine.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -4048,7 +4878,7 @@ export const UpdateScopeResponse: MessageFns<UpdateScopeResponse> = {
 };
 
 function createBaseResetScopeRequest(): ResetScopeRequest {
-  return { scopeIds: [], allScopes: false, state: undefined };
+  return { scopeIds: [], allScopes: false, state: undefined, reason: undefined };
 }
 
 export const ResetScopeRequest: MessageFns<ResetScopeRequest> = {
@@ -4061,6 +4891,9 @@ export const ResetScopeRequest: MessageFns<ResetScopeRequest> = {
     }
     if (message.state !== undefined) {
       Timestamp.encode(toTimestamp(message.state), writer.uint32(26).fork()).join();
+    }
+    if (message.reason !== undefined) {
+      writer.uint32(242).string(message.reason);
     }
     return writer;
   },
@@ -4102,6 +4935,14 @@ export const ResetScopeRequest: MessageFns<ResetScopeRequest> = {
             message.state = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4127,6 +4968,7 @@ export const ResetScopeRequest: MessageFns<ResetScopeRequest> = {
         ? globalThis.Boolean(object.all_scopes)
         : false,
       state: isSet(object.state) ? fromJsonTimestamp(object.state) : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : undefined,
     };
   },
 
@@ -4141,6 +4983,9 @@ export const ResetScopeRequest: MessageFns<ResetScopeRequest> = {
     if (message.state !== undefined) {
       obj.state = message.state.toISOString();
     }
+    if (message.reason !== undefined) {
+      obj.reason = message.reason;
+    }
     return obj;
   },
 
@@ -4152,6 +4997,7 @@ export const ResetScopeRequest: MessageFns<ResetScopeRequest> = {
     message.scopeIds = object.scopeIds?.map((e) => e) || [];
     message.allScopes = object.allScopes ?? false;
     message.state = object.state ?? undefined;
+    message.reason = object.reason ?? undefined;
     return message;
   },
 };
@@ -4632,6 +5478,7 @@ function createBaseReprocessTask(): ReprocessTask {
     finishedAt: undefined,
     periodsTotal: "0",
     periodsDone: "0",
+    actor: undefined,
   };
 }
 
@@ -4666,6 +5513,9 @@ export const ReprocessTask: MessageFns<ReprocessTask> = {
     }
     if (message.periodsDone !== "0") {
       writer.uint32(80).int64(message.periodsDone);
+    }
+    if (message.actor !== undefined) {
+      writer.uint32(242).string(message.actor);
     }
     return writer;
   },
@@ -4763,6 +5613,14 @@ export const ReprocessTask: MessageFns<ReprocessTask> = {
             message.periodsDone = reader.int64().toString();
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4811,6 +5669,7 @@ export const ReprocessTask: MessageFns<ReprocessTask> = {
         : isSet(object.periods_done)
         ? globalThis.String(object.periods_done)
         : "0",
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : undefined,
     };
   },
 
@@ -4846,6 +5705,9 @@ export const ReprocessTask: MessageFns<ReprocessTask> = {
     if (message.periodsDone !== "0") {
       obj.periodsDone = message.periodsDone;
     }
+    if (message.actor !== undefined) {
+      obj.actor = message.actor;
+    }
     return obj;
   },
 
@@ -4864,6 +5726,7 @@ export const ReprocessTask: MessageFns<ReprocessTask> = {
     message.finishedAt = object.finishedAt ?? undefined;
     message.periodsTotal = object.periodsTotal ?? "0";
     message.periodsDone = object.periodsDone ?? "0";
+    message.actor = object.actor ?? undefined;
     return message;
   },
 };
@@ -5433,6 +6296,24 @@ export const StorageServiceService = {
       Buffer.from(AddDataFramesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AddDataFramesResponse => AddDataFramesResponse.decode(value),
   },
+  /**
+   * The adjustment lines of the periods in [begin, end): each time a period
+   * already billed was rated again (a reprocessing task, or regular rating
+   * after ResetScope) with different amounts, the amounts billed negated
+   * and the new ones, per type and groupby map, tagged with the task or the
+   * reset, its actor and its reason. Oldest first, paged.
+   */
+  listAdjustments: {
+    path: "/ratemesh.v1.StorageService/ListAdjustments" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAdjustmentsRequest): Buffer =>
+      Buffer.from(ListAdjustmentsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAdjustmentsRequest => ListAdjustmentsRequest.decode(value),
+    responseSerialize: (value: ListAdjustmentsResponse): Buffer =>
+      Buffer.from(ListAdjustmentsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAdjustmentsResponse => ListAdjustmentsResponse.decode(value),
+  },
 } as const;
 
 export interface StorageServiceServer extends UntypedServiceImplementation {
@@ -5483,6 +6364,14 @@ export interface StorageServiceServer extends UntypedServiceImplementation {
    * already used is ALREADY_EXISTS. Without a key, every call appends.
    */
   addDataFrames: handleUnaryCall<AddDataFramesRequest, AddDataFramesResponse>;
+  /**
+   * The adjustment lines of the periods in [begin, end): each time a period
+   * already billed was rated again (a reprocessing task, or regular rating
+   * after ResetScope) with different amounts, the amounts billed negated
+   * and the new ones, per type and groupby map, tagged with the task or the
+   * reset, its actor and its reason. Oldest first, paged.
+   */
+  listAdjustments: handleUnaryCall<ListAdjustmentsRequest, ListAdjustmentsResponse>;
 }
 
 export interface StorageServiceClient extends Client {
@@ -5618,6 +6507,28 @@ export interface StorageServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AddDataFramesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The adjustment lines of the periods in [begin, end): each time a period
+   * already billed was rated again (a reprocessing task, or regular rating
+   * after ResetScope) with different amounts, the amounts billed negated
+   * and the new ones, per type and groupby map, tagged with the task or the
+   * reset, its actor and its reason. Oldest first, paged.
+   */
+  listAdjustments(
+    request: ListAdjustmentsRequest,
+    callback: (error: ServiceError | null, response: ListAdjustmentsResponse) => void,
+  ): ClientUnaryCall;
+  listAdjustments(
+    request: ListAdjustmentsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAdjustmentsResponse) => void,
+  ): ClientUnaryCall;
+  listAdjustments(
+    request: ListAdjustmentsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAdjustmentsResponse) => void,
   ): ClientUnaryCall;
 }
 
@@ -5994,6 +6905,10 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

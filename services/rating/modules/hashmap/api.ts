@@ -13,6 +13,7 @@ import { isPlainDecimal } from "../../domain.js";
 import { pageOf, requestedPage } from "../../paging.js";
 import type { HashmapManager, Parent } from "./manage.js";
 import type { FieldRow, GroupRow, MappingRow, MapType, ServiceRow, ThresholdRow } from "./model.js";
+import { tiersFromMessage, tiersToMessage, timeOfUseFromMessage, timeOfUseToMessage } from "./price-shapes.js";
 
 const MAX_NAME = 255;
 
@@ -113,6 +114,8 @@ export function toMappingMessage(m: MappingRow): HashMapping {
     description: m.description,
     createdAt: new Date(m.createdAt),
     deletedAt: date(m.deletedAt),
+    tiers: m.tiers ? tiersToMessage(m.tiers) : undefined,
+    timeOfUse: m.timeOfUse ? timeOfUseToMessage(m.timeOfUse) : undefined,
   };
 }
 
@@ -185,11 +188,13 @@ export function hashmapHandlers(manager: HashmapManager): Handlers<typeof Hashma
       } else if (req.value !== "") {
         throw new InvalidArgumentError("value", "a service mapping has no value (it always applies); give field_id to price a value");
       }
+      const tiers = req.tiers === undefined ? null : tiersFromMessage(req.tiers, "tiers");
       const mapping = await manager.createMapping({
         ...p,
         value,
         type: mapType(req.type, "type"),
-        cost: cost(req.cost, "cost"),
+        // A tiered mapping's prices are its tiers: its cost may be left out.
+        cost: tiers !== null && req.cost === "" ? "0" : cost(req.cost, "cost"),
         groupId: req.groupId === "" ? null : req.groupId,
         tenantId: optionalText(req.tenantId, "tenant_id", MAX_NAME),
         start: optionalDate(req.start, "start"),
@@ -197,6 +202,8 @@ export function hashmapHandlers(manager: HashmapManager): Handlers<typeof Hashma
         name: optionalText(req.name, "name", 32),
         description: optionalText(req.description, "description", 256) ?? "",
         force: req.force,
+        tiers,
+        timeOfUse: req.timeOfUse === undefined ? null : timeOfUseFromMessage(req.timeOfUse, "time_of_use"),
       });
       return { mapping: toMappingMessage(mapping) };
     },
@@ -237,6 +244,8 @@ export function hashmapHandlers(manager: HashmapManager): Handlers<typeof Hashma
         end: optionalDate(req.end, "end"),
         name: req.name === undefined ? undefined : optionalText(req.name, "name", 32),
         description: req.description === undefined ? undefined : (optionalText(req.description, "description", 256) ?? ""),
+        tiers: req.tiers === undefined ? undefined : tiersFromMessage(req.tiers, "tiers"),
+        timeOfUse: req.timeOfUse === undefined ? undefined : timeOfUseFromMessage(req.timeOfUse, "time_of_use"),
       });
       return { mapping: toMappingMessage(mapping) };
     },

@@ -20,7 +20,7 @@ import { reserveKeys } from "../../codec/wire-frames.js";
 import { descValue, type RatingPoint } from "../../domain.js";
 import type { LevelRule, ServiceEntries } from "./entries.js";
 import { fieldReaches } from "./pydecimal.js";
-import { fieldNumber, priceReference } from "./reference.js";
+import { fieldNumber, priceReference, tieredGroups } from "./reference.js";
 
 const INT0 = Decimal.of(0);
 const INT1 = Decimal.of(1);
@@ -131,11 +131,14 @@ export class CompiledService {
   private readonly found: Int32Array;
   private readonly root = newNode();
   private plans = 0;
+  /** Groups whose service mapping is tiered (priced apart, see tiers.ts), or undefined. */
+  readonly tiered: Set<string> | undefined;
 
   constructor(
     readonly entries: ServiceEntries,
     private readonly budget: MemoBudget = { left: 100_000 },
   ) {
+    this.tiered = tieredGroups(entries);
     this.keyFields = [];
     for (const f of entries.fields) {
       const slots = new Map<string, number>();
@@ -280,7 +283,10 @@ export class CompiledService {
       }
       return a;
     };
+    // Groups priced by tiers (tiers.ts) are left out: the module adds their amount.
+    const tiered = this.tiered;
     const apply = (g: string, type: "flat" | "rate", cost: Decimal) => {
+      if (tiered?.has(g)) return;
       const a = touch(g);
       a.touched = true;
       if (type === "rate") a.rate = ctx.mul(a.rate, cost);
@@ -288,7 +294,7 @@ export class CompiledService {
     };
     for (const [g, r] of svc.mappings) apply(g, r.type, r.cost);
     // Groups with service thresholds get a slot now; whether they are touched depends on qty.
-    for (const g of svc.thresholds.keys()) touch(g);
+    for (const g of svc.thresholds.keys()) if (!tiered?.has(g)) touch(g);
     for (const f of svc.fields) {
       const value = descValue(point, f.name);
       if (value === undefined) continue;
@@ -299,6 +305,7 @@ export class CompiledService {
       if (f.thresholds.size > 0) {
         const n = fieldNumber(point, f.name, value, svc.name);
         for (const [g, levels] of f.thresholds) {
+          if (tiered?.has(g)) continue;
           for (const t of levels.values()) {
             if (!fieldReaches(n, t.level)) continue;
             const a = touch(g);

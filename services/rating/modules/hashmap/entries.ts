@@ -8,6 +8,7 @@
 import { Decimal } from "../../../../libs/money/decimal.js";
 import { inForce } from "../../validity.js";
 import { DEFAULT_GROUP, type HashmapData, type MappingRow, type MapType, type ThresholdRow } from "./model.js";
+import { type ParsedTiers, parseTiers, touWindow } from "./tiers.js";
 
 export interface RuleRef {
   type: MapType;
@@ -15,6 +16,10 @@ export interface RuleRef {
   /** The mapping or threshold id, for Explain. */
   id: string;
   tenantId: string | null;
+  /** A tiered service mapping: its group is priced by the tiers alone (tiers.ts). */
+  tiers?: ParsedTiers;
+  /** A time-of-use mapping: which cost applies at the instant, for Explain. */
+  timeOfUse?: string;
 }
 
 export interface LevelRule extends RuleRef {
@@ -102,6 +107,18 @@ export function loadEntries(data: HashmapData, tenantId: string, at: number, par
     id,
     tenantId: r.tenantId,
   });
+  // A mapping's cost at the instant: a time-of-use window's, else its own; a tiered one carries its tiers.
+  const mappingRule = (m: MappingRow): RuleRef => {
+    const r = rule(m, m.mappingId);
+    if (m.timeOfUse) {
+      const i = touWindow(m.timeOfUse, at);
+      const w = m.timeOfUse.windows[i];
+      if (w !== undefined) r.cost = parsed.cost(w.cost);
+      r.timeOfUse = `time of use in ${m.timeOfUse.timeZone}: ${w === undefined ? "outside every window, its own cost" : `window ${i + 1}`}`;
+    }
+    if (m.tiers) r.tiers = parseTiers(m.tiers);
+    return r;
+  };
 
   const loadThresholds = (parent: string): ThresholdGroups => {
     const out: ThresholdGroups = new Map();
@@ -136,7 +153,7 @@ export function loadEntries(data: HashmapData, tenantId: string, at: number, par
     for (const tenant of passes) {
       const pass = new Map<string, RuleRef>();
       for (const m of mappingsOf.get(s.serviceId) ?? []) {
-        if (m.tenantId === tenant) pass.set(nameOf(m.groupId), rule(m, m.mappingId));
+        if (m.tenantId === tenant) pass.set(nameOf(m.groupId), mappingRule(m));
       }
       for (const [g, r] of pass) mappings.set(g, r);
     }
@@ -148,7 +165,7 @@ export function loadEntries(data: HashmapData, tenantId: string, at: number, par
         for (const m of mappingsOf.get(f.fieldId) ?? []) {
           if (m.tenantId !== tenant) continue;
           const g = nameOf(m.groupId);
-          bucket(pass, g, () => new Map<string, RuleRef>()).set(m.value ?? "", rule(m, m.mappingId));
+          bucket(pass, g, () => new Map<string, RuleRef>()).set(m.value ?? "", mappingRule(m));
         }
         mergeGroups(fm, pass, (into, from) => {
           for (const [k, v] of from) into.set(k, v);

@@ -13,6 +13,7 @@ import { WindowBoundaries } from "../../validity.js";
 import { CompiledService, type MemoBudget } from "./compiled.js";
 import { loadEntries, ParsedRows, type ServiceEntries } from "./entries.js";
 import type { HashmapData } from "./model.js";
+import { type TimeOfUse, touWindow } from "./tiers.js";
 
 export type View = ReadonlyMap<string, CompiledService>;
 
@@ -31,8 +32,12 @@ export class HashmapIndex {
   private lastKey = "";
   private lastView: View | undefined;
 
+  /** The time-of-use mappings: a view is also keyed by the window each of them is in. */
+  private readonly timed: TimeOfUse[];
+
   constructor(readonly data: HashmapData) {
     this.windows = new WindowBoundaries(data.mappings);
+    this.timed = data.mappings.flatMap((m) => (m.timeOfUse ? [m.timeOfUse] : []));
     this.tenants = new Set();
     for (const r of [...data.mappings, ...data.thresholds]) if (r.tenantId !== null) this.tenants.add(r.tenantId);
   }
@@ -43,7 +48,8 @@ export class HashmapIndex {
 
   view(tenantId: string, at: number): View {
     const tenant = this.tenants.has(tenantId) ? tenantId : "";
-    const key = `${this.windows.window(at)}\u0000${tenant}`;
+    let key = `${this.windows.window(at)}\u0000${tenant}`;
+    if (this.timed.length > 0) key += `\u0000${this.timed.map((t) => touWindow(t, at)).join(",")}`;
     if (key === this.lastKey && this.lastView !== undefined) return this.lastView;
     let view = this.views.get(key);
     if (view === undefined) {

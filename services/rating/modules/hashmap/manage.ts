@@ -15,6 +15,7 @@ import { isoTime as iso, overlaps, ValidityRules } from "../../validity.js";
 import { levelKey } from "./entries.js";
 import type { FieldRow, GroupRow, MappingRow, MapType, ServiceRow, ThresholdRow } from "./model.js";
 import * as repo from "./repository.js";
+import { shapeProblem, type Tiers, type TimeOfUse } from "./tiers.js";
 
 export interface Parent {
   serviceId: string | null;
@@ -32,6 +33,8 @@ export interface CreateMappingInput extends Parent {
   name: string | null;
   description: string;
   force: boolean;
+  tiers: Tiers | null;
+  timeOfUse: TimeOfUse | null;
 }
 
 export interface UpdateMappingInput {
@@ -45,6 +48,8 @@ export interface UpdateMappingInput {
   end?: Date | undefined;
   name?: string | null | undefined;
   description?: string | undefined;
+  tiers?: Tiers | undefined;
+  timeOfUse?: TimeOfUse | undefined;
 }
 
 export interface CreateThresholdInput extends Parent {
@@ -250,7 +255,10 @@ export class HashmapManager extends PriceListManager {
         description: input.description,
         createdAt: now,
         deletedAt: null,
+        tiers: input.tiers,
+        timeOfUse: input.timeOfUse,
       };
+      checkShape(row);
       await checkUniqueMapping(tx, row);
       return repo.insertMapping(tx, row);
     });
@@ -286,7 +294,10 @@ export class HashmapManager extends PriceListManager {
             end: input.end === undefined ? current.end : input.end.getTime(),
             name: input.name === undefined ? current.name : input.name,
             description: input.description ?? current.description,
+            tiers: input.tiers ?? current.tiers ?? null,
+            timeOfUse: input.timeOfUse ?? current.timeOfUse ?? null,
           };
+          checkShape(next);
           if (next.fieldId !== null && (next.value === null || next.value === ""))
             throw new InvalidArgumentError("value", "is required for a field mapping");
           if (next.serviceId !== null && next.value !== null) throw new InvalidArgumentError("value", "a service mapping has no value");
@@ -380,13 +391,24 @@ function changedFields(current: MappingRow, input: UpdateMappingInput): string[]
   if (input.end !== undefined && input.end.getTime() !== current.end) out.push("end");
   if (input.name !== undefined && input.name !== current.name) out.push("name");
   if (input.description !== undefined && input.description !== current.description) out.push("description");
+  if (input.tiers !== undefined && JSON.stringify(input.tiers) !== JSON.stringify(current.tiers ?? null)) out.push("tiers");
+  if (input.timeOfUse !== undefined && JSON.stringify(input.timeOfUse) !== JSON.stringify(current.timeOfUse ?? null))
+    out.push("time_of_use");
   return out;
+}
+
+function checkShape(m: Parameters<typeof shapeProblem>[0]): void {
+  const p = shapeProblem(m);
+  if (p !== undefined) throw new InvalidArgumentError(p.field, p.problem);
 }
 
 async function checkUniqueMapping(tx: SqlExecutor, m: Omit<MappingRow, "seq">): Promise<void> {
   if (m.name !== null) {
-    const named = await repo.liveMappingNamed(tx, m.name);
-    if (named !== undefined && named.mappingId !== m.mappingId) {
+    // A name names one mapping at any instant: taken if another live mapping of that name shares an instant with this one.
+    const named = (await repo.liveMappingsNamed(tx, m.name)).find(
+      (n) => n.mappingId !== m.mappingId && overlaps(n.start, n.end, m.start, m.end),
+    );
+    if (named !== undefined) {
       throw new AlreadyExistsError(`a mapping named ${JSON.stringify(m.name)} already exists (${named.mappingId})`);
     }
   }

@@ -4,6 +4,8 @@
  * exact decimal strings they were given in.
  */
 
+import type { Tiers, TimeOfUse } from "./tiers.js";
+
 export type MapType = "flat" | "rate";
 
 /** The implicit group of rules that have none. */
@@ -49,6 +51,10 @@ export interface MappingRow {
   createdAt: number;
   deletedAt: number | null;
   seq: number;
+  /** A tiered price over the billing month (service flat mappings only; tiers.ts); cost is then unused. */
+  tiers?: Tiers | null;
+  /** A cost by the period's local hour and day of week (tiers.ts); cost applies outside its windows. */
+  timeOfUse?: TimeOfUse | null;
 }
 
 export interface ThresholdRow {

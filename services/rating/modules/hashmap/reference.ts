@@ -13,6 +13,7 @@ import { descSource, descValue, type ExplainStep, type RatingPoint } from "../..
 import type { LevelRule, RuleRef, ServiceEntries, ThresholdGroups } from "./entries.js";
 import type { MapType } from "./model.js";
 import { type FieldNumber, fieldReaches, parsePythonDecimal } from "./pydecimal.js";
+import { tieredAmount } from "./tiers.js";
 
 /** Python's `int` 0 and 1, which the accumulator starts from (exponent 0). */
 const INT0 = Decimal.of(0);
@@ -70,7 +71,7 @@ export function fieldNumber(
  * The point's new price as a decimal string. `entries` is the service the
  * point's type names (undefined: not a hashmap service, the price is kept).
  */
-export function priceReference(svc: ServiceEntries | undefined, point: RatingPoint, trace?: Trace): string {
+export function priceReference(svc: ServiceEntries | undefined, point: RatingPoint, trace?: Trace, monthToDate?: Decimal): string {
   if (svc === undefined) {
     trace?.({
       group: "",
@@ -83,6 +84,8 @@ export function priceReference(svc: ServiceEntries | undefined, point: RatingPoi
   }
   const qty = Decimal.parse(point.qty);
   const res = new Map<string, GroupResult>();
+  // A group whose service mapping is tiered is priced by its tiers alone (tiers.ts), after the others.
+  const tiered = tieredGroups(svc);
   const touch = (group: string): GroupResult => {
     let r = res.get(group);
     if (r === undefined) {
@@ -91,7 +94,9 @@ export function priceReference(svc: ServiceEntries | undefined, point: RatingPoi
     }
     return r;
   };
-  const update = (group: string, rule: RuleRef, kind: string, what: string) => {
+  const update = (group: string, rule: RuleRef, kind: string, mapping: string) => {
+    if (tiered?.has(group)) return;
+    const what = rule.timeOfUse === undefined ? mapping : `${mapping} (${rule.timeOfUse})`;
     const r = touch(group);
     if (rule.type === "rate") {
       const before = r.rate;
@@ -124,6 +129,7 @@ export function priceReference(svc: ServiceEntries | undefined, point: RatingPoi
   };
   const thresholds = (groups: ThresholdGroups, reaches: (l: LevelRule) => boolean, scope: "field" | "service", what: string) => {
     for (const [group, levels] of groups) {
+      if (tiered?.has(group)) continue;
       for (const t of levels.values()) {
         if (!reaches(t)) continue;
         const r = touch(group);
@@ -169,7 +175,7 @@ export function priceReference(svc: ServiceEntries | undefined, point: RatingPoi
 
   // Steps 6-8: combine each group, add the group totals to the price in order.
   let price = point.price === "" ? INT0 : Decimal.parse(point.price);
-  if (res.size === 0) {
+  if (res.size === 0 && tiered === undefined) {
     trace?.({
       group: "",
       kind: "service",
@@ -206,5 +212,23 @@ export function priceReference(svc: ServiceEntries | undefined, point: RatingPoi
       value: show(total),
     });
   }
+  if (tiered !== undefined && monthToDate !== undefined) price = price.add(tieredPart(svc, qty, monthToDate, trace));
   return price.toString();
+}
+
+/** The groups of the service whose service mapping is tiered, or undefined when none is. */
+export function tieredGroups(svc: ServiceEntries): Set<string> | undefined {
+  const out = new Set<string>();
+  for (const [group, rule] of svc.mappings) if (rule.tiers !== undefined) out.add(group);
+  return out.size === 0 ? undefined : out;
+}
+
+/** The sum of the service's tiered mappings for qty units after monthToDate units of the month (exact). */
+export function tieredPart(svc: ServiceEntries, qty: Decimal, monthToDate: Decimal, trace?: Trace): Decimal {
+  let sum = INT0;
+  for (const [group, rule] of svc.mappings) {
+    if (rule.tiers === undefined) continue;
+    sum = sum.add(tieredAmount(rule.tiers, monthToDate, qty, trace, group, rule.id));
+  }
+  return sum;
 }

@@ -7,6 +7,7 @@ import { num, type SqlExecutor, strOrNull } from "../../store/sql.js";
 import { type Page, type PagedSelect, Table } from "../../store/table.js";
 import { readWindow, type WindowFilter, windowFilter } from "../../validity.js";
 import type { FieldRow, GroupRow, HashmapData, MappingRow, MapType, ServiceRow, ThresholdRow } from "./model.js";
+import type { Tiers, TimeOfUse } from "./tiers.js";
 
 export const services = new Table<ServiceRow>("hashmap_services", "service_id", "hashmap service", "seq, service_id, name", (r) => ({
   seq: num(r.seq),
@@ -31,7 +32,7 @@ export const mappings = new Table<MappingRow>(
   "hashmap_mappings",
   "mapping_id",
   "mapping",
-  "seq, mapping_id, service_id, field_id, value, map_type, cost, group_id, tenant_id, start_ms, end_ms, name, description, created_ms, deleted_ms",
+  "seq, mapping_id, service_id, field_id, value, map_type, cost, group_id, tenant_id, start_ms, end_ms, name, description, created_ms, deleted_ms, tiers, time_of_use",
   (r) => ({
     seq: num(r.seq),
     mappingId: String(r.mapping_id),
@@ -44,8 +45,18 @@ export const mappings = new Table<MappingRow>(
     tenantId: strOrNull(r.tenant_id),
     ...readWindow(r),
     name: strOrNull(r.name),
+    tiers: jsonOrNull<Tiers>(r.tiers),
+    timeOfUse: jsonOrNull<TimeOfUse>(r.time_of_use),
   }),
 );
+
+function jsonOrNull<T>(v: unknown): T | null {
+  return v === null || v === undefined || v === "" ? null : (JSON.parse(String(v)) as T);
+}
+
+function jsonText(v: unknown): string | null {
+  return v === null || v === undefined ? null : JSON.stringify(v);
+}
 
 export const thresholds = new Table<ThresholdRow>(
   "hashmap_thresholds",
@@ -129,6 +140,8 @@ export function insertMapping(tx: SqlExecutor, m: Omit<MappingRow, "seq">): Prom
     description: m.description,
     created_ms: m.createdAt,
     deleted_ms: m.deletedAt,
+    tiers: jsonText(m.tiers),
+    time_of_use: jsonText(m.timeOfUse),
   });
 }
 
@@ -143,6 +156,8 @@ export function updateMapping(tx: SqlExecutor, m: MappingRow): Promise<void> {
     name: m.name,
     description: m.description,
     deleted_ms: m.deletedAt,
+    tiers: jsonText(m.tiers),
+    time_of_use: jsonText(m.timeOfUse),
   });
 }
 
@@ -159,8 +174,9 @@ export function siblingMappings(
   );
 }
 
-export function liveMappingNamed(tx: SqlExecutor, name: string): Promise<MappingRow | undefined> {
-  return mappings.first(tx, "name = ? AND deleted_ms IS NULL", [name]);
+/** The live mappings of this name (a published price list ends one and starts its successor under the same name). */
+export function liveMappingsNamed(tx: SqlExecutor, name: string): Promise<MappingRow[]> {
+  return mappings.select(tx, "WHERE name = ? AND deleted_ms IS NULL ORDER BY seq", [name]);
 }
 
 export interface MappingFilter extends ThresholdFilter, WindowFilter {}

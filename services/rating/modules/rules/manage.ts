@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { AlreadyExistsError, InvalidArgumentError } from "../../../../libs/errors/errors.js";
 import { PriceListManager } from "../../price-list-manager.js";
 import type { Page } from "../../store/table.js";
-import { ValidityRules } from "../../validity.js";
+import { overlaps, ValidityRules } from "../../validity.js";
 import { CelCompileError, compileCel } from "./cel.js";
 import type { RuleRow } from "./repository.js";
 import * as repo from "./repository.js";
@@ -57,7 +57,8 @@ export class RulesManager extends PriceListManager {
     return this.write(async (tx) => {
       const now = this.clock.now().getTime();
       const { start, end } = WINDOW.created(input.start, input.end, input.force, now);
-      const named = await repo.liveRuleNamed(tx, input.name);
+      // A name names one rule at any instant: taken if a live rule of that name shares an instant with this one.
+      const named = (await repo.liveRulesNamed(tx, input.name)).find((r) => overlaps(r.start, r.end, start, end));
       if (named !== undefined) throw new AlreadyExistsError(`a rule named ${JSON.stringify(input.name)} already exists (${named.ruleId})`);
       return repo.insertRule(tx, {
         ruleId: randomUUID(),
@@ -107,6 +108,14 @@ export class RulesManager extends PriceListManager {
           end: input.end === undefined ? current.end : input.end.getTime(),
           description: input.description ?? current.description,
         }),
+        check: async (next) => {
+          const named = (await repo.liveRulesNamed(tx, next.name)).find(
+            (r) => r.ruleId !== next.ruleId && overlaps(r.start, r.end, next.start, next.end),
+          );
+          if (named !== undefined) {
+            throw new AlreadyExistsError(`a rule named ${JSON.stringify(next.name)} is in force at the same time (${named.ruleId})`);
+          }
+        },
         save: (next) => repo.updateRule(tx, next),
       });
     });

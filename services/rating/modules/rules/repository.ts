@@ -40,8 +40,9 @@ export function loadRules(tx: SqlExecutor): Promise<RuleRow[]> {
   return rules.select(tx, "WHERE deleted_ms IS NULL ORDER BY seq");
 }
 
-export function liveRuleNamed(tx: SqlExecutor, name: string): Promise<RuleRow | undefined> {
-  return rules.first(tx, "name = ? AND deleted_ms IS NULL", [name]);
+/** The live rules of this name (a published price list ends one and starts its successor under the same name). */
+export function liveRulesNamed(tx: SqlExecutor, name: string): Promise<RuleRow[]> {
+  return rules.select(tx, "WHERE name = ? AND deleted_ms IS NULL ORDER BY seq", [name]);
 }
 
 export function insertRule(tx: SqlExecutor, r: Omit<RuleRow, "seq">): Promise<RuleRow> {
