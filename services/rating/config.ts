@@ -1,5 +1,7 @@
 /** The configuration rating reads: its own database (price lists, module states), its address, and storage's (simulations read stored points). */
 import {
+  billingTimeZoneOption,
+  billingTimeZoneProblem,
   checkDatabase,
   commonSections,
   databaseOptions,
@@ -51,6 +53,9 @@ const rating = {
 /** How rating reaches storage (SimulationService reads the stored points there). */
 const storage = serviceAddress("storage", "127.0.0.1:9631");
 
+/** Simulations give tiered prices the month-to-date quantity of each billing month, as the collector does. */
+const collect = { billing_time_zone: billingTimeZoneOption };
+
 /** CloudKitty's SQL database (price lists, module and scope states): ratemesh keeps them in its services' own databases. */
 const database = {
   "*": tolerated({
@@ -58,13 +63,15 @@ const database = {
   }),
 };
 
-export const ratingConfig = defineServiceConfig("rating", { ...commonSections(identityService), rating, storage, database }, [
+export const ratingConfig = defineServiceConfig("rating", { ...commonSections(identityService), rating, storage, collect, database }, [
   ({ config: c, report }) => {
     checkDatabase("rating", c.rating, report);
     checkTrust(trustValues(c, identityService), report);
     checkServed("rating", c.rating, c.server.allow_insecure_bind, report);
     const bad = endpointProblem(c.storage.endpoint);
     if (bad !== undefined) report("storage", "endpoint", bad);
+    const zone = billingTimeZoneProblem(c.collect.billing_time_zone);
+    if (zone !== undefined) report("collect", "billing_time_zone", zone);
   },
 ]);
 

@@ -93,6 +93,7 @@ await runService(ratingConfig, async ({ config, logger, metrics, listen }) => {
       priceLists: new PipelinePriceLists(pipeline, new PriceListPricers(db, state, { frameTimeout: rating.rules_frame_timeout })),
       stored: storageFrames(storageConn.client(StorageServiceService)),
       limits: { maxDays: rating.simulation_max_days, maxGroups: rating.simulation_max_groups },
+      billingTimeZone: config.collect.billing_time_zone,
     }),
     simulationPolicy,
   );

@@ -3,11 +3,14 @@
  * stored points read from storage and repriced (reprice.ts), and the groups
  * streamed back, the totals last.
  */
+import type { Filter } from "../../../libs/gen/ratemesh/v1/common.js";
 import type { SimulateResponse, SimulationRow, SimulationServiceService } from "../../../libs/gen/ratemesh/v1/simulation.js";
 import { tokenOf } from "../../../libs/grpc/guard.js";
 import type { Handlers } from "../../../libs/grpc/server.js";
+import { monthStart } from "../../../libs/time/month.js";
 import { fromEpochSeconds } from "../../../libs/time/period.js";
 import { annotate } from "../../../libs/tracing/tracing.js";
+import type { RatingPoint } from "../domain.js";
 import type { PriceListSource } from "./price-list-source.js";
 import { type SimulationLimits, simulationQueryFrom } from "./query.js";
 import { Repricer, type SimulationGroup } from "./reprice.js";
@@ -17,6 +20,17 @@ export interface SimulationApiDeps {
   priceLists: PriceListSource;
   stored: StoredFrames;
   limits: SimulationLimits;
+  /** [collect] billing_time_zone: the months of tiered prices' month-to-date. */
+  billingTimeZone: string;
+}
+
+/**
+ * Summary's filters on groupby keys: each filter's key has one of its
+ * values (a point without the key has "", which a value "" matches).
+ */
+function matchesAll(filters: Filter[]): (p: RatingPoint) => boolean {
+  const sets = filters.map((f) => ({ key: f.key, values: new Set(f.values) }));
+  return (p) => sets.every((f) => f.values.has(p.groupby[f.key] ?? ""));
 }
 
 /** Rows per message: a few hundred kilobytes at most. */
@@ -44,11 +58,19 @@ export function simulationHandlers(deps: SimulationApiDeps): Handlers<typeof Sim
     async simulate(req, ctx, send) {
       const q = simulationQueryFrom(req, deps.limits);
       const pricer = await deps.priceLists.resolve(q.priceList);
-      const filters = q.scopeIds.length === 0 ? q.filters : [...q.filters, { key: "scope_id", values: q.scopeIds }];
+      // Storage filters by scope and type only: a tiered price needs every point of its scope and type in the month-to-date.
+      const streamed = q.filters.filter((f) => f.key === "scope_id" || f.key === "type");
+      if (q.scopeIds.length > 0) streamed.push({ key: "scope_id", values: q.scopeIds });
+      const local = q.filters.filter((f) => f.key !== "scope_id" && f.key !== "type");
       const left = ctx.deadline === undefined ? DEFAULT_DEADLINE_SECONDS : (ctx.deadline.getTime() - Date.now()) / 1000;
-      const repricer = new Repricer(q, pricer, deps.limits.maxGroups);
+      const repricer = new Repricer(q, pricer, deps.limits.maxGroups, {
+        timeZone: deps.billingTimeZone,
+        ...(local.length === 0 ? {} : { keep: matchesAll(local) }),
+      });
+      // From the start of the window's billing month: the periods before the window count for the month-to-date.
+      const from = monthStart(q.begin, deps.billingTimeZone);
       for await (const frame of deps.stored.read(
-        { begin: q.begin, end: q.end, filters },
+        { begin: from < q.begin ? from : q.begin, end: q.end, filters: streamed },
         { token: tokenOf(ctx.metadata), signal: ctx.signal, deadlineSeconds: Math.max(1, left) },
       )) {
         repricer.add(frame);

@@ -94,6 +94,40 @@ describe("Repricer", () => {
     assert.equal(r.simulated.toString(), "30");
   });
 
+  it("gives each period its month-to-date per type: earlier periods of the month (before the window too), earlier parts, every point", () => {
+    const seen: string[] = [];
+    const recording: SimulationPricer = {
+      description: "recording",
+      priceFrame(frame) {
+        seen.push(
+          `${frame.scopeId}@${frame.at.toISOString().slice(5, 13)}:${[...(frame.monthToDate ?? new Map())].map(([t, q]) => `${t}=${q}`).join(",")}`,
+        );
+        return 0;
+      },
+    };
+    const q = simulationQueryFrom(
+      SimulateRequest.fromPartial({ begin: new Date("2026-11-30T23:00:00Z"), end: new Date("2026-12-31T00:00:00Z") }),
+      { maxDays: 400, maxGroups: 100 },
+    );
+    const r = new Repricer(q, recording, 100, { timeZone: "UTC", keep: (p) => p.groupby.flavor === "small" });
+    const frames = [
+      frame("a", "2026-11-01T00:00:00Z", [["cpu", "5", { flavor: "large" }, {}]]), // before the window: counts only
+      frame("a", "2026-11-30T23:00:00Z", [
+        ["cpu", "1", { flavor: "small" }, {}],
+        ["gpu", "2", {}, {}],
+      ]),
+      frame("a", "2026-12-01T00:00:00Z", [["cpu", "4", { flavor: "small" }, {}]]), // a new month
+      frame("a", "2026-12-01T00:00:00Z", [["cpu", "8", { flavor: "large" }, {}]]), // the same period's second part
+      frame("a", "2026-12-01T01:00:00Z", [["cpu", "1", { flavor: "small" }, {}]]),
+      frame("b", "2026-12-01T01:00:00Z", [["cpu", "1", { flavor: "small" }, {}]]), // another scope
+    ];
+    for (const f of frames) r.add(f);
+    assert.deepEqual(seen, ["a@11-30T23:cpu=5", "a@12-01T00:", "a@12-01T00:cpu=4", "a@12-01T01:cpu=12", "b@12-01T01:"]);
+    const result = r.result();
+    assert.equal(result.points, 4, "the filter keeps the small cpu points only");
+    assert.equal(result.groups[0]?.qty.toString(), "7");
+  });
+
   it("refuses more groups than its bound, naming group_by", () => {
     assert.throws(
       () => run(["scope_id", "type", "time"], FRAMES, 2),

@@ -8,6 +8,7 @@
 import { InvalidArgumentError } from "../../../libs/errors/errors.js";
 import { ExactSum } from "../../../libs/money/exact-sum.js";
 import { calendarBucket } from "../../../libs/time/buckets.js";
+import { monthStart } from "../../../libs/time/month.js";
 import type { RatingFrame, RatingPoint } from "../domain.js";
 import { priceStored, type SimulationPricer } from "./price-list-source.js";
 import type { GroupKey, SimulationQuery } from "./query.js";
@@ -48,6 +49,10 @@ function groupValue(key: GroupKey, scopeId: string, p: RatingPoint): string {
 export class Repricer {
   private readonly groups = new Map<string, SimulationGroup>();
   private readonly byTypeOnly: boolean;
+  /** The month-to-date of the current scope and billing month, per type. */
+  private monthScope = "";
+  private monthBegin = Number.NaN;
+  private monthToDate = new Map<string, ExactSum>();
   private points = 0;
   private frames = 0;
   private unpriced = 0;
@@ -60,6 +65,12 @@ export class Repricer {
     private readonly q: SimulationQuery,
     private readonly pricer: SimulationPricer,
     private readonly maxGroups: number,
+    private readonly opts: {
+      /** Of billing months. */
+      timeZone: string;
+      /** Whether a point counts in the groups (filters storage did not apply); none: every point. */
+      keep?: (p: RatingPoint) => boolean;
+    } = { timeZone: "UTC" },
   ) {
     this.windowBegin = Math.floor(q.begin.getTime() / 1000);
     this.windowEnd = Math.ceil(q.end.getTime() / 1000);
@@ -70,7 +81,18 @@ export class Repricer {
   add(stored: StoredFrame): void {
     const { points, billed } = stored;
     if (points.length === 0) return;
-    const frame: RatingFrame = { scopeId: stored.scopeId, at: stored.begin, points };
+    const monthToDate = this.monthToDateOf(stored);
+    for (const p of points) {
+      let sum = this.monthToDate.get(p.type);
+      if (sum === undefined) {
+        sum = new ExactSum();
+        this.monthToDate.set(p.type, sum);
+      }
+      sum.add(p.qty);
+    }
+    // Before the window: it only counts for the month-to-date.
+    if (stored.begin.getTime() < this.q.begin.getTime()) return;
+    const frame: RatingFrame = { scopeId: stored.scopeId, at: stored.begin, points, monthToDate };
     this.unpriced += priceStored(this.pricer, frame);
     const frameId = `${stored.scopeId}\u0000${stored.begin.getTime()}`;
     if (frameId !== this.lastFrame) this.frames++;
@@ -79,8 +101,12 @@ export class Repricer {
     const { keys } = this.q;
     // Grouped by scope and type only: within a frame, a point's group depends on its type alone.
     const byType = this.byTypeOnly ? new Map<string, SimulationGroup>() : undefined;
+    const keep = this.opts.keep;
+    let kept = 0;
     for (let i = 0; i < points.length; i++) {
       const p = points[i] as RatingPoint;
+      if (keep !== undefined && !keep(p)) continue;
+      kept++;
       let g = byType?.get(p.type);
       if (g === undefined) {
         const values = keys.map((k) => groupValue(k, stored.scopeId, p));
@@ -92,7 +118,33 @@ export class Repricer {
       g.simulated.add(p.price);
       g.points++;
     }
-    this.points += points.length;
+    this.points += kept;
+  }
+
+  /** The month-to-date per type before this frame (or part), starting again with each scope and billing month. */
+  private monthToDateOf(f: StoredFrame): Map<string, string> {
+    const start = this.monthStartOf(f.begin.getTime());
+    if (f.scopeId !== this.monthScope || start !== this.monthBegin) {
+      this.monthScope = f.scopeId;
+      this.monthBegin = start;
+      this.monthToDate = new Map();
+    }
+    const out = new Map<string, string>();
+    for (const [type, sum] of this.monthToDate) out.set(type, sum.toString());
+    return out;
+  }
+
+  private lastMonthKey = Number.NaN;
+  private lastMonthStart = Number.NaN;
+
+  /** The billing month's start of an instant (the last answer kept: frames come period after period). */
+  private monthStartOf(t: number): number {
+    const hour = Math.floor(t / 3_600_000);
+    if (hour !== this.lastMonthKey) {
+      this.lastMonthKey = hour;
+      this.lastMonthStart = monthStart(new Date(t), this.opts.timeZone).getTime();
+    }
+    return this.lastMonthStart;
   }
 
   private group(begin: number, end: number, values: string[]): SimulationGroup {
