@@ -13,7 +13,13 @@ import { status } from "@grpc/grpc-js";
 import Database from "better-sqlite3";
 import type { DataFrame } from "../../libs/gen/ratemesh/v1/common.js";
 import { PriceListContent, PriceListServiceService } from "../../libs/gen/ratemesh/v1/pricelist.js";
-import { CreateMappingRequest, HashmapServiceService, MappingType, RatingServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
+import {
+  CreateMappingRequest,
+  HashmapServiceService,
+  MappingType,
+  RatingServiceService,
+  TierMode,
+} from "../../libs/gen/ratemesh/v1/rating.js";
 import {
   SimulateRequest,
   type SimulateResponse,
@@ -107,8 +113,8 @@ async function flat(rig: Rig, name: string, cost: string, start: Date, end?: Dat
 }
 
 /** Prices the raw usage with what rating has in force, and commits each period to a storage, in order. */
-async function rateAndCommit(rig: Rig, storage: Client<typeof StorageServiceService>): Promise<void> {
-  const rated = await rig.rating.rate({ frames: FRAMES });
+async function rateAndCommit(rig: Rig, storage: Client<typeof StorageServiceService>, frames = FRAMES): Promise<void> {
+  const rated = await rig.rating.rate({ frames });
   const expected = new Map<string, Date>();
   for (const frame of rated.frames) {
     await storage.commitPeriod({
@@ -328,5 +334,52 @@ describe("SimulationService/Simulate", () => {
       assert.deepEqual(byGroup(rowsOf(published)), expected);
       assert.equal(published.at(-1)?.totals?.priceList, `version ${version?.number}`);
     });
+  });
+
+  it("prices tiered mappings with each period's month-to-date, from the month's start even when the window starts later", async (t) => {
+    const rig = await startRig(t);
+    await rig.rating.updateModule({ name: "hashmap", enabled: true, priority: 10 });
+    // Billed at a flat 0.10 per GB-hour: 600 GB each hour, 00:00 to 03:00.
+    const frames = [0, 1, 2].map((h) => {
+      const begin = new Date(BEGIN.getTime() + h * HOUR);
+      const points = [{ type: "storage.gb", unit: "GB", qty: "600", price: "0", groupby: { id: "bucket-1" }, metadata: {} }];
+      return { scopeId: "t-a", begin, end: new Date(begin.getTime() + HOUR), points };
+    });
+    const plain = await flat(rig, "storage.gb", "0.10", YEAR_START);
+    await rateAndCommit(rig, rig.storage, frames);
+    // Then graduated tiers over the month: 0.10 up to 1000 GB, 0.08 above.
+    await rig.hashmap.deleteMapping({ mappingId: plain });
+    const services = await rig.hashmap.listServices({ name: "storage.gb", pageSize: 1, pageToken: "" });
+    await rig.hashmap.createMapping(
+      CreateMappingRequest.fromPartial({
+        serviceId: services.services[0]?.serviceId ?? "",
+        type: MappingType.MAPPING_TYPE_FLAT,
+        cost: "0",
+        tiers: {
+          mode: TierMode.TIER_MODE_GRADUATED,
+          tiers: [
+            { from: "0", price: "0.10" },
+            { from: "1000", price: "0.08" },
+          ],
+        },
+        start: YEAR_START,
+        force: true,
+      }),
+    );
+    // The window starts at 01:00: the 600 GB of 00:00 are already in the month.
+    // 01:00: units 600 to 1200 of the month: 400 × 0.10 + 200 × 0.08 = 56 (billed 60).
+    // 02:00: units 1200 to 1800: 600 × 0.08 = 48 (billed 60).
+    const hours = await simulate(rig, { begin: new Date(BEGIN.getTime() + HOUR), groupBy: ["time"] });
+    assert.deepEqual(
+      rowsOf(hours).map((r) => [r.begin?.toISOString(), r.billed, r.simulated, r.delta]),
+      [
+        ["2026-11-01T01:00:00.000Z", "60", "56", "-4"],
+        ["2026-11-01T02:00:00.000Z", "60", "48", "-12"],
+      ],
+    );
+    assert.deepEqual(
+      [hours.at(-1)?.totals?.billed, hours.at(-1)?.totals?.simulated, hours.at(-1)?.totals?.delta, hours.at(-1)?.totals?.points],
+      ["120", "104", "-16", "2"],
+    );
   });
 });
