@@ -97,7 +97,7 @@ for (const backend of BACKENDS) {
       assert.ok(copy !== undefined && tiered !== undefined);
 
       // Bad tiers and windows are refused as the hashmap API refuses them, the path named.
-      const bad = async (change: (c: PriceListContent) => void, field: string) => {
+      const bad = async (change: (c: PriceListContent) => void, field: string | RegExp) => {
         const c = structuredClone(copy);
         change(c);
         await rejectsWith(lists.updateDraft({ name: "tiers", content: c }), status.INVALID_ARGUMENT, field);
@@ -114,6 +114,15 @@ for (const backend of BACKENDS) {
           ],
         };
       }, `${storageAt}.tiers.tiers[1].from`);
+      await bad((c) => {
+        at(c, "storage.gb").tiers = {
+          mode: TierMode.TIER_MODE_GRADUATED,
+          tiers: [
+            { from: "0", price: "1" },
+            { from: "0", price: "2" },
+          ],
+        };
+      }, /^content\.services\[\d\]\.mappings\[0\]\.tiers\.tiers\[1\]\.from: 0 is not above the previous tier's 0$/);
       await bad((c) => {
         at(c, "storage.gb").tiers = { mode: TierMode.TIER_MODE_GRADUATED, tiers: [{ from: "0", price: "ten" }] };
       }, `${storageAt}.tiers.tiers[0].price`);
