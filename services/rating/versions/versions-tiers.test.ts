@@ -7,7 +7,7 @@
  * with a month-to-date gives the old tiered price before E and the new one
  * from E, and the time-of-use mapping still prices by the hour; the pricer
  * of the version and of a draft price a tier crossing with the month-to-date
- * the caller gives. Every bill is worked out by hand here.
+ * the caller gives, a volume draft too. Every bill is worked out by hand here.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -227,6 +227,19 @@ for (const backend of BACKENDS) {
       assert.deepEqual(priced([ip("10")], MONDAY_NOON), ["1.00"]);
       assert.deepEqual(priced([ip("10")], MONDAY_NIGHT), ["0.50"]);
       assert.deepEqual(priced([ip("10")], SATURDAY_NOON), ["0.50"]);
+      // A volume draft, diffed at E against what version 1 put in force there, and priced by its pricer:
+      // 990 before, 30 now → 1020 × 0.08 − 990 × 0.10 = 81.60 − 99.00 = −17.40 (the month re-priced at 0.08).
+      const volume = structuredClone(changed);
+      at(volume, "storage.gb").tiers = { ...tiers("0.08"), mode: TierMode.TIER_MODE_VOLUME };
+      await lists.createDraft({ name: "volume", content: volume });
+      assert.deepEqual(
+        (await lists.diffDraft({ name: "volume", at: effective })).changes.map((c) => [c.key, c.old, c.new]),
+        [["storage.gb", "flat 0 tiers graduated 0:0.10, 1000:0.08", "flat 0 tiers volume 0:0.10, 1000:0.08"]],
+      );
+      const volumeFrame = frame([gb("30")], MONDAY_NOON, "990");
+      (await pricers.forDraft("volume")).priceFrame(volumeFrame);
+      assert.equal(volumeFrame.points[0]?.price, "-17.40");
+
       const explained = pricer.explain(gb("30"), "acme", MONDAY_NOON, "990");
       const steps = explained.flatMap((m) => m.steps.map((s) => s.detail));
       assert.ok(
