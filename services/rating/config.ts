@@ -4,29 +4,26 @@ import {
   billingTimeZoneProblem,
   checkDatabase,
   commonSections,
-  databaseOptions,
+  databaseServiceOptions,
   endpointProblem,
-  metricsListen,
   serviceAddress,
 } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { duration, int, tolerated } from "../../libs/config/options.js";
-import { checkServed, checkTrust, servedOptions, trustValues } from "../../libs/config/trust.js";
+import { checkServed, checkTrust, trustValues } from "../../libs/config/trust.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 
-/** Callers' tokens come from Keystone, validated per [keystone_authtoken] as keystonemiddleware does. */
-export const identityService = { strategy: "keystone", section: "keystone_authtoken", name: "Keystone" } as const;
-
 const rating = {
-  ...serviceAddress("rating", "127.0.0.1:9632"),
-  ...metricsListen("rating", "127.0.0.1:9642"),
-  ...servedOptions("rating"),
-  ...databaseOptions({
-    backends: ["sqlite", "postgresql"],
-    backendHelp: "Engine of the rating service's own tables (price lists, module states): sqlite or postgresql.",
-    urlHelp: "sqlite: path of the database file. postgresql: a connection URL.",
-    defaultFile: "ratemesh-rating.sqlite",
-  }),
+  ...databaseServiceOptions(
+    "rating",
+    { listen: "127.0.0.1:9632", metrics: "127.0.0.1:9642" },
+    {
+      backends: ["sqlite", "postgresql"],
+      backendHelp: "Engine of the rating service's own tables (price lists, module states): sqlite or postgresql.",
+      urlHelp: "sqlite: path of the database file. postgresql: a connection URL.",
+      defaultFile: "ratemesh-rating.sqlite",
+    },
+  ),
   refresh_interval: duration({
     help: "How often each rating replica checks whether price lists or module states changed (one primary-key read); a change made elsewhere is priced with after at most this long plus a reload.",
     default: 0.25,
@@ -62,6 +59,9 @@ const database = {
     help: "CloudKitty's SQL database; ratemesh keeps price lists and module states in [rating] url and scope states in [storage] url (`ratemesh migrate from-cloudkitty` copies them)",
   }),
 };
+
+/** Callers' tokens come from Keystone, validated per [keystone_authtoken] as OpenStack's auth token middleware does. */
+export const identityService = { strategy: "keystone", section: "keystone_authtoken", name: "Keystone" } as const;
 
 export const ratingConfig = defineServiceConfig("rating", { ...commonSections(identityService), rating, storage, collect, database }, [
   ({ config: c, report }) => {

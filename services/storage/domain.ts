@@ -3,6 +3,7 @@
  * engine after validation. Generated message types stop at api.ts; times
  * are Dates here and epoch seconds inside the engines.
  */
+import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
 import type { Decimal } from "../../libs/money/decimal.js";
 
 /** A validated point, with the serialised forms the engines store and the digest covers. */
@@ -262,16 +263,11 @@ export interface PointCursor {
   seq: number;
 }
 
-export interface PeriodPoint {
+/** A stored point with its scope and period (the point itself as the contract's DataPoint). */
+export interface PeriodPoint extends DataPoint {
   scopeId: string;
   begin: Date;
   end: Date;
-  type: string;
-  unit: string;
-  qty: string;
-  price: string;
-  groupby: Record<string, string>;
-  metadata: Record<string, string>;
 }
 
 export interface PointPage {

@@ -202,6 +202,7 @@ describe("mesh skeleton", () => {
       "grpc.health.v1.Health",
       "ratemesh.v1.AuditService",
       "ratemesh.v1.HashmapService",
+      "ratemesh.v1.PriceListService",
       "ratemesh.v1.RatingService",
       "ratemesh.v1.RulesService",
     ]);
