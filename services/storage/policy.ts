@@ -51,6 +51,7 @@ export const storagePolicy: PolicyTable<typeof StorageServiceService> = {
   addDataFrames: { rule: ADMIN, audit: additionTarget },
   listDataFrames: { rule: READ, confine: ownScopeOnly },
   streamDataFrames: { rule: READ, confine: ownScopeOnly },
+  streamPointColumns: { rule: READ, confine: ownScopeOnly },
   summary: { rule: READ, confine: ownScopeOnly },
   total: { rule: READ, confine: ownScopeOnly },
   // Like Summary: a reader sees its own project's adjustments.
