@@ -205,6 +205,7 @@ describe("mesh skeleton", () => {
       "ratemesh.v1.PriceListService",
       "ratemesh.v1.RatingService",
       "ratemesh.v1.RulesService",
+      "ratemesh.v1.SimulationService",
     ]);
     assert.deepEqual(listed(collector.address), ["grpc.health.v1.Health", "ratemesh.v1.CollectorService"]);
 
