@@ -30,6 +30,30 @@ export const ratingPolicy: PolicyTable<typeof RatingServiceDefinition> = {
   updateModule: { rule: ADMIN, audit: (r) => `module ${r.name}` },
 };
 
+/**
+ * The admin's create, get, list, update and delete of one kind of row
+ * (kind "Service": createService, getService, listServices, ...), each
+ * change audited against the row: its id, or for a create its name.
+ */
+type AdminCrud<K extends string, Id extends string> = Record<`create${K}`, { rule: string; audit: (r: { name: string }) => string }> &
+  Record<`get${K}` | `list${K}s`, { rule: string }> &
+  Record<`update${K}` | `delete${K}`, { rule: string; audit: (r: Record<Id, string>) => string }>;
+
+function adminCrud<K extends string, Id extends string>(kind: K, id: Id): AdminCrud<K, Id> {
+  const what = kind.toLowerCase();
+  const byId = (r: Record<Id, string>) => `${what} ${r[id]}`;
+  return {
+    [`create${kind}`]: { rule: ADMIN, audit: (r: { name: string }) => `${what} named ${r.name}` },
+    [`get${kind}`]: { rule: ADMIN },
+    [`list${kind}s`]: { rule: ADMIN },
+    [`update${kind}`]: { rule: ADMIN, audit: byId },
+    [`delete${kind}`]: { rule: ADMIN, audit: byId },
+  } as AdminCrud<K, Id>;
+}
+
+/** A mapping's or threshold's parent: "service <id>" or "field <id>". */
+const parentOf = (r: { serviceId: string; fieldId: string }) => (r.fieldId === "" ? `service ${r.serviceId}` : `field ${r.fieldId}`);
+
 /** A project-scoped caller simulates its own project only: no scopes named means its project; another project is refused. */
 function ownScopesOnly<R extends { scopeIds: string[] }>(req: R, project: string | undefined): R | undefined {
   if (project === undefined) return undefined;
@@ -42,40 +66,17 @@ export const simulationPolicy: PolicyTable<typeof SimulationServiceService> = {
 };
 
 export const hashmapPolicy: PolicyTable<typeof HashmapServiceService> = {
-  createService: { rule: ADMIN, audit: (r) => `service named ${r.name}` },
-  getService: { rule: ADMIN },
-  listServices: { rule: ADMIN },
-  updateService: { rule: ADMIN, audit: (r) => `service ${r.serviceId}` },
-  deleteService: { rule: ADMIN, audit: (r) => `service ${r.serviceId}` },
+  ...adminCrud("Service", "serviceId"),
+  ...adminCrud("Field", "fieldId"),
   createField: { rule: ADMIN, audit: (r) => `field named ${r.name} of service ${r.serviceId}` },
-  getField: { rule: ADMIN },
-  listFields: { rule: ADMIN },
-  updateField: { rule: ADMIN, audit: (r) => `field ${r.fieldId}` },
-  deleteField: { rule: ADMIN, audit: (r) => `field ${r.fieldId}` },
-  createMapping: { rule: ADMIN, audit: (r) => `mapping of ${r.fieldId === "" ? `service ${r.serviceId}` : `field ${r.fieldId}`}` },
-  getMapping: { rule: ADMIN },
-  listMappings: { rule: ADMIN },
-  updateMapping: { rule: ADMIN, audit: (r) => `mapping ${r.mappingId}` },
-  deleteMapping: { rule: ADMIN, audit: (r) => `mapping ${r.mappingId}` },
-  createThreshold: { rule: ADMIN, audit: (r) => `threshold of ${r.fieldId === "" ? `service ${r.serviceId}` : `field ${r.fieldId}`}` },
-  getThreshold: { rule: ADMIN },
-  listThresholds: { rule: ADMIN },
-  updateThreshold: { rule: ADMIN, audit: (r) => `threshold ${r.thresholdId}` },
-  deleteThreshold: { rule: ADMIN, audit: (r) => `threshold ${r.thresholdId}` },
-  createGroup: { rule: ADMIN, audit: (r) => `group named ${r.name}` },
-  getGroup: { rule: ADMIN },
-  listGroups: { rule: ADMIN },
-  updateGroup: { rule: ADMIN, audit: (r) => `group ${r.groupId}` },
-  deleteGroup: { rule: ADMIN, audit: (r) => `group ${r.groupId}` },
+  ...adminCrud("Mapping", "mappingId"),
+  createMapping: { rule: ADMIN, audit: (r) => `mapping of ${parentOf(r)}` },
+  ...adminCrud("Threshold", "thresholdId"),
+  createThreshold: { rule: ADMIN, audit: (r) => `threshold of ${parentOf(r)}` },
+  ...adminCrud("Group", "groupId"),
 };
 
-export const rulesPolicy: PolicyTable<typeof RulesServiceService> = {
-  createRule: { rule: ADMIN, audit: (r) => `rule named ${r.name}` },
-  getRule: { rule: ADMIN },
-  listRules: { rule: ADMIN },
-  updateRule: { rule: ADMIN, audit: (r) => `rule ${r.ruleId}` },
-  deleteRule: { rule: ADMIN, audit: (r) => `rule ${r.ruleId}` },
-};
+export const rulesPolicy: PolicyTable<typeof RulesServiceService> = adminCrud("Rule", "ruleId");
 
 /** Drafts and versions are the price list's: the admin's, reads included (as the hashmap's); a publish is audited. */
 export const priceListPolicy: PolicyTable<typeof PriceListServiceService> = {

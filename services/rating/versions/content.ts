@@ -14,7 +14,7 @@
 import { InvalidArgumentError } from "../../../libs/errors/errors.js";
 import { Decimal } from "../../../libs/money/decimal.js";
 import { levelKey } from "../modules/hashmap/entries.js";
-import type { MapType } from "../modules/hashmap/model.js";
+import type { MappingRow, MapType } from "../modules/hashmap/model.js";
 import { shapeProblem, type Tiers, type TimeOfUse } from "../modules/hashmap/tiers.js";
 import { checkCel } from "../modules/rules/manage.js";
 
@@ -134,22 +134,46 @@ export function ruleText(r: ListRule): string {
   return `order ${r.order}${tenantPart(r.tenant)}${when}: ${r.expression}${desc}`;
 }
 
-export function flatMappings(list: PriceList): FlatMapping[] {
-  const out: FlatMapping[] = [];
+/** The rows `of` each service and field holds, in order, each with its parent (field "": the service's own). */
+function flat<T>(list: PriceList, of: (parent: ListService | ListField) => T[]): (T & { service: string; field: string })[] {
+  const out: (T & { service: string; field: string })[] = [];
   for (const s of list.services) {
-    for (const m of s.mappings) out.push({ ...m, service: s.name, field: "" });
-    for (const f of s.fields) for (const m of f.mappings) out.push({ ...m, service: s.name, field: f.name });
+    for (const x of of(s)) out.push({ ...x, service: s.name, field: "" });
+    for (const f of s.fields) for (const x of of(f)) out.push({ ...x, service: s.name, field: f.name });
   }
   return out;
 }
 
+export function flatMappings(list: PriceList): FlatMapping[] {
+  return flat(list, (p) => p.mappings);
+}
+
 export function flatThresholds(list: PriceList): FlatThreshold[] {
-  const out: FlatThreshold[] = [];
-  for (const s of list.services) {
-    for (const t of s.thresholds) out.push({ ...t, service: s.name, field: "" });
-    for (const f of s.fields) for (const t of f.thresholds) out.push({ ...t, service: s.name, field: f.name });
-  }
-  return out;
+  return flat(list, (p) => p.thresholds);
+}
+
+/**
+ * A price list's mapping as the hashmap stores it, with no end; its id,
+ * parent, group, start and creation are the caller's (a service mapping,
+ * fieldId null, has no value).
+ */
+export function mappingRow(
+  m: ListMapping,
+  at: Pick<MappingRow, "mappingId" | "serviceId" | "fieldId" | "groupId" | "start" | "createdAt">,
+): Omit<MappingRow, "seq"> {
+  return {
+    ...at,
+    value: at.fieldId === null ? null : m.value,
+    type: m.type,
+    cost: m.cost,
+    tenantId: m.tenant === "" ? null : m.tenant,
+    end: null,
+    name: m.name === "" ? null : m.name,
+    description: m.description,
+    deletedAt: null,
+    tiers: m.tiers ?? null,
+    timeOfUse: m.timeOfUse ?? null,
+  };
 }
 
 // Validation, with the path of the bad value as the field.

@@ -37,6 +37,22 @@ function withEnd(text: string, end: number | null): string {
   return end === null ? text : `${text} until ${new Date(end).toISOString()}`;
 }
 
+/** Rows scheduled to start after the instant: removed, since publishing at it replaces everything from it on. */
+function removedScheduled<T extends { row: { start: number; end: number | null } }>(
+  kind: Change["kind"],
+  scheduled: T[],
+  key: (x: T) => string,
+  text: (x: T) => string,
+): Change[] {
+  return scheduled.map((x) => ({
+    kind,
+    key: key(x),
+    change: "removed",
+    old: `${withEnd(text(x), x.row.end)} from ${new Date(x.row.start).toISOString()}`,
+    new: "",
+  }));
+}
+
 function compare<T>(
   out: Change[],
   kind: Change["kind"],
@@ -79,15 +95,7 @@ export function diffPriceLists(live: LivePriceList, draft: PriceList): Change[] 
     mappingKey,
     mappingText,
   );
-  for (const m of live.scheduledMappings) {
-    out.push({
-      kind: "mapping",
-      key: mappingKey(m),
-      change: "removed",
-      old: `${withEnd(mappingText(m), m.row.end)} from ${new Date(m.row.start).toISOString()}`,
-      new: "",
-    });
-  }
+  out.push(...removedScheduled("mapping", live.scheduledMappings, mappingKey, mappingText));
   compare<FlatThreshold>(
     out,
     "threshold",
@@ -104,15 +112,7 @@ export function diffPriceLists(live: LivePriceList, draft: PriceList): Change[] 
     ruleKey,
     ruleText,
   );
-  for (const r of live.scheduledRules) {
-    out.push({
-      kind: "rule",
-      key: ruleKey(r),
-      change: "removed",
-      old: `${withEnd(ruleText(r), r.row.end)} from ${new Date(r.row.start).toISOString()}`,
-      new: "",
-    });
-  }
+  out.push(...removedScheduled("rule", live.scheduledRules, ruleKey, ruleText));
   return out;
 }
 

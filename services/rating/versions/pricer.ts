@@ -46,7 +46,7 @@ import { RulesIndex } from "../modules/rules/rules-index.js";
 import { Pipeline } from "../pipeline.js";
 import type { Snapshot, SnapshotSource } from "../state.js";
 import type { SqlDatabase } from "../store/sql.js";
-import type { PriceList } from "./content.js";
+import { type ListMapping, mappingRow, type PriceList } from "./content.js";
 import * as store from "./store.js";
 
 /** Which price list to price with: a draft by name, a published version by number. */
@@ -75,24 +75,9 @@ export function rowsOf(content: PriceList): { hashmap: HashmapData; rules: RuleR
   const data: HashmapData = { services: [], fields: [], groups: [], mappings: [], thresholds: [] };
   const groupId = (g: string) => (g === "" ? null : `group:${g}`);
   for (const g of content.groups) data.groups.push({ groupId: `group:${g}`, name: g, seq: ++seq });
-  const mapping = (m: PriceList["services"][number]["mappings"][number], serviceId: string | null, fieldId: string | null): MappingRow => ({
-    mappingId: `mapping:${++seq}`,
-    serviceId,
-    fieldId,
-    value: fieldId === null ? null : m.value,
-    type: m.type,
-    cost: m.cost,
-    groupId: groupId(m.group),
-    tenantId: m.tenant === "" ? null : m.tenant,
-    start: ALWAYS,
-    end: null,
-    name: m.name === "" ? null : m.name,
-    description: m.description,
-    createdAt: 0,
-    deletedAt: null,
+  const mapping = (m: ListMapping, serviceId: string | null, fieldId: string | null): MappingRow => ({
+    ...mappingRow(m, { mappingId: `mapping:${++seq}`, serviceId, fieldId, groupId: groupId(m.group), start: ALWAYS, createdAt: 0 }),
     seq,
-    tiers: m.tiers ?? null,
-    timeOfUse: m.timeOfUse ?? null,
   });
   const threshold = (
     t: PriceList["services"][number]["thresholds"][number],

@@ -34,7 +34,7 @@ import * as hashmap from "../modules/hashmap/repository.js";
 import * as rulesRepo from "../modules/rules/repository.js";
 import type { SqlExecutor } from "../store/sql.js";
 import { isoTime } from "../validity.js";
-import { flatMappings, flatThresholds, mappingKey, mappingText, ruleText, thresholdKey, thresholdText } from "./content.js";
+import { flatMappings, flatThresholds, mappingKey, mappingRow, mappingText, ruleText, thresholdKey, thresholdText } from "./content.js";
 import { diffPriceLists, summarize } from "./diff.js";
 import { liveAt } from "./live.js";
 import * as store from "./store.js";
@@ -111,23 +111,8 @@ export async function publishDraft(tx: SqlExecutor, input: PublishInput, now: nu
   // 4. The draft's new rows, from E.
   for (const m of flatMappings(draft.content)) {
     if (keptMappings.has(mappingKey(m))) continue;
-    await hashmap.insertMapping(tx, {
-      mappingId: randomUUID(),
-      ...parent(m),
-      value: m.field === "" ? null : m.value,
-      type: m.type,
-      cost: m.cost,
-      groupId: groupId(m.group),
-      tenantId: m.tenant === "" ? null : m.tenant,
-      start: effective,
-      end: null,
-      name: m.name === "" ? null : m.name,
-      description: m.description,
-      createdAt: now,
-      deletedAt: null,
-      tiers: m.tiers ?? null,
-      timeOfUse: m.timeOfUse ?? null,
-    });
+    const at = { mappingId: randomUUID(), ...parent(m), groupId: groupId(m.group), start: effective, createdAt: now };
+    await hashmap.insertMapping(tx, mappingRow(m, at));
   }
   for (const r of draft.content.rules) {
     if (keptRules.has(r.name)) continue;

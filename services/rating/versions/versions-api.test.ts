@@ -11,43 +11,31 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { AuditServiceService } from "../../../libs/gen/ratemesh/v1/audit.js";
-import { PriceListChangeType, PriceListServiceService } from "../../../libs/gen/ratemesh/v1/pricelist.js";
+import { PriceListChangeType } from "../../../libs/gen/ratemesh/v1/pricelist.js";
 import { CreateMappingRequest } from "../../../libs/gen/ratemesh/v1/rating.js";
 import { connect } from "../../../test/support/mesh.js";
 import { content, FLAT, fromNow, HOUR, point } from "../../../test/support/price-lists.js";
-import { BACKENDS, type Backend, ratingDatabase, rejectsWith, startRating } from "../../../test/support/rating.js";
+import { BACKENDS, type RatingClients, rejectsWith } from "../../../test/support/rating.js";
 import { loadSnapshot } from "../state.js";
-import { PostgresRatingDatabase } from "../store/postgres.js";
-import type { SqlDatabase } from "../store/sql.js";
-import { SqliteRatingDatabase } from "../store/sqlite.js";
 import { PriceListPricers } from "./pricer.js";
+import { openDb, startWithPriceLists } from "./test-fixtures.js";
 
-async function openDb(db: { backend: Backend; url: string }): Promise<SqlDatabase> {
-  return db.backend === "postgresql" ? PostgresRatingDatabase.open(db.url) : new SqliteRatingDatabase(db.url);
+/** In force from `start`: instance priced by flavor, m1.small at 0.50; the hashmap module on. */
+async function smallAt050({ rating, hashmap }: RatingClients, start: Date): Promise<void> {
+  const svc = (await hashmap.createService({ name: "instance" })).service?.serviceId ?? "";
+  const field = (await hashmap.createField({ serviceId: svc, name: "flavor" })).field?.fieldId ?? "";
+  await hashmap.createMapping(CreateMappingRequest.fromPartial({ fieldId: field, value: "m1.small", cost: "0.50", start, force: true }));
+  await rating.updateModule({ name: "hashmap", enabled: true, priority: 10 });
 }
 
 for (const backend of BACKENDS) {
   describe(`PriceListService on ${backend}`, () => {
     it("drafts, diffs and publishes from a date; quotes before and after it; history; the pricer of a version", async (t) => {
-      const db = await ratingDatabase(t, backend);
-      const [r] = await startRating(t, backend, { sections: { rating: { backend: db.backend, url: db.url } } });
-      assert.ok(r !== undefined);
-      const { rating, hashmap } = r.clients;
-      const lists = connect(t, r.proc.address).client(PriceListServiceService);
+      const { db, r, lists } = await startWithPriceLists(t, backend);
+      const { rating } = r.clients;
 
       // In force now: instance priced by flavor, m1.small at 0.50 (since a day ago).
-      const svc = (await hashmap.createService({ name: "instance" })).service?.serviceId ?? "";
-      const field = (await hashmap.createField({ serviceId: svc, name: "flavor" })).field?.fieldId ?? "";
-      await hashmap.createMapping(
-        CreateMappingRequest.fromPartial({
-          fieldId: field,
-          value: "m1.small",
-          cost: "0.50",
-          start: new Date(Date.now() - 24 * HOUR),
-          force: true,
-        }),
-      );
-      await rating.updateModule({ name: "hashmap", enabled: true, priority: 10 });
+      await smallAt050(r.clients, new Date(Date.now() - 24 * HOUR));
 
       // A draft copies what is in force.
       const created = await lists.createDraft({ name: "spring", content: undefined });
@@ -202,22 +190,9 @@ for (const backend of BACKENDS) {
 
 describe("the README's worked example (services/rating/README.md, Versioned price lists)", () => {
   it("m1.small from 0.50 to 0.65 on 2027-03-01: the diff, the history and the quotes of the table", async (t) => {
-    const [r] = await startRating(t, "sqlite");
-    assert.ok(r !== undefined);
-    const { rating, hashmap } = r.clients;
-    const lists = connect(t, r.proc.address).client(PriceListServiceService);
-    const svc = (await hashmap.createService({ name: "instance" })).service?.serviceId ?? "";
-    const field = (await hashmap.createField({ serviceId: svc, name: "flavor" })).field?.fieldId ?? "";
-    await hashmap.createMapping(
-      CreateMappingRequest.fromPartial({
-        fieldId: field,
-        value: "m1.small",
-        cost: "0.50",
-        start: new Date("2026-01-01T00:00:00Z"),
-        force: true,
-      }),
-    );
-    await rating.updateModule({ name: "hashmap", enabled: true, priority: 10 });
+    const { r, lists } = await startWithPriceLists(t, "sqlite");
+    const { rating } = r.clients;
+    await smallAt050(r.clients, new Date("2026-01-01T00:00:00Z"));
     await lists.createDraft({ name: "spring", content: content("0.65") });
     const diff = await lists.diffDraft({ name: "spring", at: undefined });
     assert.deepEqual(

@@ -13,17 +13,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
 import type { DataPoint } from "../../../libs/gen/ratemesh/v1/common.js";
-import { PriceListChangeType, type PriceListContent, PriceListServiceService } from "../../../libs/gen/ratemesh/v1/pricelist.js";
+import { PriceListChangeType, type PriceListContent } from "../../../libs/gen/ratemesh/v1/pricelist.js";
 import { CreateMappingRequest, ListMappingsRequest, type MappingTiers, TierMode } from "../../../libs/gen/ratemesh/v1/rating.js";
-import { connect } from "../../../test/support/mesh.js";
 import { fromNow, HOUR } from "../../../test/support/price-lists.js";
-import { BACKENDS, type Backend, ratingDatabase, rejectsWith, startRating } from "../../../test/support/rating.js";
+import { BACKENDS, rejectsWith } from "../../../test/support/rating.js";
 import type { RatingFrame } from "../domain.js";
 import { loadSnapshot } from "../state.js";
-import { PostgresRatingDatabase } from "../store/postgres.js";
-import type { SqlDatabase } from "../store/sql.js";
-import { SqliteRatingDatabase } from "../store/sqlite.js";
 import { PriceListPricers } from "./pricer.js";
+import { openDb, startWithPriceLists } from "./test-fixtures.js";
 
 const PAST = new Date("2026-01-01T00:00:00Z");
 const tiers = (second: string): MappingTiers => ({
@@ -54,10 +51,6 @@ function ip(qty: string): DataPoint {
   return { type: "ip", unit: "ip", qty, price: "0", groupby: {}, metadata: {} };
 }
 
-async function openDb(db: { backend: Backend; url: string }): Promise<SqlDatabase> {
-  return db.backend === "postgresql" ? PostgresRatingDatabase.open(db.url) : new SqliteRatingDatabase(db.url);
-}
-
 /** The draft's service named `name`. */
 function service(c: PriceListContent | undefined, name: string) {
   const s = c?.services.find((x) => x.name === name);
@@ -68,11 +61,8 @@ function service(c: PriceListContent | undefined, name: string) {
 for (const backend of BACKENDS) {
   describe(`versioned price lists with tiers and time of use on ${backend}`, () => {
     it("a copy keeps them, the diff shows a tier's change, publishing from E changes the tiered price from E only", async (t) => {
-      const db = await ratingDatabase(t, backend);
-      const [r] = await startRating(t, backend, { sections: { rating: { backend: db.backend, url: db.url } } });
-      assert.ok(r !== undefined);
+      const { db, r, lists } = await startWithPriceLists(t, backend);
       const { rating, hashmap } = r.clients;
-      const lists = connect(t, r.proc.address).client(PriceListServiceService);
 
       // In force: storage.gb tiered 0:0.10, 1000:0.09 (graduated); ip 0.10 with its time-of-use windows.
       const storage = (await hashmap.createService({ name: "storage.gb" })).service?.serviceId ?? "";
@@ -105,7 +95,7 @@ for (const backend of BACKENDS) {
       const at = (c: PriceListContent, name: string) => service(c, name).mappings[0] as NonNullable<typeof tiered>;
       const storageAt = `content.services[${copy.services.findIndex((s) => s.name === "storage.gb")}].mappings[0]`;
       const ipAt = `content.services[${copy.services.findIndex((s) => s.name === "ip")}].mappings[0]`;
-      await bad((c) => {
+      const twoTiersFromZero = (c: PriceListContent) => {
         at(c, "storage.gb").tiers = {
           mode: TierMode.TIER_MODE_GRADUATED,
           tiers: [
@@ -113,16 +103,12 @@ for (const backend of BACKENDS) {
             { from: "0", price: "2" },
           ],
         };
-      }, `${storageAt}.tiers.tiers[1].from`);
-      await bad((c) => {
-        at(c, "storage.gb").tiers = {
-          mode: TierMode.TIER_MODE_GRADUATED,
-          tiers: [
-            { from: "0", price: "1" },
-            { from: "0", price: "2" },
-          ],
-        };
-      }, /^content\.services\[\d\]\.mappings\[0\]\.tiers\.tiers\[1\]\.from: 0 is not above the previous tier's 0$/);
+      };
+      await bad(twoTiersFromZero, `${storageAt}.tiers.tiers[1].from`);
+      await bad(
+        twoTiersFromZero,
+        /^content\.services\[\d\]\.mappings\[0\]\.tiers\.tiers\[1\]\.from: 0 is not above the previous tier's 0$/,
+      );
       await bad((c) => {
         at(c, "storage.gb").tiers = { mode: TierMode.TIER_MODE_GRADUATED, tiers: [{ from: "0", price: "ten" }] };
       }, `${storageAt}.tiers.tiers[0].price`);

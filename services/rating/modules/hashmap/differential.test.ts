@@ -17,6 +17,7 @@ import type { HashmapData, MapType } from "./model.js";
 import { HashmapModule } from "./module.js";
 import { PriceListBuilder } from "./price-list-builder.js";
 import { priceReference } from "./reference.js";
+import { mappingRow } from "./test-fixtures.js";
 import { type OracleCase, runOracle } from "./testdata/oracle.js";
 
 const COSTS = [
@@ -217,23 +218,9 @@ describe("hashmap differential", () => {
       services: [{ serviceId: "s", name: "svc", seq: 1 }],
       fields: [{ fieldId: "f", serviceId: "s", name: "k", seq: 2 }],
       groups: [{ groupId: "g", name: "g", seq: 3 }],
-      mappings: costs.map((cost, i) => ({
-        mappingId: `m${i}`,
-        serviceId: null,
-        fieldId: "f",
-        value: `v${i}`,
-        type: "flat" as const,
-        cost,
-        groupId: null,
-        tenantId: null,
-        start: 0,
-        end: null,
-        name: null,
-        description: "",
-        createdAt: 0,
-        deletedAt: null,
-        seq: 10 + i,
-      })),
+      mappings: costs.map((cost, i) =>
+        mappingRow({ mappingId: `m${i}`, serviceId: null, fieldId: "f", value: `v${i}`, cost, seq: 10 + i }),
+      ),
       thresholds: costs.map((cost, i) => ({
         thresholdId: `t${i}`,
         serviceId: "s",

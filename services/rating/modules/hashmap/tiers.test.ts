@@ -9,28 +9,8 @@ import type { RatingPoint } from "../../domain.js";
 import { HashmapIndex } from "./hashmap-index.js";
 import type { HashmapData, MappingRow } from "./model.js";
 import { HashmapModule } from "./module.js";
+import { mappingRow } from "./test-fixtures.js";
 import { localTime, monthAmount, parseTiers, type Tiers, type TimeOfUse } from "./tiers.js";
-
-function mapping(over: Partial<MappingRow>): MappingRow {
-  return {
-    mappingId: over.mappingId ?? "m1",
-    serviceId: "s1",
-    fieldId: null,
-    value: null,
-    type: "flat",
-    cost: "0",
-    groupId: null,
-    tenantId: null,
-    start: 0,
-    end: null,
-    name: null,
-    description: "",
-    createdAt: 0,
-    deletedAt: null,
-    seq: 1,
-    ...over,
-  };
-}
 
 function priceList(...mappings: MappingRow[]): HashmapData {
   return {
@@ -72,7 +52,7 @@ function sum(prices: string[]): string {
 }
 
 describe("graduated tiers over the month", () => {
-  const data = priceList(mapping({ tiers: GRADUATED }));
+  const data = priceList(mappingRow({ tiers: GRADUATED }));
 
   it("splits the period that crosses a boundary: 990 before, 30 now → 10 × 0.10 + 20 × 0.08 = 2.60", () => {
     assert.equal(Decimal.parse(rate(data, [point("30")], "990")[0] as string).eq(Decimal.parse("2.60")), true);
@@ -97,7 +77,7 @@ describe("graduated tiers over the month", () => {
   });
 
   it("leaves other groups to CloudKitty's arithmetic and adds them: + 2 × 0.5 flat in group extra", () => {
-    const both = priceList(mapping({ tiers: GRADUATED }), mapping({ mappingId: "m2", groupId: "g1", cost: "0.5", seq: 2 }));
+    const both = priceList(mappingRow({ tiers: GRADUATED }), mappingRow({ mappingId: "m2", groupId: "g1", cost: "0.5", seq: 2 }));
     // 2 units from 999: 1 × 0.10 + 1 × 0.08 = 0.18, plus the extra group's 2 × 0.5 = 1.0.
     assert.ok(Decimal.parse(rate(both, [point("2")], "999")[0] as string).eq(Decimal.parse("1.18")));
   });
@@ -114,7 +94,7 @@ describe("graduated tiers over the month", () => {
 });
 
 describe("volume tiers over the month", () => {
-  const data = priceList(mapping({ tiers: VOLUME }));
+  const data = priceList(mappingRow({ tiers: VOLUME }));
 
   it("bills the crossing period so that the month equals volume pricing: 990 then 30 → 1020 × 0.08 − 990 × 0.10 = −17.40", () => {
     assert.ok(Decimal.parse(rate(data, [point("30")], "990")[0] as string).eq(Decimal.parse("-17.40")));
@@ -142,7 +122,7 @@ describe("time of use", () => {
       { days: [0, 6], from: 0, to: 0, cost: "0.05" },
     ],
   };
-  const data = priceList(mapping({ cost: "0.10", timeOfUse: tou }));
+  const data = priceList(mappingRow({ cost: "0.10", timeOfUse: tou }));
 
   it("prices a weekday 21:00 period at 0.10 and the 22:00 one at 0.05 (10 units: 1.00, 0.50)", () => {
     // 2026-03-10 is a Tuesday.
@@ -167,7 +147,7 @@ describe("time of use", () => {
   });
 
   it("reads hours and days in the configured time zone: 21:00 UTC is 22:00 in Paris (winter)", () => {
-    const paris = priceList(mapping({ cost: "0.10", timeOfUse: { ...tou, timeZone: "Europe/Paris" } }));
+    const paris = priceList(mappingRow({ cost: "0.10", timeOfUse: { ...tou, timeZone: "Europe/Paris" } }));
     assert.deepEqual(localTime(Date.parse("2026-03-10T21:00:00Z"), "Europe/Paris"), { day: 2, minute: 22 * 60 });
     assert.equal(rate(paris, [point("10")], undefined, new Date("2026-03-10T21:00:00Z"))[0], "0.50");
     assert.equal(rate(paris, [point("10")], undefined, new Date("2026-03-10T20:00:00Z"))[0], "1.00");
@@ -175,7 +155,7 @@ describe("time of use", () => {
 
   it("applies to field mappings too: flavor m1.small 2.00 by day, 1.00 at night", () => {
     const byField = priceList(
-      mapping({
+      mappingRow({
         serviceId: null,
         fieldId: "f1",
         value: "m1.small",
