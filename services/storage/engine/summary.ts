@@ -24,7 +24,7 @@ import type { Decimal } from "../../../libs/money/decimal.js";
 import { fromEpochSeconds } from "../../../libs/time/period.js";
 import type { PointFilter, SummaryQuery, SummaryRow, TimeBucket } from "../domain.js";
 import { isTimeBucket } from "../domain.js";
-import { BILLED, RERATED } from "./adjustments.js";
+import { asBilledAt } from "./as-of.js";
 import { trimmed } from "./exact.js";
 
 export const DAY = 86400;
@@ -56,6 +56,8 @@ export interface AggregateRequest {
   rolledOnly?: boolean;
   /** adjustment_lines: the lines of this kind (adjustments.ts) recorded after this time (epoch ms). */
   lines?: { kind: number; recordedAfter: number };
+  /** Only the periods first committed after this time (epoch ms) when late, else only the others (as-of.ts). */
+  periods?: { firstCommittedAfter: number; late: boolean };
 }
 
 export interface AggregateRow {
@@ -77,6 +79,8 @@ export interface SummaryBackend {
   aggregate(req: AggregateRequest): Promise<AggregateRow[]>;
   /** (scope, day) pairs with points in [d0, d1) that sums_day_groupset does not cover. */
   unrolledDays(scopeRefs: number[], d0: number, d1: number): Promise<Array<{ scopeRef: number; day: number }>>;
+  /** Of these scopes, those with periods in [begin, end) first committed after `at` (epoch ms), each with the earliest such period. */
+  firstCommittedAfter(scopeRefs: number[], begin: number, end: number, at: number): Promise<Array<{ scopeRef: number; begin: number }>>;
 }
 
 /** The values a point's attribute may take under every filter on key; undefined: no filter on it. */
@@ -201,8 +205,10 @@ export async function summarize(backend: SummaryBackend, q: SummaryQuery, period
   const groups = new Map<string, Group>();
   const results: AggregateRow[][] = [extra];
   for (const req of requests) results.push(await backend.aggregate(req));
-  if (q.asOf !== undefined)
-    results.push(...(await unwound(backend, { ...fine(b, e, "none"), source: "adjustment_lines" }, bucket, q.asOf)));
+  if (q.asOf !== undefined) {
+    const grain: AggregateRequest["grain"] = bucket === undefined ? "none" : bucket === "time" ? "period" : "day";
+    results.push(...(await asBilledAt(backend, fine(b, e, grain), q.asOf)));
+  }
   for (const rows of results) {
     for (const r of rows) {
       let begin = b;
@@ -241,25 +247,6 @@ export async function summarize(backend: SummaryBackend, q: SummaryQuery, period
     count: g.count,
     groups: g.groups,
   }));
-}
-
-/**
- * "As billed at T": what the adjustments recorded after T changed, undone.
- * Each adjustment replaced its billed lines by its re-rating lines, so the
- * amounts at T are now minus the re-rating lines plus the billed lines
- * (several adjustments of one period telescope to what it held at T).
- */
-async function unwound(
-  backend: SummaryBackend,
-  base: AggregateRequest,
-  bucket: TimeBucket | undefined,
-  asOf: Date,
-): Promise<AggregateRow[][]> {
-  const grain: AggregateRequest["grain"] = bucket === undefined ? "none" : bucket === "time" ? "period" : "day";
-  const recordedAfter = asOf.getTime();
-  const billed = await backend.aggregate({ ...base, grain, lines: { kind: BILLED, recordedAfter } });
-  const rerated = await backend.aggregate({ ...base, grain, lines: { kind: RERATED, recordedAfter } });
-  return [billed, rerated.map((r) => ({ ...r, count: -r.count, qty: r.qty.neg(), price: r.price.neg() }))];
 }
 
 /** total minus part, per (t, scope, type), as rows with the given keys; empty differences dropped. */

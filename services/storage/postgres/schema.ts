@@ -179,4 +179,17 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: "the first commit of each period, for amounts as billed at a time",
+    sql: `
+      -- See the SQLite schema: epoch ms, set once by the first commit.
+      ALTER TABLE frames ADD COLUMN first_committed_at BIGINT;
+      UPDATE frames f SET first_committed_at = LEAST(
+        f.committed_at * 1000,
+        (SELECT min(a.recorded_at) FROM adjustments a WHERE a.scope_ref = f.scope_ref AND a.begin = f.begin)
+      );
+      ALTER TABLE frames ALTER COLUMN first_committed_at SET NOT NULL;
+    `,
+  },
 ];

@@ -196,4 +196,21 @@ export const migrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 6,
+    name: "the first commit of each period, for amounts as billed at a time",
+    sql: `
+      -- When the period was first committed (epoch ms, like
+      -- adjustments.recorded_at): set once, never moved by a re-commit
+      -- (committed_at is the latest). A period stored before this
+      -- migration takes the earliest time storage recorded for it: its
+      -- earliest adjustment, else its latest commit.
+      ALTER TABLE frames ADD COLUMN first_committed_at INTEGER NOT NULL DEFAULT 0;
+      UPDATE frames SET first_committed_at = min(
+        committed_at * 1000,
+        COALESCE((SELECT min(a.recorded_at) FROM adjustments a WHERE a.scope_ref = frames.scope_ref AND a.begin = frames.begin),
+          committed_at * 1000)
+      );
+    `,
+  },
 ];
