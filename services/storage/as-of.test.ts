@@ -109,6 +109,12 @@ function suite(c: EngineCase) {
       assert.deepEqual(await m1(between), [["14", "7"]]);
       assert.deepEqual(await m1(), [["14", "8.5"]]);
       assert.deepEqual(await engine.verifyRollups(), []);
+
+      // The verifier checks that an adjustment comes after its period's first commit.
+      await sql(`UPDATE frames SET first_committed_at = first_committed_at + 3600000 WHERE begin = ${at(0).getTime() / 1000}`);
+      const problems = await engine.verifyRollups();
+      assert.equal(problems.length, 1, problems.join("\n"));
+      assert.match(problems[0] ?? "", /^adjustments \d+: recorded at \d+, before its period's first commit/);
     });
 
     it("a re-commit leaves the first commit time; migration 6 backfills it from the earliest adjustment or the commit", async (t) => {
