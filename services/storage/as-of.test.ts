@@ -82,7 +82,18 @@ function suite(c: EngineCase) {
       assert.deepEqual(await total(engine, T, at(1), at(2)), ["0", "0", 0]);
       assert.deepEqual(await total(engine, between, at(1), at(2)), ["14", "3", 2]);
 
-      // By type as of T: only period 0's rows (p1 5.00 + p2 1.00 of compute; no storage).
+      // p1 by type (the README's example): compute 10 for 5.00 as of T; compute 14 for
+      // 5.00 + 2.00 = 7.00 and storage 10 for 1.00 between; compute 14 for 8.50 now.
+      assert.deepEqual(await rows(engine, { groupBy: ["type"], filters: p1, asOf: T }), [["compute", "10", "5"]]);
+      assert.deepEqual(await rows(engine, { groupBy: ["type"], filters: p1, asOf: between }), [
+        ["compute", "14", "7"],
+        ["storage", "10", "1"],
+      ]);
+      assert.deepEqual(await rows(engine, { groupBy: ["type"], filters: p1 }), [
+        ["compute", "14", "8.5"],
+        ["storage", "10", "1"],
+      ]);
+      // Every scope by type as of T: only period 0's rows (p1 5.00 + p2 1.00 of compute; no storage).
       assert.deepEqual(await rows(engine, { groupBy: ["type"], asOf: T }), [["compute", "12", "6"]]);
       assert.deepEqual(await rows(engine, { groupBy: ["type"], asOf: between }), [
         ["compute", "16", "8"],
