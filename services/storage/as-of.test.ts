@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { StorageEngine, SummaryQuery } from "./domain.js";
-import { at, commitInput, type EngineCase, point, postgresCase, sqliteCase } from "./testkit.js";
+import { addInput, at, commitInput, type EngineCase, point, postgresCase, sqliteCase } from "./testkit.js";
 
 /** A moment strictly between two writes (the times compared have millisecond precision). */
 async function instant(): Promise<Date> {
@@ -126,6 +126,48 @@ function suite(c: EngineCase) {
       const problems = await engine.verifyRollups();
       assert.equal(problems.length, 1, problems.join("\n"));
       assert.match(problems[0] ?? "", /^adjustments \d+: recorded at \d+, before its period's first commit/);
+    });
+
+    it("whole days first committed after T are left out through the day rollups; points added to a period never committed count", async (t) => {
+      const { engine } = await c.open(t);
+      // Each period: compute 1 x 0.50 (flavor m1, id vm1) and storage 2 x 0.10 = 0.20 (id vol1): 0.70.
+      const points = () => [point("compute", "1", "0.50", { flavor: "m1", id: "vm1" }), point("storage", "2", "0.20", { id: "vol1" })];
+      await engine.commitPeriod(commitInput("p1", 0, points(), { expected: null }));
+      const T = await instant();
+      // Periods 1 to 47 after T: the rest of day 1 and all of day 2, both complete (rolled up).
+      for (let n = 1; n < 48; n++) await engine.commitPeriod(commitInput("p1", n, points()));
+      const q = (groupBy: string[], asOf?: Date, filters: SummaryQuery["filters"] = []) =>
+        rows(engine, { end: at(48), groupBy, filters, asOf });
+
+      // As of T: period 0 only, 0.50 + 0.20 = 0.70; now 48 x 0.70 = 33.60.
+      assert.deepEqual(await q([], T), [["3", "0.7"]]);
+      assert.deepEqual(await q([]), [["144", "33.6"]]);
+      // One groupby key (sums_day_key): "" (storage) 2 for 0.20, m1 1 for 0.50; now 96 for 9.60 and 48 for 24.00.
+      assert.deepEqual(await q(["flavor"], T), [
+        ["", "2", "0.2"],
+        ["m1", "1", "0.5"],
+      ]);
+      assert.deepEqual(await q(["flavor"]), [
+        ["", "96", "9.6"],
+        ["m1", "48", "24"],
+      ]);
+      assert.deepEqual(await q(["time-d"], T, [{ key: "flavor", values: ["m1"] }]), [["1", "0.5"]]);
+      // Two groupby keys (sums_day_groupset).
+      assert.deepEqual(await q(["flavor", "id"], T), [
+        ["", "vol1", "2", "0.2"],
+        ["m1", "vm1", "1", "0.5"],
+      ]);
+
+      // Points added to period 60, ahead of the state (never committed): 3 x 0.50 = 1.50, counted as of T too.
+      await engine.addFrames(addInput([["p1", 60, [point("compute", "3", "1.50", { flavor: "m1", id: "vm1" })]]]), new Date());
+      const wide = (groupBy: string[], asOf?: Date) => rows(engine, { end: at(72), groupBy, asOf });
+      assert.deepEqual(await wide([], T), [["6", "2.2"]]);
+      assert.deepEqual(await wide(["flavor"], T), [
+        ["", "2", "0.2"],
+        ["m1", "4", "2"],
+      ]);
+      assert.deepEqual(await wide([]), [["147", "35.1"]]);
+      assert.deepEqual(await engine.verifyRollups(), []);
     });
 
     it("a re-commit leaves the first commit time; migration 6 backfills it from the earliest adjustment or the commit", async (t) => {

@@ -16,9 +16,13 @@
  * The planner (summary.ts) reads "now" from whichever sources are
  * cheapest; this adds rows at the same grain and grouping that turn it
  * into T: the current amounts of the periods first committed after T,
- * negated (from sums_period, or from the points when a groupby key is
- * grouped or filtered on), and the unwinding of the other periods'
- * adjustments. All of it is read in the summary's one snapshot, where a
+ * negated, and the unwinding of the other periods' adjustments. The late
+ * periods of a scope are usually all its periods from some period on (a
+ * scope's periods are first committed in order): when storage shows that
+ * they are (no frame from there on first committed by T, no point there
+ * outside a committed period), they are read as "now" over that range,
+ * from the rollups; otherwise period by period, from sums_period or, when
+ * a groupby key is grouped or filtered on, from their points. All of it is read in the summary's one snapshot, where a
  * commit (its points, rollups, frame row and adjustment) is there entirely
  * or not at all, so a commit landing during the query cannot be half
  * counted. The times compared are storage's own clock, in milliseconds.
@@ -38,7 +42,12 @@ const MAX_LATE_READS = 8;
  * request of the query's finest source (points or sums_period) over its
  * whole range, at the query's grain and grouping.
  */
-export async function asBilledAt(backend: SummaryBackend, now: AggregateRequest, asOf: Date): Promise<AggregateRow[][]> {
+export async function asBilledAt(
+  backend: SummaryBackend,
+  now: AggregateRequest,
+  asOf: Date,
+  planNow: (begin: number, scopeRefs: number[]) => Promise<AggregateRow[][]>,
+): Promise<AggregateRow[][]> {
   const at = asOf.getTime();
   const out: AggregateRow[][] = [];
 
@@ -53,10 +62,15 @@ export async function asBilledAt(backend: SummaryBackend, now: AggregateRequest,
       ? [{ begin: Math.min(...byStart.keys()), scopeRefs: late.map((l) => l.scopeRef) }]
       : [...byStart].map(([begin, scopeRefs]) => ({ begin, scopeRefs }));
   for (const r of reads) {
+    r.scopeRefs.sort((a, b) => a - b);
+    if (await backend.allLateFrom(r.scopeRefs, r.begin, now.end, at)) {
+      for (const rows of await planNow(r.begin, r.scopeRefs)) out.push(rows.map(negated));
+      continue;
+    }
     const rows = await backend.aggregate({
       ...now,
       begin: r.begin,
-      scopeRefs: r.scopeRefs.sort((a, b) => a - b),
+      scopeRefs: r.scopeRefs,
       periods: { firstCommittedAfter: at, late: true },
     });
     out.push(rows.map(negated));

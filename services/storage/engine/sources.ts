@@ -108,6 +108,23 @@ export class SqlSummarySource implements SummaryBackend {
     return rows.map((r) => ({ scopeRef: int(r.scope_ref), begin: int(r.first) }));
   }
 
+  async allLateFrom(scopeRefs: number[], begin: number, end: number, at: number): Promise<boolean> {
+    const [framed, frameList] = this.sql.anyOf("f.scope_ref", scopeRefs, "int");
+    const billed = await this.sql.all(
+      `SELECT 1 AS x FROM frames f WHERE ${framed} AND f.begin >= ? AND f.begin < ? AND f.first_committed_at <= ? LIMIT 1`,
+      [frameList, begin, end, at],
+    );
+    if (billed.length > 0) return false;
+    // Points added (AddDataFrames) to a period never committed count at any time.
+    const [summed, sumList] = this.sql.anyOf("s.scope_ref", scopeRefs, "int");
+    const unframed = await this.sql.all(
+      `SELECT 1 AS x FROM sums_period s WHERE ${summed} AND s.begin >= ? AND s.begin < ?
+         AND NOT EXISTS (SELECT 1 FROM frames f WHERE f.scope_ref = s.scope_ref AND f.begin = s.begin) LIMIT 1`,
+      [sumList, begin, end],
+    );
+    return unframed.length === 0;
+  }
+
   async aggregate(req: AggregateRequest): Promise<AggregateRow[]> {
     const { from, where, params, groups } = aggregateBase(this.sql, req);
     const rows = await this.sql.sumGroups({ groups, from, where, params, ...(req.source === "points" ? {} : { count: "s.points" }) });
