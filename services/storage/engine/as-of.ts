@@ -22,10 +22,11 @@
  * they are (no frame from there on first committed by T, no point there
  * outside a committed period), they are read as "now" over that range,
  * from the rollups; otherwise period by period, from sums_period or, when
- * a groupby key is grouped or filtered on, from their points. All of it is read in the summary's one snapshot, where a
- * commit (its points, rollups, frame row and adjustment) is there entirely
- * or not at all, so a commit landing during the query cannot be half
- * counted. The times compared are storage's own clock, in milliseconds.
+ * a groupby key is grouped or filtered on, from their points.
+ * All of it is read in the summary's one snapshot, where a commit (its
+ * points, rollups, frame row and adjustment) is there entirely or not at
+ * all, so a commit landing during the query cannot be half counted. The
+ * times compared are storage's own clock, in milliseconds.
  *
  * Points added with AddDataFrames carry no time of their own: in a period
  * that was committed they count from its first commit, in a period never
@@ -52,8 +53,9 @@ export async function asBilledAt(
   const out: AggregateRow[][] = [];
 
   // Periods first committed after T: their current amounts, negated. The
-  // earliest such period of each scope bounds the read; the condition on
-  // each row (periods.late) is what makes it exact.
+  // earliest such period of each scope bounds the read; what makes it
+  // exact is allLateFrom's check, or else the condition on each row
+  // (periods.late).
   const late = await backend.firstCommittedAfter(now.scopeRefs, now.begin, now.end, at);
   const byStart = new Map<number, number[]>();
   for (const l of late) byStart.set(l.begin, [...(byStart.get(l.begin) ?? []), l.scopeRef]);
