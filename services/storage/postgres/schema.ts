@@ -2,7 +2,8 @@
  * The PostgreSQL schema: the same tables as the SQLite engine, with
  * NUMERIC for every quantity, price and sum (exact; pg returns them as
  * strings, never as JS numbers) and BIGINT epoch seconds for times (epoch
- * milliseconds for the reprocess task timestamps).
+ * milliseconds for the reprocess task timestamps, adjustments' recorded_at
+ * and frames' first_committed_at).
  */
 import type { Migration } from "../../../libs/db/migration.js";
 

@@ -4,7 +4,8 @@
  * sequential read. Decimal columns are kept as exact integer parts (see
  * ../engine/exact.ts): <name>_i, <name>_f1, <name>_f2 and <name>_x. Times are epoch
  * seconds, except the reprocess task timestamps (milliseconds, to order the
- * tasks created within one second).
+ * tasks created within one second), and adjustments' recorded_at and
+ * frames' first_committed_at (milliseconds, compared with as_of).
  */
 import type { Migration } from "../../../libs/db/sqlite.js";
 
