@@ -19,6 +19,7 @@ import { register as quote } from "./commands/quote.js";
 import { register as reprocess } from "./commands/reprocess.js";
 import { register as rules } from "./commands/rules.js";
 import { register as scopes } from "./commands/scopes.js";
+import { register as simulate } from "./commands/simulate.js";
 import { register as status } from "./commands/status.js";
 import { register as summary } from "./commands/summary.js";
 import { EXIT_CODES_HELP } from "./errors.js";
@@ -96,6 +97,7 @@ export function buildProgram(opts: ProgramOptions = {}): Command {
     );
 
   summary(program);
+  simulate(program);
   dataframes(program);
   scopes(program);
   reprocess(program);

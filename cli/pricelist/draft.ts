@@ -3,12 +3,14 @@
  * (document.ts), and back. A draft has no dates (it is the price list from
  * the effective date it is published at), so a file whose mappings carry
  * start or end is refused, naming them; CEL rules are not in the document
- * and a draft keeps its own.
+ * and a draft keeps its own. A mapping's tiers and time of use travel in
+ * their one-line forms (shapes.ts), as in `hashmap export`.
  */
 import type { PriceListContent, PriceListMapping, PriceListThreshold } from "../../libs/gen/ratemesh/v1/pricelist.js";
 import { MappingType } from "../../libs/gen/ratemesh/v1/rating.js";
 import { CliError } from "../errors.js";
 import type { MappingEntry, PriceList, RuleType, ThresholdEntry } from "./document.js";
+import { formatTiers, formatTimeOfUse, parseTiers, parseTimeOfUse } from "./shapes.js";
 
 const toType = (t: RuleType) => (t === "rate" ? MappingType.MAPPING_TYPE_RATE : MappingType.MAPPING_TYPE_FLAT);
 const fromType = (t: MappingType): RuleType => (t === MappingType.MAPPING_TYPE_RATE ? "rate" : "flat");
@@ -20,6 +22,13 @@ function mappingOut(m: MappingEntry, path: string, file: string): PriceListMappi
       `${file}: ${path}: a draft's mappings have no start or end (the draft applies from the date it is published at); remove them`,
     );
   }
+  // The document reader checked the one-line forms already; a bad one here is still said, never dropped.
+  const shape = <T>(text: string | undefined, key: string, parse: (t: string) => T | string): T | undefined => {
+    if (text === undefined) return undefined;
+    const x = parse(text);
+    if (typeof x === "string") throw new CliError("invalid_argument", `${file}: ${path}.${key}: ${x}`);
+    return x;
+  };
   return {
     value: m.value ?? "",
     type: toType(m.type),
@@ -28,6 +37,8 @@ function mappingOut(m: MappingEntry, path: string, file: string): PriceListMappi
     tenant: m.tenant ?? "",
     name: m.name ?? "",
     description: m.description ?? "",
+    tiers: shape(m.tiers, "tiers", parseTiers),
+    timeOfUse: shape(m.time_of_use, "time_of_use", parseTimeOfUse),
   };
 }
 
@@ -67,6 +78,8 @@ function mappingIn(m: PriceListMapping): MappingEntry {
     const x = blank(v);
     if (x !== undefined) e[k] = x;
   }
+  if (m.tiers !== undefined) e.tiers = formatTiers(m.tiers);
+  if (m.timeOfUse !== undefined) e.time_of_use = formatTimeOfUse(m.timeOfUse);
   return e;
 }
 

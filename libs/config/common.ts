@@ -1,5 +1,5 @@
 import { bytes, duration, fraction, hostPort, int, listenOrOff, oneOf, str } from "./options.js";
-import { connectionLimits, type IdentityService, trustSections } from "./trust.js";
+import { connectionLimits, type IdentityService, servedOptions, trustSections } from "./trust.js";
 
 /**
  * Options every service reads (logging, gRPC server and client behaviour),
@@ -204,6 +204,24 @@ export function databaseOptions<const B extends readonly [string, ...string[]]>(
       ...(spec.refusals !== undefined && { refusals: spec.refusals }),
     }),
     url: str({ help: spec.urlHelp, default: spec.defaultFile, secret: true }),
+  };
+}
+
+/**
+ * The section of a service that serves gRPC over its own tables: where it
+ * listens and is reached, its metrics endpoint, its TLS and message size,
+ * and its database.
+ */
+export function databaseServiceOptions<const B extends readonly [string, ...string[]]>(
+  service: string,
+  defaults: { listen: string; metrics: string },
+  database: Parameters<typeof databaseOptions<B>>[0],
+) {
+  return {
+    ...serviceAddress(service, defaults.listen),
+    ...metricsListen(service, defaults.metrics),
+    ...servedOptions(service),
+    ...databaseOptions(database),
   };
 }
 

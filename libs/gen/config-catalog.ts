@@ -126,6 +126,8 @@ export const CONFIG_CATALOG: Catalog = {
     "url": str({"help":"sqlite: path of the database file. postgresql: a connection URL.","default":"ratemesh-rating.sqlite","secret":true}),
     "refresh_interval": duration({"help":"How often each rating replica checks whether price lists or module states changed (one primary-key read); a change made elsewhere is priced with after at most this long plus a reload.","default":0.25,"min":0.05,"max":60}),
     "rules_frame_timeout": duration({"help":"Wall time one frame may spend in CEL price rules before the Rate call fails with DEADLINE_EXCEEDED.","default":2,"min":0.01}),
+    "simulation_max_days": int({"help":"The longest window SimulationService/Simulate reprices, in days (a longer one is INVALID_ARGUMENT naming end).","default":400,"min":1}),
+    "simulation_max_groups": int({"help":"The most groups (rows) one simulation may make; more is INVALID_ARGUMENT naming group_by.","default":100000,"min":1}),
   },
   "database": {
     "*": tolerated({"help":"CloudKitty's SQL database; ratemesh keeps price lists and module states in [rating] url and scope states in [storage] url (`ratemesh migrate from-cloudkitty` copies them)"}),

@@ -17,9 +17,6 @@ import { oneOf, sectionRef, tolerated } from "../../libs/config/options.js";
 import { checkServed, checkTrust, identityTokenOptions, servedOptions, trustValues } from "../../libs/config/trust.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 
-/** Callers' tokens come from Keystone, validated per [keystone_authtoken] as keystonemiddleware does. */
-export const identityService = { strategy: "keystone", section: "keystone_authtoken", name: "Keystone" } as const;
-
 const { tls_cert_file, tls_key_file } = servedOptions("api");
 
 const api = {
@@ -51,6 +48,10 @@ const DEFAULT = {
   api_paste_config: tolerated({ help: "CloudKitty's WSGI pipeline file; the gateway is its own HTTP server" }),
 };
 const notRead = (what: string) => ({ "*": tolerated({ help: `${what}; ratemesh does not read it` }) });
+
+/** Callers' tokens come from Keystone, validated per [keystone_authtoken] as OpenStack's auth token middleware does. */
+export const identityService = { strategy: "keystone", section: "keystone_authtoken", name: "Keystone" } as const;
+
 const cloudkittyApi = {
   keystone_authtoken: {
     ...identityTokenOptions(identityService),

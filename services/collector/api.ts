@@ -23,20 +23,13 @@ export interface CollectorApiDeps {
   fetcherName: string;
 }
 
+/** The metric as metrics.yml gives it, with its decimals as text. */
 function toMetricMessage(m: MetricConfig): MetricMessage {
   return {
-    key: m.key,
-    name: m.name,
-    altName: m.altName,
-    unit: m.unit,
-    groupby: m.groupby,
-    metadata: m.metadata,
+    ...m,
     factor: m.factor.toString(),
     offset: m.offset.toString(),
-    mutate: m.mutate,
     mutateMap: Object.fromEntries([...(m.mutateMap ?? new Map())].map(([k, v]) => [k, v.toString()])),
-    description: m.description,
-    extraArgs: m.extraArgs,
   };
 }
 

@@ -14,7 +14,7 @@ import * as keystone from "./config/keystone.js";
 import * as orchestrator from "./config/orchestrator.js";
 import * as prometheus from "./config/prometheus.js";
 
-/** Callers' tokens come from Keystone, validated per [keystone_authtoken] as keystonemiddleware does. */
+/** Callers' tokens come from Keystone, validated per [keystone_authtoken] as OpenStack's auth token middleware does. */
 export const identityService = { strategy: "keystone", section: "keystone_authtoken", name: "Keystone" } as const;
 
 const sections = {

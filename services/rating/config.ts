@@ -1,23 +1,29 @@
-/** The configuration rating reads: its own database (price lists, module states) and its address. */
-import { checkDatabase, commonSections, databaseOptions, metricsListen, serviceAddress } from "../../libs/config/common.js";
+/** The configuration rating reads: its own database (price lists, module states), its address, and storage's (simulations read stored points). */
+import {
+  billingTimeZoneOption,
+  billingTimeZoneProblem,
+  checkDatabase,
+  commonSections,
+  databaseServiceOptions,
+  endpointProblem,
+  serviceAddress,
+} from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
-import { duration, tolerated } from "../../libs/config/options.js";
-import { checkServed, checkTrust, servedOptions, trustValues } from "../../libs/config/trust.js";
+import { duration, int, tolerated } from "../../libs/config/options.js";
+import { checkServed, checkTrust, trustValues } from "../../libs/config/trust.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 
-/** Callers' tokens come from Keystone, validated per [keystone_authtoken] as keystonemiddleware does. */
-export const identityService = { strategy: "keystone", section: "keystone_authtoken", name: "Keystone" } as const;
-
 const rating = {
-  ...serviceAddress("rating", "127.0.0.1:9632"),
-  ...metricsListen("rating", "127.0.0.1:9642"),
-  ...servedOptions("rating"),
-  ...databaseOptions({
-    backends: ["sqlite", "postgresql"],
-    backendHelp: "Engine of the rating service's own tables (price lists, module states): sqlite or postgresql.",
-    urlHelp: "sqlite: path of the database file. postgresql: a connection URL.",
-    defaultFile: "ratemesh-rating.sqlite",
-  }),
+  ...databaseServiceOptions(
+    "rating",
+    { listen: "127.0.0.1:9632", metrics: "127.0.0.1:9642" },
+    {
+      backends: ["sqlite", "postgresql"],
+      backendHelp: "Engine of the rating service's own tables (price lists, module states): sqlite or postgresql.",
+      urlHelp: "sqlite: path of the database file. postgresql: a connection URL.",
+      defaultFile: "ratemesh-rating.sqlite",
+    },
+  ),
   refresh_interval: duration({
     help: "How often each rating replica checks whether price lists or module states changed (one primary-key read); a change made elsewhere is priced with after at most this long plus a reload.",
     default: 0.25,
@@ -29,7 +35,23 @@ const rating = {
     default: 2,
     min: 0.01,
   }),
+  simulation_max_days: int({
+    help: "The longest window SimulationService/Simulate reprices, in days (a longer one is INVALID_ARGUMENT naming end).",
+    default: 400,
+    min: 1,
+  }),
+  simulation_max_groups: int({
+    help: "The most groups (rows) one simulation may make; more is INVALID_ARGUMENT naming group_by.",
+    default: 100000,
+    min: 1,
+  }),
 };
+
+/** How rating reaches storage (SimulationService reads the stored points there). */
+const storage = serviceAddress("storage", "127.0.0.1:9631");
+
+/** Simulations give tiered prices the month-to-date quantity of each billing month, as the collector does. */
+const collect = { billing_time_zone: billingTimeZoneOption };
 
 /** CloudKitty's SQL database (price lists, module and scope states): ratemesh keeps them in its services' own databases. */
 const database = {
@@ -38,11 +60,18 @@ const database = {
   }),
 };
 
-export const ratingConfig = defineServiceConfig("rating", { ...commonSections(identityService), rating, database }, [
+/** Callers' tokens come from Keystone, validated per [keystone_authtoken] as OpenStack's auth token middleware does. */
+export const identityService = { strategy: "keystone", section: "keystone_authtoken", name: "Keystone" } as const;
+
+export const ratingConfig = defineServiceConfig("rating", { ...commonSections(identityService), rating, storage, collect, database }, [
   ({ config: c, report }) => {
     checkDatabase("rating", c.rating, report);
     checkTrust(trustValues(c, identityService), report);
     checkServed("rating", c.rating, c.server.allow_insecure_bind, report);
+    const bad = endpointProblem(c.storage.endpoint);
+    if (bad !== undefined) report("storage", "endpoint", bad);
+    const zone = billingTimeZoneProblem(c.collect.billing_time_zone);
+    if (zone !== undefined) report("collect", "billing_time_zone", zone);
   },
 ]);
 

@@ -1,3 +1,4 @@
+import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
 import type { ByteSlots, KeyTable } from "./codec/byte-slots.js";
 
 /**
@@ -10,15 +11,8 @@ import type { ByteSlots, KeyTable } from "./codec/byte-slots.js";
  * front would cost more than pricing most points.
  */
 
-export interface RatingPoint {
-  type: string;
-  unit: string;
-  /** A validated plain decimal string. */
-  qty: string;
-  /** A validated plain decimal string ("0" before rating). */
-  price: string;
-  groupby: Record<string, string>;
-  metadata: Record<string, string>;
+/** The contract's DataPoint, its qty and price validated plain decimal strings (price "0" before rating). */
+export interface RatingPoint extends DataPoint {
   /**
    * desc[key] (groupby, else metadata) without building the maps: points
    * decoded from the wire answer it from the request bytes, so the hashmap

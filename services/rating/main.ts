@@ -1,14 +1,19 @@
 /**
  * Composition root of the rating service: configuration, its own database,
  * the in-memory price-list state and its freshness watch, the module
- * pipeline, gRPC server, readiness and shutdown.
+ * pipeline, the client of storage (simulations read stored points), gRPC
+ * server, readiness and shutdown.
  */
 import { auditHandlers } from "../../libs/audit/api.js";
 import { AuditTrail } from "../../libs/audit/trail.js";
+import { showHostPort } from "../../libs/config/options.js";
 import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import { PriceListServiceService } from "../../libs/gen/ratemesh/v1/pricelist.js";
 import { HashmapServiceService, RulesServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
-import { serverTrustFrom } from "../../libs/grpc/from-config.js";
+import { SimulationServiceService } from "../../libs/gen/ratemesh/v1/simulation.js";
+import { StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
+import { Connection, clientOptionsFrom } from "../../libs/grpc/client.js";
+import { clientCertificatesFrom, serverTrustFrom } from "../../libs/grpc/from-config.js";
 import { GrpcServer } from "../../libs/grpc/server.js";
 import { runService } from "../../libs/service/run.js";
 import { systemClock } from "../../libs/time/period.js";
@@ -23,7 +28,10 @@ import { rulesHandlers } from "./modules/rules/api.js";
 import { RulesManager } from "./modules/rules/manage.js";
 import { RulesModule } from "./modules/rules/module.js";
 import { Pipeline } from "./pipeline.js";
-import { auditPolicy, hashmapPolicy, priceListPolicy, ratingPolicy, rulesPolicy } from "./policy.js";
+import { auditPolicy, hashmapPolicy, priceListPolicy, ratingPolicy, rulesPolicy, simulationPolicy } from "./policy.js";
+import { simulationHandlers } from "./simulation/api.js";
+import { PipelinePriceLists } from "./simulation/price-list-source.js";
+import { storageFrames } from "./simulation/stored-frames.js";
 import { RatingState } from "./state.js";
 import { PostgresRatingDatabase } from "./store/postgres.js";
 import type { SqlDatabase } from "./store/sql.js";
@@ -31,6 +39,7 @@ import { SqliteRatingDatabase } from "./store/sqlite.js";
 import { RatingTelemetry } from "./telemetry.js";
 import { priceListHandlers } from "./versions/api.js";
 import { VersionManager } from "./versions/manage.js";
+import { PriceListPricers } from "./versions/pricer.js";
 
 /** Called for every batch of periods rated: their successful calls are logged at debug. */
 const HOT_METHODS = ["RatingService/Rate"];
@@ -72,6 +81,22 @@ await runService(ratingConfig, async ({ config, logger, metrics, listen }) => {
     priceListHandlers(new VersionManager(db, clock, caughtUp), () => clock.now()),
     priceListPolicy,
   );
+  // Simulations read stored points from storage as their caller (its token passed on), over TLS with this service's certificate.
+  const storageConn = new Connection(
+    config.storage.endpoint ?? showHostPort(config.storage.listen),
+    clientOptionsFrom(config, clientCertificatesFrom(config, rating, logger)),
+  );
+  server.add(
+    SimulationServiceService,
+    simulationHandlers({
+      // In force: the live pipeline; drafts and published versions: their own pipelines (versions/pricer.ts).
+      priceLists: new PipelinePriceLists(pipeline, new PriceListPricers(db, state, { frameTimeout: rating.rules_frame_timeout })),
+      stored: storageFrames(storageConn.client(StorageServiceService)),
+      limits: { maxDays: rating.simulation_max_days, maxGroups: rating.simulation_max_groups },
+      billingTimeZone: config.collect.billing_time_zone,
+    }),
+    simulationPolicy,
+  );
   server.add(AuditServiceService, auditHandlers(audit), auditPolicy);
   await listen(server, rating, {
     backend: rating.backend,
@@ -83,6 +108,7 @@ await runService(ratingConfig, async ({ config, logger, metrics, listen }) => {
     server,
     close: async () => {
       state.stop();
+      storageConn.close();
       await db.close();
       await audit.close();
       await trust.close();

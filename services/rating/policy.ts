@@ -3,12 +3,15 @@
  * lists and modules are the admin's, a quote is open to any authenticated
  * caller), Rate for the service identity only (it prices as any project),
  * and a quote or an explanation as a project only for that project or an
- * admin. Every change of a price list, rule or module goes into the audit
- * trail. [auth] policy_file may replace any rule.
+ * admin. A simulation is a read of stored bills: a reader's, confined to
+ * its project (and storage confines the points it reads to the same
+ * project again). Every change of a price list, rule or module goes into
+ * the audit trail. [auth] policy_file may replace any rule.
  */
 import type { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import type { PriceListServiceService } from "../../libs/gen/ratemesh/v1/pricelist.js";
 import type { HashmapServiceService, RulesServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
+import type { SimulationServiceService } from "../../libs/gen/ratemesh/v1/simulation.js";
 import type { PolicyTable } from "../../libs/grpc/guard.js";
 import type { RatingServiceDefinition } from "./api.js";
 
@@ -25,6 +28,17 @@ export const ratingPolicy: PolicyTable<typeof RatingServiceDefinition> = {
   explain: { rule: "@", confine: ownProjectOnly },
   listModules: { rule: ADMIN },
   updateModule: { rule: ADMIN, audit: (r) => `module ${r.name}` },
+};
+
+/** A project-scoped caller simulates its own project only: no scopes named means its project; another project is refused. */
+function ownScopesOnly<R extends { scopeIds: string[] }>(req: R, project: string | undefined): R | undefined {
+  if (project === undefined) return undefined;
+  if (req.scopeIds.length === 0) return { ...req, scopeIds: [project] };
+  return req.scopeIds.every((s) => s === project) ? req : undefined;
+}
+
+export const simulationPolicy: PolicyTable<typeof SimulationServiceService> = {
+  simulate: { rule: "role:reader", confine: ownScopesOnly },
 };
 
 export const hashmapPolicy: PolicyTable<typeof HashmapServiceService> = {

@@ -9,38 +9,34 @@ import {
   billingTimeZoneProblem,
   checkDatabase,
   commonSections,
-  databaseOptions,
-  metricsListen,
+  databaseServiceOptions,
   periodOption,
   periodProblem,
-  serviceAddress,
   waitPeriodsOption,
 } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { duration, int, tolerated } from "../../libs/config/options.js";
-import { checkServed, checkTrust, servedOptions, trustValues } from "../../libs/config/trust.js";
+import { checkServed, checkTrust, trustValues } from "../../libs/config/trust.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 
-/** Callers' tokens come from Keystone, validated per [keystone_authtoken] as keystonemiddleware does. */
-export const identityService = { strategy: "keystone", section: "keystone_authtoken", name: "Keystone" } as const;
-
 const storage = {
-  ...serviceAddress("storage", "127.0.0.1:9631"),
-  ...metricsListen("storage", "127.0.0.1:9641"),
-  ...servedOptions("storage"),
-  ...databaseOptions({
-    backends: ["sqlite", "postgresql"],
-    backendHelp: "Storage engine: sqlite (one file, embedded) or postgresql.",
-    urlHelp:
-      "sqlite: path of the database file (':memory:' for a throwaway one). postgresql: a connection URL, postgresql://user:password@host:port/dbname.",
-    defaultFile: "ratemesh-storage.sqlite",
-    refusals: Object.fromEntries(
-      ["influxdb", "elasticsearch", "opensearch", "loki", "sqlalchemy", "hybrid", "gnocchi"].map((b) => [
-        b,
-        `ratemesh keeps rated data in its storage service, not in CloudKitty's ${b} backend: use backend = postgresql (url = postgresql://…) or sqlite (url = a file); \`ratemesh migrate from-cloudkitty\` writes these options`,
-      ]),
-    ),
-  }),
+  ...databaseServiceOptions(
+    "storage",
+    { listen: "127.0.0.1:9631", metrics: "127.0.0.1:9641" },
+    {
+      backends: ["sqlite", "postgresql"],
+      backendHelp: "Storage engine: sqlite (one file, embedded) or postgresql.",
+      urlHelp:
+        "sqlite: path of the database file (':memory:' for a throwaway one). postgresql: a connection URL, postgresql://user:password@host:port/dbname.",
+      defaultFile: "ratemesh-storage.sqlite",
+      refusals: Object.fromEntries(
+        ["influxdb", "elasticsearch", "opensearch", "loki", "sqlalchemy", "hybrid", "gnocchi"].map((b) => [
+          b,
+          `ratemesh keeps rated data in its storage service, not in CloudKitty's ${b} backend: use backend = postgresql (url = postgresql://…) or sqlite (url = a file); \`ratemesh migrate from-cloudkitty\` writes these options`,
+        ]),
+      ),
+    },
+  ),
   version: tolerated({
     help: "CloudKitty's storage API version; ratemesh's storage answers both of CloudKitty's APIs through the REST gateway",
     refusals: { "1": "CloudKitty's v1 storage is not supported: ratemesh's storage is the v2 kind (remove the option or set version = 2)" },
@@ -71,6 +67,9 @@ const cloudkittyStorage = Object.fromEntries(
     { "*": tolerated({ help: "CloudKitty's storage backend options; ratemesh's storage is [storage] backend and url" }) },
   ]),
 );
+
+/** Callers' tokens come from Keystone, validated per [keystone_authtoken] as OpenStack's auth token middleware does. */
+export const identityService = { strategy: "keystone", section: "keystone_authtoken", name: "Keystone" } as const;
 
 export const storageConfig = defineServiceConfig(
   "storage",

@@ -3,6 +3,7 @@
  * engine after validation. Generated message types stop at api.ts; times
  * are Dates here and epoch seconds inside the engines.
  */
+import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
 import type { Decimal } from "../../libs/money/decimal.js";
 
 /** A validated point, with the serialised forms the engines store and the digest covers. */
@@ -262,21 +263,41 @@ export interface PointCursor {
   seq: number;
 }
 
-export interface PeriodPoint {
+/** A stored point with its scope and period (the point itself as the contract's DataPoint). */
+export interface PeriodPoint extends DataPoint {
   scopeId: string;
   begin: Date;
   end: Date;
-  type: string;
-  unit: string;
-  qty: string;
-  price: string;
-  groupby: Record<string, string>;
-  metadata: Record<string, string>;
 }
 
 export interface PointPage {
   points: PeriodPoint[];
   /** Set when more points remain. */
+  next: PointCursor | undefined;
+}
+
+export interface PointColumnsQuery extends PointQuery {
+  /** Groupsets whose canonical JSON the reader has already: not read again. */
+  knownGroupsets: { has(ref: number): boolean };
+}
+
+/** A page of stored points as columns (one entry per point), with the dictionaries they refer to. */
+export interface PointColumnsPage {
+  scopeRef: number[];
+  /** Epoch seconds of each point's period. */
+  begin: number[];
+  typeRef: number[];
+  groupsetRef: number[];
+  unit: string[];
+  /** Exact decimals as text, trailing zeros dropped. */
+  qty: string[];
+  price: string[];
+  /** The metadata JSON as stored ("" for none). */
+  metadata: string[];
+  scopes: Map<number, string>;
+  types: Map<number, string>;
+  /** The canonical JSON of each groupset the page refers to that the reader did not know. */
+  groupsets: Map<number, string>;
   next: PointCursor | undefined;
 }
 
@@ -351,6 +372,8 @@ export interface StorageEngine {
   listAdjustments(query: AdjustmentQuery): Promise<AdjustmentLine[]>;
   /** Points in [begin, end) ordered by scope, period, then position in the frame. */
   listPoints(query: PointQuery): Promise<PointPage>;
+  /** The same points as columns, for bulk readers (StreamPointColumns). */
+  listPointColumns(query: PointColumnsQuery): Promise<PointColumnsPage>;
   /** Every difference between the rollups and the points they sum (empty when exact). A full scan. */
   verifyRollups(): Promise<string[]>;
   /** How busy the database connections are now. */

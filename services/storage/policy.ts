@@ -38,35 +38,28 @@ function additionTarget(r: AddDataFramesRequest): string {
   return `scopes ${shown}: ${points} points in ${r.frames.length} frames${key}`;
 }
 
+/** The scope ids asked for, intersected with the caller's project: no scope has the empty id, so [""] lists nothing. */
+function ownScopeIds<R extends { scopeIds: string[] }>(req: R, project: string | undefined): R | undefined {
+  if (project === undefined) return undefined;
+  const own = req.scopeIds.length === 0 || req.scopeIds.includes(project);
+  return { ...req, scopeIds: [own ? project : ""] };
+}
+
 export const storagePolicy: PolicyTable<typeof StorageServiceService> = {
   commitPeriod: { rule: "service" },
   // Points pushed as CloudKitty's POST /v2/dataframes: an operator's change of what is billed.
   addDataFrames: { rule: ADMIN, audit: additionTarget },
   listDataFrames: { rule: READ, confine: ownScopeOnly },
   streamDataFrames: { rule: READ, confine: ownScopeOnly },
+  streamPointColumns: { rule: READ, confine: ownScopeOnly },
   summary: { rule: READ, confine: ownScopeOnly },
   total: { rule: READ, confine: ownScopeOnly },
-  // Like Summary: a reader sees its own project's adjustments (scope_ids narrowed to it; [""] lists nothing).
-  listAdjustments: {
-    rule: READ,
-    confine: (req, project) => {
-      if (project === undefined) return undefined;
-      const own = req.scopeIds.length === 0 || req.scopeIds.includes(project);
-      return { ...req, scopeIds: [own ? project : ""] };
-    },
-  },
+  // Like Summary: a reader sees its own project's adjustments.
+  listAdjustments: { rule: READ, confine: ownScopeIds },
 };
 
 export const scopePolicy: PolicyTable<typeof ScopeServiceService> = {
-  listScopes: {
-    rule: READ,
-    // The ids asked for, intersected with the caller's project: no scope has the empty id, so [""] lists nothing.
-    confine: (req, project) => {
-      if (project === undefined) return undefined;
-      const own = req.scopeIds.length === 0 || req.scopeIds.includes(project);
-      return { ...req, scopeIds: [own ? project : ""] };
-    },
-  },
+  listScopes: { rule: READ, confine: ownScopeIds },
   getScope: {
     rule: READ,
     // Another project's scope is not found, exactly as one that does not exist.

@@ -202,8 +202,10 @@ describe("mesh skeleton", () => {
       "grpc.health.v1.Health",
       "ratemesh.v1.AuditService",
       "ratemesh.v1.HashmapService",
+      "ratemesh.v1.PriceListService",
       "ratemesh.v1.RatingService",
       "ratemesh.v1.RulesService",
+      "ratemesh.v1.SimulationService",
     ]);
     assert.deepEqual(listed(collector.address), ["grpc.health.v1.Health", "ratemesh.v1.CollectorService"]);
 

@@ -16,6 +16,7 @@ import { describe, it, type TestContext } from "node:test";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import { HashmapServiceService, RatingServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
+import { SimulateRequest, SimulationServiceService } from "../../libs/gen/ratemesh/v1/simulation.js";
 import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import type { Connection } from "../../libs/grpc/client.js";
 import { RemoteCallError } from "../../libs/grpc/status.js";
@@ -66,10 +67,9 @@ async function startSecuredMesh(t: TestContext, auth: IniSections, tokens: () =>
       auth,
     ),
   );
-  const [storage, rating] = await Promise.all([
-    startService(t, { service: "storage", configFile }),
-    startService(t, { service: "rating", configFile }),
-  ]);
+  const storage = await startService(t, { service: "storage", configFile });
+  // Rating reads stored points from storage for simulations, as their caller.
+  const rating = await startService(t, { service: "rating", configFile, env: { RATEMESH_STORAGE__ENDPOINT: storage.address } });
   const collector = await startService(t, {
     service: "collector",
     configFile,
@@ -163,6 +163,18 @@ async function checkPolicy(t: TestContext, mesh: SecuredMesh, projectA: string, 
     assert.equal((await scopesA.getScope({ scopeId: projectA })).scope?.scopeId, projectA);
     assert.equal(await code(scopesA.getScope({ scopeId: projectB })), "NOT_FOUND");
     assert.equal(await code(scopesA.getScope({ scopeId: "never-existed" })), "NOT_FOUND", "another project's scope looks like none");
+
+    const simulated = async (caller: CallerName, scopeIds: string[] = []) => {
+      const req = SimulateRequest.fromPartial({ begin: BEGIN, end: END, groupBy: ["scope_id"], scopeIds });
+      const groups: string[] = [];
+      for await (const m of mesh.connect("rating", caller).client(SimulationServiceService).simulate(req)) {
+        groups.push(...m.rows.map((r) => r.groups[0] ?? ""));
+      }
+      return groups;
+    };
+    assert.deepEqual(await simulated("readerA"), [projectA], "a simulation reads the caller's project only");
+    assert.deepEqual(await simulated("admin"), [projectA, projectB].sort());
+    assert.equal(await code(simulated("readerA", [projectB])), "PERMISSION_DENIED", "nor simulates another project's bill");
 
     const point = { type: "instance", unit: "", qty: "1", price: "", groupby: {}, metadata: {} };
     const quoteB = mesh.connect("rating", "tokenB").client(RatingServiceService);

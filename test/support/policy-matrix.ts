@@ -14,6 +14,7 @@ import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import { CollectorServiceService } from "../../libs/gen/ratemesh/v1/collector.js";
 import { PriceListServiceService } from "../../libs/gen/ratemesh/v1/pricelist.js";
 import { HashmapServiceService, RatingServiceService, RulesServiceService } from "../../libs/gen/ratemesh/v1/rating.js";
+import { SimulationServiceService } from "../../libs/gen/ratemesh/v1/simulation.js";
 import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import type { Connection } from "../../libs/grpc/client.js";
 import { RemoteCallError } from "../../libs/grpc/status.js";
@@ -35,6 +36,7 @@ export const SERVICES: Array<{ role: Role; def: ServiceDef }> = [
   { role: "rating", def: RulesServiceService },
   { role: "rating", def: PriceListServiceService },
   { role: "rating", def: AuditServiceService },
+  { role: "rating", def: SimulationServiceService },
   { role: "collector", def: CollectorServiceService },
 ];
 
@@ -42,12 +44,15 @@ const SERVICE_ONLY = new Set(["StorageService/CommitPeriod", "ScopeService/Recor
 const READERS_CONFINED = new Set([
   "StorageService/ListDataFrames",
   "StorageService/StreamDataFrames",
+  "StorageService/StreamPointColumns",
   "StorageService/Summary",
   "StorageService/Total",
   "StorageService/ListAdjustments",
   "ScopeService/ListScopes",
   "ScopeService/GetScope",
 ]);
+/** Readers of their own project (confined), not the service identity: the caller's token is what reads storage. */
+const READERS_NOT_SERVICE = new Set(["SimulationService/Simulate"]);
 /** Any authenticated caller; Quote and Explain are probed as project A, which project B may not price as. */
 const ANY = new Set(["RatingService/Quote", "RatingService/Explain", "CollectorService/ListMetrics"]);
 const ADMIN_OR_SERVICE = new Set(["ReprocessService/ListTasks", "ScopeService/CreateScope", "ScopeService/UpdateScope"]);
@@ -59,6 +64,7 @@ export function expected(method: string, caller: CallerName): Expected {
   let ok: boolean;
   if (SERVICE_ONLY.has(method)) ok = caller === "service";
   else if (READERS_CONFINED.has(method)) ok = true;
+  else if (READERS_NOT_SERVICE.has(method)) ok = caller !== "service";
   else if (ANY.has(method)) ok = !(caller === "tokenB" && (method === "RatingService/Quote" || method === "RatingService/Explain"));
   else if (ADMIN_OR_SERVICE.has(method)) ok = caller === "admin" || caller === "service";
   else ok = caller === "admin";

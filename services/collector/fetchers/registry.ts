@@ -1,4 +1,4 @@
-import type { Clock } from "../../../libs/time/period.js";
+import type { CollectorDeps } from "../collectors/registry.js";
 import { passwordAuth } from "../config/keystone.js";
 import { parseFilters } from "../config/prometheus.js";
 import type { CollectorConfig as Config } from "../config.js";
@@ -6,19 +6,14 @@ import { gnocchiClientFromConfig } from "../sources/gnocchi.js";
 import { HttpSource } from "../sources/http.js";
 import { KeystoneSession } from "../sources/keystone.js";
 import { prometheusClientFromConfig } from "../sources/prometheus.js";
-import type { CollectorTelemetry } from "../telemetry.js";
 import type { Fetcher } from "./fetcher.js";
 import { GnocchiFetcher } from "./gnocchi.js";
 import { KeystoneFetcher } from "./keystone.js";
 import { PrometheusFetcher } from "./prometheus.js";
 import { SourceFetcher } from "./source.js";
 
-export interface FetcherDeps {
-  /** Keystone token renewal reads the time from it. */
-  clock: Clock;
-  /** Where requests to the source are counted; none: not counted. */
-  telemetry?: CollectorTelemetry | undefined;
-}
+/** A fetcher's needs are a collector's, without the logger. */
+export type FetcherDeps = Omit<CollectorDeps, "logger">;
 
 export function createFetcher(config: Config, deps: FetcherDeps): Fetcher {
   const { clock } = deps;

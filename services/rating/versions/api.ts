@@ -14,6 +14,7 @@ import { MappingType } from "../../../libs/gen/ratemesh/v1/rating.js";
 import type { Handlers } from "../../../libs/grpc/server.js";
 import { decodePageToken, encodePageToken, optionalDate, pageSize } from "../../../libs/validation/fields.js";
 import type { MapType } from "../modules/hashmap/model.js";
+import { tiersFromMessage, tiersToMessage, timeOfUseFromMessage, timeOfUseToMessage } from "../modules/hashmap/price-shapes.js";
 import type { ListMapping, ListThreshold, PriceList } from "./content.js";
 import type { Change } from "./diff.js";
 import type { VersionManager } from "./manage.js";
@@ -27,16 +28,21 @@ function mapType(t: MappingType, field: string): MapType {
 
 const toType = (t: MapType) => (t === "rate" ? MappingType.MAPPING_TYPE_RATE : MappingType.MAPPING_TYPE_FLAT);
 
+/** Tiers and time of use validated as the hashmap API does (price-shapes.ts), the path named. */
 function mappingIn(m: PriceListMapping, p: string): ListMapping {
-  return {
+  const out: ListMapping = {
     value: m.value,
     type: mapType(m.type, `${p}.type`),
-    cost: m.cost,
+    // A tiered mapping's prices are its tiers: its cost may be left out.
+    cost: m.tiers !== undefined && m.cost === "" ? "0" : m.cost,
     group: m.group,
     tenant: m.tenant,
     name: m.name,
     description: m.description,
   };
+  if (m.tiers !== undefined) out.tiers = tiersFromMessage(m.tiers, `${p}.tiers`);
+  if (m.timeOfUse !== undefined) out.timeOfUse = timeOfUseFromMessage(m.timeOfUse, `${p}.time_of_use`);
+  return out;
 }
 
 function thresholdIn(t: PriceListThreshold, p: string): ListThreshold {
@@ -64,7 +70,12 @@ export function contentIn(c: PriceListContent, at = "content"): PriceList {
 }
 
 function contentOut(c: PriceList): PriceListContent {
-  const m = (x: ListMapping): PriceListMapping => ({ ...x, type: toType(x.type) });
+  const m = (x: ListMapping): PriceListMapping => ({
+    ...x,
+    type: toType(x.type),
+    tiers: x.tiers === undefined ? undefined : tiersToMessage(x.tiers),
+    timeOfUse: x.timeOfUse === undefined ? undefined : timeOfUseToMessage(x.timeOfUse),
+  });
   const t = (x: ListThreshold): PriceListThreshold => ({ ...x, type: toType(x.type) });
   return {
     groups: c.groups,

@@ -7,12 +7,15 @@
  * Flattened, each priced row has a key (which row it is) and a text (what
  * it says); two price lists differ exactly where a key is in one only or
  * its text differs (diff.ts), and publishing keeps the rows whose key and
- * text are unchanged (publish.ts).
+ * text are unchanged (publish.ts). A mapping's tiers and time of use
+ * (modules/hashmap/tiers.ts) are part of its text, so a change of a tier or
+ * a window is a change of the row.
  */
 import { InvalidArgumentError } from "../../../libs/errors/errors.js";
 import { Decimal } from "../../../libs/money/decimal.js";
 import { levelKey } from "../modules/hashmap/entries.js";
 import type { MapType } from "../modules/hashmap/model.js";
+import { shapeProblem, type Tiers, type TimeOfUse } from "../modules/hashmap/tiers.js";
 import { checkCel } from "../modules/rules/manage.js";
 
 export interface ListMapping {
@@ -23,6 +26,10 @@ export interface ListMapping {
   tenant: string;
   name: string;
   description: string;
+  /** A tiered price over the billing month (service flat mappings only); cost is then unused. Absent: none. */
+  tiers?: Tiers;
+  /** A cost by the period's local hour and day of week; cost applies outside its windows. Absent: none. */
+  timeOfUse?: TimeOfUse;
 }
 
 export interface ListThreshold {
@@ -82,8 +89,27 @@ export function mappingKey(m: FlatMapping): string {
   return `${parent}${groupPart(m.group)}${tenantPart(m.tenant)}`;
 }
 
+const DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+const hhmm = (minute: number) => `${String(Math.floor(minute / 60)).padStart(2, "0")}:${String(minute % 60).padStart(2, "0")}`;
+
+/** "graduated 0:0.10, 1000:0.08" (the CLI's one-line form). */
+export function tiersText(t: Tiers): string {
+  return `${t.mode} ${t.tiers.map((x) => `${x.from}:${x.price}`).join(", ")}`;
+}
+
+/** "Europe/Paris; 22:00-06:00=0.05; sat,sun=0.05" (the CLI's one-line form). */
+export function timeOfUseText(t: TimeOfUse): string {
+  const windows = t.windows.map((w) => {
+    const when = [w.days.map((d) => DAYS[d] ?? String(d)).join(","), w.from === w.to ? "" : `${hhmm(w.from)}-${hhmm(w.to)}`];
+    return `${when.filter((x) => x !== "").join(" ")}=${w.cost}`;
+  });
+  return [t.timeZone, ...windows].join("; ");
+}
+
 export function mappingText(m: ListMapping): string {
   let t = `${m.type} ${m.cost}`;
+  if (m.tiers !== undefined) t += ` tiers ${tiersText(m.tiers)}`;
+  if (m.timeOfUse !== undefined) t += ` time of use ${timeOfUseText(m.timeOfUse)}`;
   if (m.name !== "") t += ` name ${m.name}`;
   if (m.description !== "") t += ` (${m.description})`;
   return t;
@@ -155,6 +181,9 @@ export function checkPriceList(list: PriceList, at = "content"): void {
       if (field !== "" && m.value === "") throw new InvalidArgumentError(`${p}.value`, "is required for a field mapping");
       if (field === "" && m.value !== "") throw new InvalidArgumentError(`${p}.value`, "is for field mappings only");
       decimal(m.cost, `${p}.cost`);
+      // As the hashmap API: tiers on a service flat mapping only, never with time of use.
+      const shape = shapeProblem({ fieldId: field === "" ? null : field, type: m.type, tiers: m.tiers, timeOfUse: m.timeOfUse });
+      if (shape !== undefined) throw new InvalidArgumentError(`${p}.${shape.field}`, shape.problem);
       if (m.group !== "" && !groups.has(m.group))
         throw new InvalidArgumentError(`${p}.group`, `group ${JSON.stringify(m.group)} is not in groups`);
       unique(mappingKeys, mappingKey({ ...m, service, field }), p, "mapping");

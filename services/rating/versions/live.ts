@@ -2,7 +2,8 @@
  * The price list the rating tables hold, as seen from one instant: the
  * rows in force then (validity.ts), the rows scheduled to start later, and
  * the same as a PriceList (what a draft copies). Thresholds have no
- * validity window (as in CloudKitty): all of them are in force.
+ * validity window (as in CloudKitty): all of them are in force. A
+ * mapping's tiers and time of use come with it.
  */
 import { DEFAULT_GROUP, type HashmapData, type MappingRow, type ThresholdRow } from "../modules/hashmap/model.js";
 import type { RuleRow } from "../modules/rules/repository.js";
@@ -63,6 +64,8 @@ export function liveAt(data: HashmapData, ruleRows: RuleRow[], at: number): Live
       tenant: row.tenantId ?? "",
       name: row.name ?? "",
       description: row.description,
+      ...(row.tiers ? { tiers: row.tiers } : {}),
+      ...(row.timeOfUse ? { timeOfUse: row.timeOfUse } : {}),
       row,
     };
     if (inForce(row, at)) mappings.push(m);

@@ -6,7 +6,7 @@
  *   const pricer = await pricers.forVersion(3);   // or: await pricers.forDraft("spring")
  *   pricer.rate(frames);                           // RatingFrame[] (domain.ts), priced in place
  *   pricer.unpriced(frame);                        // the points no rule priced, as Rate reports them
- *   pricer.explain(point, scopeId, at);            // as Explain
+ *   pricer.explain(point, scopeId, at, "990");     // as Explain, with the month-to-date of the point's type
  *   pricer.priceFrame(frame);                      // rate + unpriced: how many points no rule priced
  *   await pricers.resolve({ kind: "version", version: 3n });   // or { kind: "draft", name: "spring" }
  *
@@ -21,6 +21,14 @@
  * a frame is priced exactly as Rate prices it at an instant where that
  * version is in force. Module states (enabled, priority) are the live
  * ones. NOT_FOUND for an unknown version or draft.
+ *
+ * Tiered and time-of-use mappings price as Rate prices them: a frame's
+ * `monthToDate` (the quantity of each type earlier in its scope's billing
+ * month, as Rate's month_to_date carries it, RatingFrame in domain.ts) is
+ * what its tiered mappings start from (none: 0), and a time-of-use cost is
+ * the one of the window holding the frame's `at`. The caller gives the
+ * month-to-date; the pricer never reads it (it prices stored history as it
+ * is asked to).
  *
  * Versions never change, so their pricers are kept (by number, rebuilt only
  * when the module states change); a draft's pricer is kept until the draft
@@ -57,7 +65,8 @@ export interface FramePricer {
   /** Prices the frame in place and returns how many of its points no rule priced. */
   priceFrame(frame: RatingFrame): number;
   unpriced(frame: RatingFrame): Unpriced | undefined;
-  explain(point: RatingPoint, scopeId: string, at: Date): ModuleExplanation[];
+  /** As Explain: monthToDate is the point's type's quantity earlier in the billing month (tiers), "0" if absent. */
+  explain(point: RatingPoint, scopeId: string, at: Date, monthToDate?: string): ModuleExplanation[];
 }
 
 /** The live rows of a price list's content, as the hashmap and rules modules load them. */
@@ -82,6 +91,8 @@ export function rowsOf(content: PriceList): { hashmap: HashmapData; rules: RuleR
     createdAt: 0,
     deletedAt: null,
     seq,
+    tiers: m.tiers ?? null,
+    timeOfUse: m.timeOfUse ?? null,
   });
   const threshold = (
     t: PriceList["services"][number]["thresholds"][number],
@@ -161,7 +172,7 @@ function pricerOf(pipeline: Pipeline, version: number | undefined, draft: string
       return pipeline.unpriced(frame)?.points ?? 0;
     },
     unpriced: (frame) => pipeline.unpriced(frame),
-    explain: (point, scopeId, at) => pipeline.explain(point, scopeId, at),
+    explain: (point, scopeId, at, monthToDate) => pipeline.explain(point, scopeId, at, monthToDate),
   };
 }
 

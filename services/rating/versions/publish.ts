@@ -14,7 +14,9 @@
  *    starts at E: its window would be empty);
  * 3. one scheduled to start after E is soft-deleted (the draft replaces
  *    everything from E on);
- * 4. every draft row not kept is created with the window [E, open);
+ * 4. every draft row not kept is created with the window [E, open), with
+ *    its tiers and time of use (a mapping whose tiers or windows changed is
+ *    not kept: they are part of its text, content.ts);
  * 5. groups, services and fields the draft names are created if missing,
  *    never deleted (a service whose rules all ended prices nothing);
  * 6. thresholds have no window (as in CloudKitty): they change at once, so
@@ -123,6 +125,8 @@ export async function publishDraft(tx: SqlExecutor, input: PublishInput, now: nu
       description: m.description,
       createdAt: now,
       deletedAt: null,
+      tiers: m.tiers ?? null,
+      timeOfUse: m.timeOfUse ?? null,
     });
   }
   for (const r of draft.content.rules) {

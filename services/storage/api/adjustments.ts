@@ -11,23 +11,16 @@ function isCursor(v: unknown): v is { a: number; k: number; t: number; g: number
   return [c.a, c.k, c.t, c.g].every((n) => Number.isSafeInteger(n));
 }
 
+/** The line as it is stored, with its amounts as exact text and its tags (none: ""). */
 function toLine(l: AdjustmentLine): AdjustmentLineMessage {
+  const { cursor: _, ...line } = l;
   return {
-    adjustmentId: l.adjustmentId,
-    scopeId: l.scopeId,
-    begin: l.begin,
-    end: l.end,
-    type: l.type,
-    groupby: l.groupby,
-    kind: l.kind,
+    ...line,
     qty: trimmed(l.qty).toString(),
     price: trimmed(l.price).toString(),
     points: String(l.points),
     taskId: l.taskId ?? "",
     resetId: l.resetId ?? "",
-    actor: l.actor,
-    reason: l.reason,
-    recordedAt: l.recordedAt,
   };
 }
 

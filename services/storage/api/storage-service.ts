@@ -15,6 +15,7 @@ import type { CommitInput, CommitResult, OrderBy, PeriodPoint, PointCursor, Summ
 import { latestCommittable } from "../engine/rules.js";
 import { refusalOutcome } from "../telemetry.js";
 import { adjustmentHandlers } from "./adjustments.js";
+import { streamPointColumns } from "./point-columns.js";
 import {
   addFramesInputFrom,
   commitInputFrom,
@@ -188,6 +189,12 @@ export function storageHandlers(
       const after = token === undefined ? undefined : { scopeRef: token.r, begin: token.b, seq: token.s };
       const { points, next } = await engine.listPoints({ begin, end, filters, limit, after });
       return { frames: toFrames(points), nextPageToken: cursorToken(next) };
+    },
+
+    async streamPointColumns(req, ctx, send) {
+      const { begin, end } = rangeOrCurrentMonth(req.begin, req.end, clock.now());
+      const filters = await validateFilters(req.filters, new KeyCatalog(engine));
+      await streamPointColumns(engine, periodSeconds, { begin, end, filters }, ctx.signal, send);
     },
 
     async streamDataFrames(req, ctx, send) {

@@ -86,6 +86,12 @@ export interface ExactColumns {
   select(name: string, alias?: string): string;
   /** The value of `name` in a row read with select(). */
   read(row: Row, name: string): Decimal;
+  /**
+   * An SQL expression of the value of `name` (of the table alias) as exact
+   * text ("12.50", "-3", "0.001"; trailing zeros may remain), for reads
+   * that take rows as arrays (Sql.arrays).
+   */
+  text(name: string, alias: string): string;
 }
 
 /**
@@ -95,6 +101,13 @@ export interface ExactColumns {
  */
 export interface Sql {
   all<R extends object = Row>(text: string, params?: readonly Param[]): Promise<R[]>;
+  /**
+   * Rows as arrays, integers as JS numbers: only for integer columns known
+   * to stay below 2^53 (references, epoch seconds, sequence numbers); read
+   * exact decimals as text (ExactColumns.text). Faster than all() for bulk
+   * reads: no object per row, no BigInt per integer.
+   */
+  arrays(text: string, params?: readonly Param[]): Promise<unknown[][]>;
   /** Runs a statement; resolves to the number of rows it changed. */
   run(text: string, params?: readonly Param[]): Promise<number>;
 

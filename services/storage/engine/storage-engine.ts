@@ -20,6 +20,8 @@ import type {
   ConnectionStats,
   CreateScopeInput,
   CreateTasksInput,
+  PointColumnsPage,
+  PointColumnsQuery,
   PointPage,
   PointQuery,
   ReseedInput,
@@ -39,6 +41,7 @@ import { listAdjustments } from "./adjustments.js";
 import { commitPeriod } from "./commit.js";
 import type { Dialect } from "./dialect.js";
 import { Dictionary } from "./dictionary.js";
+import { listPointColumns } from "./point-columns.js";
 import { listPoints } from "./points.js";
 import { createScope, getScope, listScopes, recordScopeError, reseedFencing, resetScopes, updateScope } from "./scopes.js";
 import { SqlSummarySource } from "./sources.js";
@@ -136,6 +139,10 @@ export class SqlStorageEngine implements StorageEngine {
 
   listPoints(query: PointQuery): Promise<PointPage> {
     return this.db.read((sql) => listPoints(sql, query, this.period));
+  }
+
+  listPointColumns(query: PointColumnsQuery): Promise<PointColumnsPage> {
+    return this.db.read((sql) => listPointColumns(sql, query));
   }
 
   verifyRollups(): Promise<string[]> {

@@ -14,6 +14,7 @@ const num = (v: unknown): Decimal => (v === null || v === undefined ? Decimal.ZE
 export const NUMERIC: ExactColumns = {
   select: (name: string, alias?: string) => (alias === undefined ? name : `${alias}.${name}`),
   read: (row: Row, name: string) => num(row[name]),
+  text: (name: string, alias: string) => `${alias}.${name}::text`,
 };
 
 const count = (q: GroupSums) => (q.count === undefined ? "count(*)" : `sum(${q.count})`);

@@ -41,6 +41,10 @@ export class PgStatements implements Sql {
     return (await this.db.query(this.text(text), params as unknown[])).rows as R[];
   }
 
+  async arrays(text: string, params: readonly Param[] = []): Promise<unknown[][]> {
+    return (await this.db.query({ text: this.text(text), values: params as unknown[], rowMode: "array" })).rows as unknown[][];
+  }
+
   async run(text: string, params: readonly Param[] = []): Promise<number> {
     return (await this.db.query(this.text(text), params as unknown[])).rowCount ?? 0;
   }

@@ -39,6 +39,11 @@ export const PARTS: ExactColumns = {
   select: (name: string, alias?: string) =>
     ["i", "f1", "f2", "x"].map((part) => (alias === undefined ? `${name}_${part}` : `${alias}.${name}_${part}`)).join(", "),
   read: (row: Row, name: string) => exactValue(row[`${name}_i`], row[`${name}_f1`], row[`${name}_f2`], row[`${name}_x`]),
+  text: (name: string, alias: string) => {
+    const c = (part: string) => `${alias}.${name}_${part}`;
+    // A point's parts share its sign and |f1|, |f2| < 10^9 (../engine/exact.ts); a value kept as text has zero parts.
+    return `(CASE WHEN ${c("x")} IS NOT NULL THEN ${c("x")} ELSE (CASE WHEN ${c("i")} < 0 OR ${c("f1")} < 0 OR ${c("f2")} < 0 THEN '-' ELSE '' END) || abs(${c("i")}) || (CASE WHEN ${c("f1")} = 0 AND ${c("f2")} = 0 THEN '' ELSE '.' || rtrim(printf('%09d%09d', abs(${c("f1")}), abs(${c("f2")})), '0') END) END)`;
+  },
 };
 
 export function isOverflow(err: unknown): boolean {

@@ -43,6 +43,19 @@ export class SqliteStatements implements Sql {
     return [];
   }
 
+  private readonly arrayStatements = new Map<string, Statement<unknown[]>>();
+
+  async arrays(text: string, params: readonly Param[] = []): Promise<unknown[][]> {
+    let s = this.arrayStatements.get(text);
+    if (s === undefined) {
+      s = this.db.prepare(text);
+      s.safeIntegers(false);
+      s.raw(true);
+      this.arrayStatements.set(text, s);
+    }
+    return s.all(bind(params)) as unknown[][];
+  }
+
   async run(text: string, params: readonly Param[] = []): Promise<number> {
     return this.prepare(text).run(bind(params)).changes;
   }

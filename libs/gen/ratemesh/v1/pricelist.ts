@@ -19,7 +19,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
-import { MappingType, mappingTypeFromJSON, mappingTypeToJSON } from "./rating.js";
+import { MappingTiers, MappingType, mappingTypeFromJSON, mappingTypeToJSON, TimeOfUse } from "./rating.js";
 
 export const protobufPackage = "ratemesh.v1";
 
@@ -108,6 +108,19 @@ export interface PriceListMapping {
   tenant: string;
   name: string;
   description: string;
+  /**
+   * A tiered price over the billing month (service flat mappings only), as
+   * HashMapping's: the tiers price the mapping's group, cost is unused (may
+   * be empty).
+   */
+  tiers?:
+    | MappingTiers
+    | undefined;
+  /**
+   * A cost by the hour and day of week of the period's begin, as
+   * HashMapping's; cost applies outside its windows.
+   */
+  timeOfUse?: TimeOfUse | undefined;
 }
 
 export interface PriceListThreshold {
@@ -595,7 +608,17 @@ export const PriceListField: MessageFns<PriceListField> = {
 };
 
 function createBasePriceListMapping(): PriceListMapping {
-  return { value: "", type: 0, cost: "", group: "", tenant: "", name: "", description: "" };
+  return {
+    value: "",
+    type: 0,
+    cost: "",
+    group: "",
+    tenant: "",
+    name: "",
+    description: "",
+    tiers: undefined,
+    timeOfUse: undefined,
+  };
 }
 
 export const PriceListMapping: MessageFns<PriceListMapping> = {
@@ -620,6 +643,12 @@ export const PriceListMapping: MessageFns<PriceListMapping> = {
     }
     if (message.description !== "") {
       writer.uint32(58).string(message.description);
+    }
+    if (message.tiers !== undefined) {
+      MappingTiers.encode(message.tiers, writer.uint32(66).fork()).join();
+    }
+    if (message.timeOfUse !== undefined) {
+      TimeOfUse.encode(message.timeOfUse, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -693,6 +722,22 @@ export const PriceListMapping: MessageFns<PriceListMapping> = {
             message.description = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.tiers = MappingTiers.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.timeOfUse = TimeOfUse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -714,6 +759,12 @@ export const PriceListMapping: MessageFns<PriceListMapping> = {
       tenant: isSet(object.tenant) ? globalThis.String(object.tenant) : "",
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       description: isSet(object.description) ? globalThis.String(object.description) : "",
+      tiers: isSet(object.tiers) ? MappingTiers.fromJSON(object.tiers) : undefined,
+      timeOfUse: isSet(object.timeOfUse)
+        ? TimeOfUse.fromJSON(object.timeOfUse)
+        : isSet(object.time_of_use)
+        ? TimeOfUse.fromJSON(object.time_of_use)
+        : undefined,
     };
   },
 
@@ -740,6 +791,12 @@ export const PriceListMapping: MessageFns<PriceListMapping> = {
     if (message.description !== "") {
       obj.description = message.description;
     }
+    if (message.tiers !== undefined) {
+      obj.tiers = MappingTiers.toJSON(message.tiers);
+    }
+    if (message.timeOfUse !== undefined) {
+      obj.timeOfUse = TimeOfUse.toJSON(message.timeOfUse);
+    }
     return obj;
   },
 
@@ -755,6 +812,12 @@ export const PriceListMapping: MessageFns<PriceListMapping> = {
     message.tenant = object.tenant ?? "";
     message.name = object.name ?? "";
     message.description = object.description ?? "";
+    message.tiers = (object.tiers !== undefined && object.tiers !== null)
+      ? MappingTiers.fromPartial(object.tiers)
+      : undefined;
+    message.timeOfUse = (object.timeOfUse !== undefined && object.timeOfUse !== null)
+      ? TimeOfUse.fromPartial(object.timeOfUse)
+      : undefined;
     return message;
   },
 };

@@ -148,6 +148,53 @@ export interface StreamDataFramesResponse {
   frame?: DataFrame | undefined;
 }
 
+export interface StreamPointColumnsRequest {
+  begin?: Date | undefined;
+  end?: Date | undefined;
+  filters: Filter[];
+}
+
+export interface StreamPointColumnsResponse {
+  /**
+   * The dictionary entries this message uses first, to append to the
+   * stream's dictionaries: an index is the entry's position in the order
+   * of arrival over the whole stream, from 0.
+   */
+  newTypes: string[];
+  newUnits: string[];
+  /** A groupby map as canonical JSON: {"id":"vm-1","project_id":"acme"}. */
+  newGroupbys: string[];
+  /** A metadata map as JSON; "" for none. */
+  newMetadata: string[];
+  frames: PointColumns[];
+  /**
+   * True when the stream's dictionaries start again, empty, with this
+   * message (they are bounded: a stream of millions of distinct maps does
+   * not keep them all).
+   */
+  dictionariesReset: boolean;
+}
+
+/**
+ * Points of one (scope, period), in their stored order; a large period may
+ * come in several parts (consecutive, with the same scope and begin).
+ */
+export interface PointColumns {
+  scopeId: string;
+  begin?: Date | undefined;
+  end?:
+    | Date
+    | undefined;
+  /** One entry per point: indexes into the stream's dictionaries. */
+  types: number[];
+  units: number[];
+  groupbys: number[];
+  metadata: number[];
+  /** One entry per point: exact decimals, trailing zeros dropped. */
+  qty: string[];
+  price: string[];
+}
+
 export interface SummaryRequest {
   /** Default: the start of the current month (UTC) and the next month start. */
   begin?: Date | undefined;
@@ -1480,6 +1527,545 @@ export const StreamDataFramesResponse: MessageFns<StreamDataFramesResponse> = {
     message.frame = (object.frame !== undefined && object.frame !== null)
       ? DataFrame.fromPartial(object.frame)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseStreamPointColumnsRequest(): StreamPointColumnsRequest {
+  return { begin: undefined, end: undefined, filters: [] };
+}
+
+export const StreamPointColumnsRequest: MessageFns<StreamPointColumnsRequest> = {
+  encode(message: StreamPointColumnsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.begin !== undefined) {
+      Timestamp.encode(toTimestamp(message.begin), writer.uint32(10).fork()).join();
+    }
+    if (message.end !== undefined) {
+      Timestamp.encode(toTimestamp(message.end), writer.uint32(18).fork()).join();
+    }
+    for (const v of message.filters) {
+      Filter.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamPointColumnsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamPointColumnsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.begin = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.end = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.filters.push(Filter.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamPointColumnsRequest {
+    return {
+      begin: isSet(object.begin) ? fromJsonTimestamp(object.begin) : undefined,
+      end: isSet(object.end) ? fromJsonTimestamp(object.end) : undefined,
+      filters: globalThis.Array.isArray(object?.filters) ? object.filters.map((e: any) => Filter.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: StreamPointColumnsRequest): unknown {
+    const obj: any = {};
+    if (message.begin !== undefined) {
+      obj.begin = message.begin.toISOString();
+    }
+    if (message.end !== undefined) {
+      obj.end = message.end.toISOString();
+    }
+    if (message.filters?.length) {
+      obj.filters = message.filters.map((e) => Filter.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamPointColumnsRequest>, I>>(base?: I): StreamPointColumnsRequest {
+    return StreamPointColumnsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamPointColumnsRequest>, I>>(object: I): StreamPointColumnsRequest {
+    const message = createBaseStreamPointColumnsRequest();
+    message.begin = object.begin ?? undefined;
+    message.end = object.end ?? undefined;
+    message.filters = object.filters?.map((e) => Filter.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStreamPointColumnsResponse(): StreamPointColumnsResponse {
+  return { newTypes: [], newUnits: [], newGroupbys: [], newMetadata: [], frames: [], dictionariesReset: false };
+}
+
+export const StreamPointColumnsResponse: MessageFns<StreamPointColumnsResponse> = {
+  encode(message: StreamPointColumnsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.newTypes) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.newUnits) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.newGroupbys) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.newMetadata) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.frames) {
+      PointColumns.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.dictionariesReset !== false) {
+      writer.uint32(48).bool(message.dictionariesReset);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamPointColumnsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamPointColumnsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.newTypes.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.newUnits.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.newGroupbys.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.newMetadata.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.frames.push(PointColumns.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.dictionariesReset = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamPointColumnsResponse {
+    return {
+      newTypes: globalThis.Array.isArray(object?.newTypes)
+        ? object.newTypes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.new_types)
+        ? object.new_types.map((e: any) => globalThis.String(e))
+        : [],
+      newUnits: globalThis.Array.isArray(object?.newUnits)
+        ? object.newUnits.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.new_units)
+        ? object.new_units.map((e: any) => globalThis.String(e))
+        : [],
+      newGroupbys: globalThis.Array.isArray(object?.newGroupbys)
+        ? object.newGroupbys.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.new_groupbys)
+        ? object.new_groupbys.map((e: any) => globalThis.String(e))
+        : [],
+      newMetadata: globalThis.Array.isArray(object?.newMetadata)
+        ? object.newMetadata.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.new_metadata)
+        ? object.new_metadata.map((e: any) => globalThis.String(e))
+        : [],
+      frames: globalThis.Array.isArray(object?.frames)
+        ? object.frames.map((e: any) => PointColumns.fromJSON(e))
+        : [],
+      dictionariesReset: isSet(object.dictionariesReset)
+        ? globalThis.Boolean(object.dictionariesReset)
+        : isSet(object.dictionaries_reset)
+        ? globalThis.Boolean(object.dictionaries_reset)
+        : false,
+    };
+  },
+
+  toJSON(message: StreamPointColumnsResponse): unknown {
+    const obj: any = {};
+    if (message.newTypes?.length) {
+      obj.newTypes = message.newTypes;
+    }
+    if (message.newUnits?.length) {
+      obj.newUnits = message.newUnits;
+    }
+    if (message.newGroupbys?.length) {
+      obj.newGroupbys = message.newGroupbys;
+    }
+    if (message.newMetadata?.length) {
+      obj.newMetadata = message.newMetadata;
+    }
+    if (message.frames?.length) {
+      obj.frames = message.frames.map((e) => PointColumns.toJSON(e));
+    }
+    if (message.dictionariesReset !== false) {
+      obj.dictionariesReset = message.dictionariesReset;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamPointColumnsResponse>, I>>(base?: I): StreamPointColumnsResponse {
+    return StreamPointColumnsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamPointColumnsResponse>, I>>(object: I): StreamPointColumnsResponse {
+    const message = createBaseStreamPointColumnsResponse();
+    message.newTypes = object.newTypes?.map((e) => e) || [];
+    message.newUnits = object.newUnits?.map((e) => e) || [];
+    message.newGroupbys = object.newGroupbys?.map((e) => e) || [];
+    message.newMetadata = object.newMetadata?.map((e) => e) || [];
+    message.frames = object.frames?.map((e) => PointColumns.fromPartial(e)) || [];
+    message.dictionariesReset = object.dictionariesReset ?? false;
+    return message;
+  },
+};
+
+function createBasePointColumns(): PointColumns {
+  return {
+    scopeId: "",
+    begin: undefined,
+    end: undefined,
+    types: [],
+    units: [],
+    groupbys: [],
+    metadata: [],
+    qty: [],
+    price: [],
+  };
+}
+
+export const PointColumns: MessageFns<PointColumns> = {
+  encode(message: PointColumns, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scopeId !== "") {
+      writer.uint32(10).string(message.scopeId);
+    }
+    if (message.begin !== undefined) {
+      Timestamp.encode(toTimestamp(message.begin), writer.uint32(18).fork()).join();
+    }
+    if (message.end !== undefined) {
+      Timestamp.encode(toTimestamp(message.end), writer.uint32(26).fork()).join();
+    }
+    if (message.types.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.types) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.units.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.units) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.groupbys.length !== 0) {
+      writer.uint32(50).fork();
+      for (const v of message.groupbys) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.metadata.length !== 0) {
+      writer.uint32(58).fork();
+      for (const v of message.metadata) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.qty) {
+      writer.uint32(66).string(v!);
+    }
+    for (const v of message.price) {
+      writer.uint32(74).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PointColumns {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePointColumns();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scopeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.begin = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.end = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.types.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.types.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag === 40) {
+              message.units.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.units.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 6: {
+            if (tag === 48) {
+              message.groupbys.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 50) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.groupbys.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 7: {
+            if (tag === 56) {
+              message.metadata.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 58) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.metadata.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.qty.push(reader.string());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.price.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PointColumns {
+    return {
+      scopeId: isSet(object.scopeId)
+        ? globalThis.String(object.scopeId)
+        : isSet(object.scope_id)
+        ? globalThis.String(object.scope_id)
+        : "",
+      begin: isSet(object.begin) ? fromJsonTimestamp(object.begin) : undefined,
+      end: isSet(object.end) ? fromJsonTimestamp(object.end) : undefined,
+      types: globalThis.Array.isArray(object?.types) ? object.types.map((e: any) => globalThis.Number(e)) : [],
+      units: globalThis.Array.isArray(object?.units) ? object.units.map((e: any) => globalThis.Number(e)) : [],
+      groupbys: globalThis.Array.isArray(object?.groupbys) ? object.groupbys.map((e: any) => globalThis.Number(e)) : [],
+      metadata: globalThis.Array.isArray(object?.metadata) ? object.metadata.map((e: any) => globalThis.Number(e)) : [],
+      qty: globalThis.Array.isArray(object?.qty) ? object.qty.map((e: any) => globalThis.String(e)) : [],
+      price: globalThis.Array.isArray(object?.price) ? object.price.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: PointColumns): unknown {
+    const obj: any = {};
+    if (message.scopeId !== "") {
+      obj.scopeId = message.scopeId;
+    }
+    if (message.begin !== undefined) {
+      obj.begin = message.begin.toISOString();
+    }
+    if (message.end !== undefined) {
+      obj.end = message.end.toISOString();
+    }
+    if (message.types?.length) {
+      obj.types = message.types.map((e) => Math.round(e));
+    }
+    if (message.units?.length) {
+      obj.units = message.units.map((e) => Math.round(e));
+    }
+    if (message.groupbys?.length) {
+      obj.groupbys = message.groupbys.map((e) => Math.round(e));
+    }
+    if (message.metadata?.length) {
+      obj.metadata = message.metadata.map((e) => Math.round(e));
+    }
+    if (message.qty?.length) {
+      obj.qty = message.qty;
+    }
+    if (message.price?.length) {
+      obj.price = message.price;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PointColumns>, I>>(base?: I): PointColumns {
+    return PointColumns.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PointColumns>, I>>(object: I): PointColumns {
+    const message = createBasePointColumns();
+    message.scopeId = object.scopeId ?? "";
+    message.begin = object.begin ?? undefined;
+    message.end = object.end ?? undefined;
+    message.types = object.types?.map((e) => e) || [];
+    message.units = object.units?.map((e) => e) || [];
+    message.groupbys = object.groupbys?.map((e) => e) || [];
+    message.metadata = object.metadata?.map((e) => e) || [];
+    message.qty = object.qty?.map((e) => e) || [];
+    message.price = object.price?.map((e) => e) || [];
     return message;
   },
 };
@@ -5645,6 +6231,23 @@ export const StorageServiceService = {
     responseDeserialize: (value: Buffer): StreamDataFramesResponse => StreamDataFramesResponse.decode(value),
   },
   /**
+   * The same points as StreamDataFrames, in a compact layout for bulk
+   * readers (rating's simulations): each message carries frames as columns
+   * (one entry per point) whose types, units, groupby maps and metadata are
+   * indexes into dictionaries sent once per stream. Read-only.
+   */
+  streamPointColumns: {
+    path: "/ratemesh.v1.StorageService/StreamPointColumns" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamPointColumnsRequest): Buffer =>
+      Buffer.from(StreamPointColumnsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamPointColumnsRequest => StreamPointColumnsRequest.decode(value),
+    responseSerialize: (value: StreamPointColumnsResponse): Buffer =>
+      Buffer.from(StreamPointColumnsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamPointColumnsResponse => StreamPointColumnsResponse.decode(value),
+  },
+  /**
    * Exact sums of qty and price grouped by any groupby keys, type, scope and
    * time bucket.
    */
@@ -5730,6 +6333,13 @@ export interface StorageServiceServer extends UntypedServiceImplementation {
   listDataFrames: handleUnaryCall<ListDataFramesRequest, ListDataFramesResponse>;
   /** The same as ListDataFrames as a stream, for large results. */
   streamDataFrames: handleServerStreamingCall<StreamDataFramesRequest, StreamDataFramesResponse>;
+  /**
+   * The same points as StreamDataFrames, in a compact layout for bulk
+   * readers (rating's simulations): each message carries frames as columns
+   * (one entry per point) whose types, units, groupby maps and metadata are
+   * indexes into dictionaries sent once per stream. Read-only.
+   */
+  streamPointColumns: handleServerStreamingCall<StreamPointColumnsRequest, StreamPointColumnsResponse>;
   /**
    * Exact sums of qty and price grouped by any groupby keys, type, scope and
    * time bucket.
@@ -5817,6 +6427,21 @@ export interface StorageServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<StreamDataFramesResponse>;
+  /**
+   * The same points as StreamDataFrames, in a compact layout for bulk
+   * readers (rating's simulations): each message carries frames as columns
+   * (one entry per point) whose types, units, groupby maps and metadata are
+   * indexes into dictionaries sent once per stream. Read-only.
+   */
+  streamPointColumns(
+    request: StreamPointColumnsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamPointColumnsResponse>;
+  streamPointColumns(
+    request: StreamPointColumnsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamPointColumnsResponse>;
   /**
    * Exact sums of qty and price grouped by any groupby keys, type, scope and
    * time bucket.

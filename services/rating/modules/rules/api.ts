@@ -8,17 +8,14 @@ import { MAX_SOURCE } from "./cel.js";
 import type { RulesManager } from "./manage.js";
 import type { RuleRow } from "./repository.js";
 
+/** The row as stored, with its times as dates and no tenant as "". */
 function toRuleMessage(r: RuleRow): PriceRule {
+  const { seq: _, ...rule } = r;
   return {
-    ruleId: r.ruleId,
-    name: r.name,
-    condition: r.condition,
-    expression: r.expression,
-    order: r.order,
+    ...rule,
     tenantId: r.tenantId ?? "",
     start: new Date(r.start),
     end: r.end === null ? undefined : new Date(r.end),
-    description: r.description,
     createdAt: new Date(r.createdAt),
     deletedAt: r.deletedAt === null ? undefined : new Date(r.deletedAt),
   };
