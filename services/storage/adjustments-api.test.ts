@@ -2,8 +2,9 @@
  * Adjustments over real gRPC against a storage process, on SQLite and on
  * PostgreSQL: the worked example of the README (0.50 x 10 = 5.00 billed,
  * re-rated at 0.65: 6.50), Total now and as_of, ListAdjustments paged and
- * filtered, a replayed re-commit, a reset with its reason, and the
- * operator's verifier on the result.
+ * filtered, a replayed re-commit, a reset with its reason, a period first
+ * committed after as_of (absent as of it), and the operator's verifier on
+ * the result.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -132,6 +133,14 @@ function apiSuite(backend: Backend) {
         ["scopes p1: tiers fixed"],
         "the reset's reason is in the audit trail",
       );
+
+      // Period 1 first committed now, at 3.00: as billed at billedAt it is absent (5.00), now 7.00 + 3.00 = 10.00.
+      const day = { begin: at(0), end: at(24), filters: [] };
+      const beforePeriod1 = await instant();
+      await s.storage.commitPeriod(commitRequest("p1", 1, [point("compute", "6", "3.00", flavor)], { token: 2 }));
+      assert.deepEqual(await s.storage.total({ ...day, asOf: billedAt }), { qty: "10", price: "5", points: "1" });
+      assert.deepEqual(await s.storage.total({ ...day, asOf: beforePeriod1 }), { qty: "10", price: "7", points: "1" });
+      assert.deepEqual(await s.storage.total(day), { qty: "16", price: "10", points: "2" });
 
       await assert.rejects(
         s.storage.listAdjustments({ ...request, pageToken: "not-a-token" }),

@@ -54,7 +54,13 @@ export const sqliteCase: EngineCase = {
       raw.close();
       for (const e of opened) await e.close().catch(() => {});
     });
-    return { engine, reopen: open, sql: async (text) => raw.prepare(text).all() as Array<Record<string, unknown>> };
+    const sql = async (text: string) => {
+      const statement = raw.prepare(text);
+      if (statement.reader) return statement.all() as Array<Record<string, unknown>>;
+      statement.run();
+      return [];
+    };
+    return { engine, reopen: open, sql };
   },
 };
 

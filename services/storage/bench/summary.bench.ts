@@ -5,7 +5,10 @@
  * path. The queries run twice: with the first 3 days loaded (1 million
  * points) and with the whole month (10 million), and the storage process's
  * memory is read during both, to show it does not grow with the points.
- * Target: grouped by scope and type, at most 100 ms.
+ * Target: grouped by scope and type, at most 100 ms. The same queries
+ * "as billed at" a time (as_of) are timed too: at the end of the first 3
+ * days (on the whole month, the 27 later days are periods first committed
+ * after it, subtracted) and at the start of the queries (nothing after it).
  *
  * RATEMESH_BENCH_ENGINES=sqlite|postgresql picks the engines;
  * RATEMESH_BENCH_DAYS (default 30) shortens the month for a quick run.
@@ -79,7 +82,23 @@ async function load(engine: StorageEngine, fromDay: number, toDay: number, concu
   return (performance.now() - t0) / 1000;
 }
 
-async function measure(db: BenchDatabase, label: string): Promise<void> {
+/** The queries as billed at the end of the first days' load, and at the start of the queries. */
+function asOfQueries(firstDaysLoaded: Date): Query[] {
+  const now = new Date();
+  const pick = (name: string) => QUERIES.find((q) => q.name === name) as Query;
+  return [
+    ...["group by scope_id, type", "group by flavor, time-d", "no group (the month's total)"].map((name) => ({
+      name: `as_of day ${FIRST_DAYS}: ${name}`,
+      req: { ...pick(name).req, asOf: firstDaysLoaded },
+    })),
+    ...["group by scope_id, type", "group by flavor, time-d"].map((name) => ({
+      name: `as_of now: ${name}`,
+      req: { ...pick(name).req, asOf: now },
+    })),
+  ];
+}
+
+async function measure(db: BenchDatabase, label: string, firstDaysLoaded: Date): Promise<void> {
   const storage = await startStorage(db, 300);
   const { proc, conn } = storage;
   const client = conn.client(StorageServiceService);
@@ -91,7 +110,7 @@ async function measure(db: BenchDatabase, label: string): Promise<void> {
       peakRss = Math.max(peakRss, memoryOf(proc.pid).rss);
     }, 10);
     console.log(`  ${label}: storage process RSS ${fmt(idle.rss, 1)} MiB before the queries`);
-    for (const q of QUERIES) {
+    for (const q of [...QUERIES, ...asOfQueries(firstDaysLoaded)]) {
       const times: number[] = [];
       let rows = "";
       for (let r = 0; r <= RUNS; r++) {
@@ -104,7 +123,7 @@ async function measure(db: BenchDatabase, label: string): Promise<void> {
       const m = median(times);
       const verdict = q.target === undefined ? "" : ` (target <= ${q.target} ms: ${m <= q.target ? "met" : "NOT met"})`;
       console.log(
-        `    ${q.name.padEnd(38)} median ${fmt(m, 1).padStart(8)} ms  min ${fmt(Math.min(...times), 1).padStart(8)}  max ${fmt(Math.max(...times), 1).padStart(8)}  ${rows} rows${verdict}`,
+        `    ${q.name.padEnd(44)} median ${fmt(m, 1).padStart(8)} ms  min ${fmt(Math.min(...times), 1).padStart(8)}  max ${fmt(Math.max(...times), 1).padStart(8)}  ${rows} rows${verdict}`,
       );
     }
     clearInterval(sampler);
@@ -126,14 +145,15 @@ async function run(backend: EngineName): Promise<void> {
     let engine = await db.open();
     const s1 = await load(engine, 0, FIRST_DAYS, concurrency);
     await engine.close();
+    const firstDaysLoaded = new Date();
     console.log(`  loaded ${fmt(FIRST_DAYS * 24 * SCOPES * POINTS)} points in ${fmt(s1, 1)} s`);
-    await measure(db, `${fmt(FIRST_DAYS * 24 * SCOPES * POINTS)} points`);
+    await measure(db, `${fmt(FIRST_DAYS * 24 * SCOPES * POINTS)} points`, firstDaysLoaded);
     if (DAYS > FIRST_DAYS) {
       engine = await db.open();
       const s2 = await load(engine, FIRST_DAYS, DAYS, concurrency);
       await engine.close();
       console.log(`  loaded ${fmt((DAYS - FIRST_DAYS) * 24 * SCOPES * POINTS)} more points in ${fmt(s2, 1)} s`);
-      await measure(db, `${fmt(DAYS * 24 * SCOPES * POINTS)} points`);
+      await measure(db, `${fmt(DAYS * 24 * SCOPES * POINTS)} points`, firstDaysLoaded);
     }
   } finally {
     await db.drop();

@@ -99,13 +99,16 @@ export async function commitPeriod(db: Dialect, dictionary: Dictionary, input: C
     const typeTotalsChanged = await writeSums(sql, scopeRef, begin, day, old, totals, typeRefs);
     if (adjustment !== undefined) await closeAdjustment(sql, adjustment, scopeRef, begin, atMs, typeTotalsChanged);
 
+    // first_committed_at is written by the period's first commit only: a
+    // re-commit leaves it, so "as billed at T" knows whether the period had
+    // been billed at all by T (as-of.ts).
     await sql.run(
-      `INSERT INTO frames (scope_ref, begin, "end", fencing_token, owner, digest, task_id, points, committed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO frames (scope_ref, begin, "end", fencing_token, owner, digest, task_id, points, committed_at, first_committed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (scope_ref, begin) DO UPDATE SET "end" = excluded."end", fencing_token = excluded.fencing_token,
          owner = excluded.owner, digest = excluded.digest, task_id = excluded.task_id, points = excluded.points,
          committed_at = excluded.committed_at`,
-      [scopeRef, begin, end, input.fencingToken.toString(), input.owner, input.digest, req.taskId ?? null, input.points.length, now],
+      [scopeRef, begin, end, input.fencingToken.toString(), input.owner, input.digest, req.taskId ?? null, input.points.length, now, atMs],
     );
     await recordUnpriced(sql, scopeRef, begin, unpricedWas, input.unpricedPoints);
     // The request's fence is at least the scope's (the rules checked it):

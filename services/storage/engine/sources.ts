@@ -36,6 +36,10 @@ export function aggregateBase(sql: Sql, req: AggregateRequest): { from: string; 
   if (req.typeRefs !== undefined) where.anyOf("s.type_ref", req.typeRefs, "int");
   if (req.keyValues !== undefined) where.anyOf("s.value", req.keyValues, "text");
   if (req.lines !== undefined) where.add("s.kind = ? AND s.recorded_at > ?", req.lines.kind, req.lines.recordedAfter);
+  if (req.periods !== undefined) {
+    const late = "SELECT 1 FROM frames f WHERE f.scope_ref = s.scope_ref AND f.begin = s.begin AND f.first_committed_at > ?";
+    where.add(req.periods.late ? `EXISTS (${late})` : `NOT EXISTS (${late})`, req.periods.firstCommittedAfter);
+  }
   if (req.rolledOnly) where.add("EXISTS (SELECT 1 FROM rolled_days r WHERE r.scope_ref = s.scope_ref AND r.day = s.day)");
   for (const f of req.keyFilters) {
     const either: string[] = [];
@@ -86,6 +90,39 @@ export class SqlSummarySource implements SummaryBackend {
       [list, d0, d1],
     );
     return rows.map((r) => ({ scopeRef: int(r.scope_ref), day: int(r.day) }));
+  }
+
+  async firstCommittedAfter(
+    scopeRefs: number[],
+    begin: number,
+    end: number,
+    at: number,
+  ): Promise<Array<{ scopeRef: number; begin: number }>> {
+    const [scoped, list] = this.sql.anyOf("f.scope_ref", scopeRefs, "int");
+    const rows = await this.sql.all(
+      `SELECT f.scope_ref, min(f.begin) AS first FROM frames f
+       WHERE ${scoped} AND f.begin >= ? AND f.begin < ? AND f.first_committed_at > ?
+       GROUP BY f.scope_ref`,
+      [list, begin, end, at],
+    );
+    return rows.map((r) => ({ scopeRef: int(r.scope_ref), begin: int(r.first) }));
+  }
+
+  async allLateFrom(scopeRefs: number[], begin: number, end: number, at: number): Promise<boolean> {
+    const [framed, frameList] = this.sql.anyOf("f.scope_ref", scopeRefs, "int");
+    const billed = await this.sql.all(
+      `SELECT 1 AS x FROM frames f WHERE ${framed} AND f.begin >= ? AND f.begin < ? AND f.first_committed_at <= ? LIMIT 1`,
+      [frameList, begin, end, at],
+    );
+    if (billed.length > 0) return false;
+    // Points added (AddDataFrames) to a period never committed count at any time.
+    const [summed, sumList] = this.sql.anyOf("s.scope_ref", scopeRefs, "int");
+    const unframed = await this.sql.all(
+      `SELECT 1 AS x FROM sums_period s WHERE ${summed} AND s.begin >= ? AND s.begin < ?
+         AND NOT EXISTS (SELECT 1 FROM frames f WHERE f.scope_ref = s.scope_ref AND f.begin = s.begin) LIMIT 1`,
+      [sumList, begin, end],
+    );
+    return unframed.length === 0;
   }
 
   async aggregate(req: AggregateRequest): Promise<AggregateRow[]> {

@@ -24,7 +24,7 @@ import type { Decimal } from "../../../libs/money/decimal.js";
 import { fromEpochSeconds } from "../../../libs/time/period.js";
 import type { PointFilter, SummaryQuery, SummaryRow, TimeBucket } from "../domain.js";
 import { isTimeBucket } from "../domain.js";
-import { BILLED, RERATED } from "./adjustments.js";
+import { asBilledAt } from "./as-of.js";
 import { trimmed } from "./exact.js";
 
 export const DAY = 86400;
@@ -56,6 +56,8 @@ export interface AggregateRequest {
   rolledOnly?: boolean;
   /** adjustment_lines: the lines of this kind (adjustments.ts) recorded after this time (epoch ms). */
   lines?: { kind: number; recordedAfter: number };
+  /** Only the periods first committed after this time (epoch ms) when late, else only the others (as-of.ts). */
+  periods?: { firstCommittedAfter: number; late: boolean };
 }
 
 export interface AggregateRow {
@@ -77,6 +79,10 @@ export interface SummaryBackend {
   aggregate(req: AggregateRequest): Promise<AggregateRow[]>;
   /** (scope, day) pairs with points in [d0, d1) that sums_day_groupset does not cover. */
   unrolledDays(scopeRefs: number[], d0: number, d1: number): Promise<Array<{ scopeRef: number; day: number }>>;
+  /** Of these scopes, those with periods in [begin, end) first committed after `at` (epoch ms), each with the earliest such period. */
+  firstCommittedAfter(scopeRefs: number[], begin: number, end: number, at: number): Promise<Array<{ scopeRef: number; begin: number }>>;
+  /** Whether every point of these scopes in [begin, end) is in a period first committed after `at` (epoch ms). */
+  allLateFrom(scopeRefs: number[], begin: number, end: number, at: number): Promise<boolean>;
 }
 
 /** The values a point's attribute may take under every filter on key; undefined: no filter on it. */
@@ -124,36 +130,32 @@ interface Group {
   price: Decimal;
 }
 
-/**
- * Rows of a summary, in the default order (begin, then each group-by value).
- * A point belongs to a time bucket by its period's begin; calendar buckets
- * are clipped to the query's range, a period bucket is the period itself.
- */
-export async function summarize(backend: SummaryBackend, q: SummaryQuery, periodSeconds: number): Promise<SummaryRow[]> {
-  const bucket = q.groupBy.find(isTimeBucket);
-  const columns = q.groupBy.filter((k) => !isTimeBucket(k));
-  const groupKeys = columns.filter((k) => k !== "scope_id" && k !== "type");
-  const keyFilters = q.filters.filter((f) => f.key !== "scope_id" && f.key !== "type");
-  const scopes = await backend.scopeRefs(intersect(q.filters, "scope_id"));
-  const typeFilter = intersect(q.filters, "type");
-  const types = await backend.typeRefs(typeFilter);
-  if (scopes.size === 0 || types.size === 0) return [];
-  const scopeRefs = [...scopes.keys()].sort((a, b) => a - b);
-  const typeRefs = typeFilter === undefined ? undefined : [...types.keys()];
-  const byGroupby = groupKeys.length > 0 || keyFilters.length > 0;
-  const byScope = columns.includes("scope_id");
-  const byType = columns.includes("type");
+/** What a summary groups and filters on, apart from its range and scopes. */
+interface Shape {
+  typeRefs: number[] | undefined;
+  keyFilters: PointFilter[];
+  byScope: boolean;
+  byType: boolean;
+  groupKeys: string[];
+  bucket: TimeBucket | undefined;
+}
 
-  const b = Math.ceil(q.begin.getTime() / 1000);
-  const e = Math.ceil(q.end.getTime() / 1000);
+/** The request of the finest source of [begin, end): the points when a groupby key is involved, else sums_period. */
+function fineRequest(shape: Shape, scopeRefs: number[], begin: number, end: number, grain: AggregateRequest["grain"]): AggregateRequest {
+  const { typeRefs, keyFilters, byScope, byType, groupKeys } = shape;
+  const byGroupby = groupKeys.length > 0 || keyFilters.length > 0;
+  return { scopeRefs, typeRefs, keyFilters, byScope, byType, groupKeys, source: byGroupby ? "points" : "sums_period", begin, end, grain };
+}
+
+/**
+ * The rows of what these scopes hold now in [b, e), each source read where
+ * it is cheapest (the plan at the top of this file).
+ */
+async function planNow(backend: SummaryBackend, shape: Shape, b: number, e: number, scopeRefs: number[]): Promise<AggregateRow[][]> {
+  const { typeRefs, keyFilters, byScope, byType, groupKeys, bucket } = shape;
+  const byGroupby = groupKeys.length > 0 || keyFilters.length > 0;
   const base = { scopeRefs, typeRefs, keyFilters, byScope, byType, groupKeys };
-  const fine = (begin: number, end: number, grain: AggregateRequest["grain"]): AggregateRequest => ({
-    ...base,
-    source: byGroupby ? "points" : "sums_period",
-    begin,
-    end,
-    grain,
-  });
+  const fine = (begin: number, end: number, grain: AggregateRequest["grain"]) => fineRequest(shape, scopeRefs, begin, end, grain);
   const requests: AggregateRequest[] = [];
   const extra: AggregateRow[] = [];
   if (bucket === "time") {
@@ -198,11 +200,40 @@ export async function summarize(backend: SummaryBackend, q: SummaryQuery, period
     }
   }
 
-  const groups = new Map<string, Group>();
   const results: AggregateRow[][] = [extra];
   for (const req of requests) results.push(await backend.aggregate(req));
-  if (q.asOf !== undefined)
-    results.push(...(await unwound(backend, { ...fine(b, e, "none"), source: "adjustment_lines" }, bucket, q.asOf)));
+  return results;
+}
+
+/**
+ * Rows of a summary, in the default order (begin, then each group-by value).
+ * A point belongs to a time bucket by its period's begin; calendar buckets
+ * are clipped to the query's range, a period bucket is the period itself.
+ */
+export async function summarize(backend: SummaryBackend, q: SummaryQuery, periodSeconds: number): Promise<SummaryRow[]> {
+  const bucket = q.groupBy.find(isTimeBucket);
+  const columns = q.groupBy.filter((k) => !isTimeBucket(k));
+  const groupKeys = columns.filter((k) => k !== "scope_id" && k !== "type");
+  const keyFilters = q.filters.filter((f) => f.key !== "scope_id" && f.key !== "type");
+  const scopes = await backend.scopeRefs(intersect(q.filters, "scope_id"));
+  const typeFilter = intersect(q.filters, "type");
+  const types = await backend.typeRefs(typeFilter);
+  if (scopes.size === 0 || types.size === 0) return [];
+  const scopeRefs = [...scopes.keys()].sort((a, b) => a - b);
+  const typeRefs = typeFilter === undefined ? undefined : [...types.keys()];
+  const byScope = columns.includes("scope_id");
+  const byType = columns.includes("type");
+
+  const b = Math.ceil(q.begin.getTime() / 1000);
+  const e = Math.ceil(q.end.getTime() / 1000);
+  const shape: Shape = { typeRefs, keyFilters, byScope, byType, groupKeys, bucket };
+  const results = await planNow(backend, shape, b, e, scopeRefs);
+  if (q.asOf !== undefined) {
+    const grain: AggregateRequest["grain"] = bucket === undefined ? "none" : bucket === "time" ? "period" : "day";
+    const now = (begin: number, refs: number[]) => planNow(backend, shape, begin, e, refs);
+    results.push(...(await asBilledAt(backend, fineRequest(shape, scopeRefs, b, e, grain), q.asOf, now)));
+  }
+  const groups = new Map<string, Group>();
   for (const rows of results) {
     for (const r of rows) {
       let begin = b;
@@ -241,25 +272,6 @@ export async function summarize(backend: SummaryBackend, q: SummaryQuery, period
     count: g.count,
     groups: g.groups,
   }));
-}
-
-/**
- * "As billed at T": what the adjustments recorded after T changed, undone.
- * Each adjustment replaced its billed lines by its re-rating lines, so the
- * amounts at T are now minus the re-rating lines plus the billed lines
- * (several adjustments of one period telescope to what it held at T).
- */
-async function unwound(
-  backend: SummaryBackend,
-  base: AggregateRequest,
-  bucket: TimeBucket | undefined,
-  asOf: Date,
-): Promise<AggregateRow[][]> {
-  const grain: AggregateRequest["grain"] = bucket === undefined ? "none" : bucket === "time" ? "period" : "day";
-  const recordedAfter = asOf.getTime();
-  const billed = await backend.aggregate({ ...base, grain, lines: { kind: BILLED, recordedAfter } });
-  const rerated = await backend.aggregate({ ...base, grain, lines: { kind: RERATED, recordedAfter } });
-  return [billed, rerated.map((r) => ({ ...r, count: -r.count, qty: r.qty.neg(), price: r.price.neg() }))];
 }
 
 /** total minus part, per (t, scope, type), as rows with the given keys; empty differences dropped. */

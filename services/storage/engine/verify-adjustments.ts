@@ -6,7 +6,9 @@
  *  2. the re-rating lines of a period's latest adjustment are the sums of
  *     its current points (unless points were added to it since, with
  *     AddDataFrames: frames.points then differs from the points it holds);
- *  3. no adjustment has all its lines equal (equal amounts adjust nothing).
+ *  3. no adjustment has all its lines equal (equal amounts adjust nothing);
+ *  4. each adjustment is recorded at or after its period's first commit
+ *     (frames.first_committed_at, which "as billed at T" relies on, as-of.ts).
  */
 import type { Decimal } from "../../../libs/money/decimal.js";
 import { BILLED, RERATED, readLines } from "./adjustments.js";
@@ -55,9 +57,21 @@ export async function verifyAdjustments(sql: Sql, scopeRef: number, problems: st
   compare(`adjustment_lines (billed) of scope ${scopeRef}`, billed, moved, problems);
 
   // 3. every adjustment changed something.
-  const adjustments = await sql.all("SELECT ref, begin FROM adjustments WHERE scope_ref = ? ORDER BY ref", [scopeRef]);
+  const adjustments = await sql.all(
+    `SELECT a.ref, a.begin, a.recorded_at, f.first_committed_at FROM adjustments a
+       LEFT JOIN frames f ON f.scope_ref = a.scope_ref AND f.begin = a.begin
+     WHERE a.scope_ref = ? ORDER BY a.ref`,
+    [scopeRef],
+  );
   for (const a of adjustments) {
     const ref = String(int(a.ref));
+    // 4. recorded after the period was first billed.
+    if (a.first_committed_at === null) problems.push(`adjustments ${ref}: its period ${int(a.begin)} has no commit`);
+    else if (int(a.first_committed_at) > int(a.recorded_at)) {
+      problems.push(
+        `adjustments ${ref}: recorded at ${int(a.recorded_at)}, before its period's first commit (frames.first_committed_at ${int(a.first_committed_at)})`,
+      );
+    }
     const now = rerated.get(ref) ?? new Map<string, Sums>();
     const was = new Map([...billed].filter(([k]) => k.startsWith(`${ref}:`)).map(([k, s]) => [k.slice(ref.length + 1), s]));
     const keys = new Set([...now.keys(), ...was.keys()]);

@@ -2,7 +2,8 @@
  * The PostgreSQL schema: the same tables as the SQLite engine, with
  * NUMERIC for every quantity, price and sum (exact; pg returns them as
  * strings, never as JS numbers) and BIGINT epoch seconds for times (epoch
- * milliseconds for the reprocess task timestamps).
+ * milliseconds for the reprocess task timestamps, adjustments' recorded_at
+ * and frames' first_committed_at).
  */
 import type { Migration } from "../../../libs/db/migration.js";
 
@@ -177,6 +178,19 @@ export const migrations: Migration[] = [
         metadata TEXT,
         PRIMARY KEY (adjustment_ref, seq)
       );
+    `,
+  },
+  {
+    version: 6,
+    name: "the first commit of each period, for amounts as billed at a time",
+    sql: `
+      -- See the SQLite schema: epoch ms, set once by the first commit.
+      ALTER TABLE frames ADD COLUMN first_committed_at BIGINT;
+      UPDATE frames f SET first_committed_at = LEAST(
+        f.committed_at * 1000,
+        (SELECT min(a.recorded_at) FROM adjustments a WHERE a.scope_ref = f.scope_ref AND a.begin = f.begin)
+      );
+      ALTER TABLE frames ALTER COLUMN first_committed_at SET NOT NULL;
     `,
   },
 ];

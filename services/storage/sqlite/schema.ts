@@ -4,7 +4,8 @@
  * sequential read. Decimal columns are kept as exact integer parts (see
  * ../engine/exact.ts): <name>_i, <name>_f1, <name>_f2 and <name>_x. Times are epoch
  * seconds, except the reprocess task timestamps (milliseconds, to order the
- * tasks created within one second).
+ * tasks created within one second), and adjustments' recorded_at and
+ * frames' first_committed_at (milliseconds, compared with as_of).
  */
 import type { Migration } from "../../../libs/db/sqlite.js";
 
@@ -194,6 +195,23 @@ export const migrations: Migration[] = [
         metadata TEXT,
         PRIMARY KEY (adjustment_ref, seq)
       ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 6,
+    name: "the first commit of each period, for amounts as billed at a time",
+    sql: `
+      -- When the period was first committed (epoch ms, like
+      -- adjustments.recorded_at): set once, never moved by a re-commit
+      -- (committed_at is the latest). A period stored before this
+      -- migration takes the earliest time storage recorded for it: its
+      -- earliest adjustment, else its latest commit.
+      ALTER TABLE frames ADD COLUMN first_committed_at INTEGER NOT NULL DEFAULT 0;
+      UPDATE frames SET first_committed_at = min(
+        committed_at * 1000,
+        COALESCE((SELECT min(a.recorded_at) FROM adjustments a WHERE a.scope_ref = frames.scope_ref AND a.begin = frames.begin),
+          committed_at * 1000)
+      );
     `,
   },
 ];

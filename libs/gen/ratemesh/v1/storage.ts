@@ -214,8 +214,9 @@ export interface SummaryRequest {
   pageSize: number;
   pageToken: string;
   /**
-   * Unset: the amounts now. Set: the amounts as billed at that instant,
-   * before the adjustments recorded after it (ListAdjustments).
+   * Unset: the amounts now. Set: the amounts as billed at that instant:
+   * the periods first committed by then, before the adjustments recorded
+   * after it (ListAdjustments).
    */
   asOf?: Date | undefined;
 }
