@@ -196,4 +196,11 @@ export const migrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 6,
+    name: "the end a reprocessing task was created with (its end may go on to the end of the billing month)",
+    sql: `
+      ALTER TABLE reprocess_tasks ADD COLUMN requested_end INTEGER;
+    `,
+  },
 ];
