@@ -63,6 +63,7 @@ export class Processor {
       telemetry,
       progressLog: new ProgressLog(deps.logger),
       unpriced: new UnpricedLedger(deps.logger),
+      monthDependent: new WeakSet(),
     };
     const catchUp = new CatchUp(ctx);
     this.scheduler = new Scheduler(ctx, catchUp, new Reprocessing(ctx, catchUp));

@@ -167,12 +167,14 @@ export function ratingHandlers(deps: RatingApiDeps): Handlers<typeof RatingServi
       attachMonthToDate(frames, req.monthToDate);
       delete req.monthToDate;
       const unpriced: UnpricedPoints[] = [];
+      let monthDependent = false;
       for (let i = 0; i < frames.length; i++) {
         const f = frames[i] as RatingFrame;
         rated(
           (j) => `frames[${i}].points[${j}]`,
           () => pipeline.rate([f]),
         );
+        if (f.monthDependent === true) monthDependent = true;
         const u = pipeline.unpriced(f);
         if (u !== undefined) {
           unpriced.push({ frame: i, points: String(u.points), types: u.types, reason: UNPRICED_REASONS[u.reason] });
@@ -184,6 +186,7 @@ export function ratingHandlers(deps: RatingApiDeps): Handlers<typeof RatingServi
       annotate({ "ratemesh.frames": frames.length, "ratemesh.points": pointCount });
       if (unpriced.length > 0) req.unpriced = unpriced;
       else delete req.unpriced;
+      if (monthDependent) req.monthDependent = true;
       return req;
     },
 

@@ -48,6 +48,8 @@ export interface RatingFrame {
    * frame (validated decimals), for tiered prices; a type not listed: 0.
    */
   monthToDate?: ReadonlyMap<string, string>;
+  /** Set by a module when a price depended on monthToDate (a tiered price): re-rating it re-rates the rest of its month. */
+  monthDependent?: boolean;
 }
 
 /** One step of a module's reasoning, for Explain. */

@@ -427,11 +427,17 @@ function apiSuite(backend: Backend) {
         (e: unknown) => e instanceof RemoteCallError && e.code === grpc.status.FAILED_PRECONDITION && /not forward/.test(e.details),
       );
       const { tasks } = await s.reprocess.createTask({ scopeIds: ["p1"], allScopes: false, begin: at(0), end: at(2), reason: "price fix" });
-      // The task goes on to the end of its billing month (UTC) as far as p1 is rated (at(4), after the reset):
-      // the later periods of the month depend on the month-to-date quantity the re-rated ones change.
+      // No tiered price is involved: the task keeps the window it was given.
       assert.deepEqual(
-        tasks.map((x) => [x.scopeId, x.progress?.toISOString(), x.end?.toISOString(), x.periodsTotal, x.periodsDone]),
-        [["p1", at(0).toISOString(), at(4).toISOString(), "4", "0"]],
+        tasks.map((x) => [
+          x.scopeId,
+          x.progress?.toISOString(),
+          x.end?.toISOString(),
+          x.requestedEnd?.toISOString(),
+          x.periodsTotal,
+          x.periodsDone,
+        ]),
+        [["p1", at(0).toISOString(), at(2).toISOString(), at(2).toISOString(), "2", "0"]],
       );
       const taskId = tasks[0]?.taskId ?? "";
       await assert.rejects(

@@ -40,6 +40,13 @@ export interface CommitInput {
   collector: string;
   /** Points of the frame no rule priced. */
   unpricedPoints: number;
+  /**
+   * For a reprocessing commit whose prices depend on the month-to-date
+   * quantity (tiered): the billing time zone, and the task goes on to the end
+   * of that billing month (engine/tasks.ts toMonthEnd). Undefined: the
+   * task's window as it is.
+   */
+  rerateRestOfMonthIn?: string | undefined;
 }
 
 export interface CommitResult {
@@ -160,7 +167,10 @@ export interface TaskRecord {
   taskId: string;
   scopeId: string;
   begin: Date;
+  /** Where it re-rates to: requestedEnd, or on to the end of that billing month (tasks.ts toMonthEnd). */
   end: Date;
+  /** The end it was created with. */
+  requestedEnd: Date;
   progress: Date;
   reason: string;
   /** Who created the task. */
@@ -178,13 +188,6 @@ export interface CreateTasksInput {
   reason: string;
   /** Who creates the tasks (the caller). */
   actor?: string;
-  /**
-   * A time zone: each task goes on to the end of the billing month of its
-   * end there (as far as the scope is rated), so that the periods after a
-   * re-rated one in its month, whose month-to-date quantity it changes, are
-   * re-rated too (tiered prices). Undefined: the window as given.
-   */
-  wholeMonthsIn?: string | undefined;
 }
 
 export interface TaskCursor {

@@ -110,7 +110,7 @@ function engineSuite(c: EngineCase) {
       const versions = await sql("SELECT version FROM storage_migrations ORDER BY version");
       assert.deepEqual(
         versions.map((v) => Number(v.version)),
-        [1, 2, 3, 4, 5, 6],
+        [1, 2, 3, 4, 5, 6, 7],
       );
     });
 

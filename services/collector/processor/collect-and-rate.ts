@@ -196,5 +196,6 @@ export class CollectAndRate {
       f.points = rated.points;
     });
     this.ctx.unpriced.fromRate(chunk, res.unpriced);
+    if (res.monthDependent === true) for (const f of chunk) this.ctx.monthDependent.add(f);
   }
 }

@@ -48,6 +48,7 @@ export class PeriodCommitter {
             fetcher: opts.fetcherName,
             collector: opts.collectorName,
             unpricedPoints: String(this.ctx.unpriced.count(frame)),
+            ...(m.task !== undefined && this.ctx.monthDependent.has(frame) && { rerateRestOfMonth: true }),
           },
           {
             signal: ownership.signal,

@@ -1,4 +1,5 @@
 /** What the parts of the processor share. */
+import type { DataFrame } from "../../../libs/gen/ratemesh/v1/common.js";
 import type { CollectorTelemetry } from "../telemetry.js";
 import type { FailurePolicy } from "./failure-policy.js";
 import type { ProcessorDeps, ProcessorOptions } from "./options.js";
@@ -29,4 +30,10 @@ export interface ProcessorContext {
   progressLog: ProgressLog;
   /** The points each rated frame has that no rule priced, until its commit; their warnings. */
   unpriced: UnpricedLedger;
+  /**
+   * Frames whose prices depended on their month-to-date quantity (Rate's
+   * month_dependent): re-rating one makes its task re-rate the rest of the
+   * billing month (CommitPeriodRequest rerate_rest_of_month).
+   */
+  monthDependent: WeakSet<DataFrame>;
 }

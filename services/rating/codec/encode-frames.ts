@@ -137,6 +137,7 @@ export function encodeFrames(msg: FramesMessage): Buffer {
   }
   const extra = (msg.unpriced ?? []).map((u) => UnpricedPoints.encode(u).finish());
   for (const e of extra) total += 1 + varintSize(e.length) + e.length;
+  if (msg.monthDependent === true) total += 2;
   out = Buffer.allocUnsafe(total);
   at = 0;
   let k = 0;
@@ -157,6 +158,10 @@ export function encodeFrames(msg: FramesMessage): Buffer {
       writeVarint(e.length);
       out.set(e, at);
       at += e.length;
+    }
+    if (msg.monthDependent === true) {
+      out[at++] = 0x18;
+      out[at++] = 1;
     }
     if (at !== total) throw new Error(`encoded ${at} bytes, expected ${total}`);
     return out;

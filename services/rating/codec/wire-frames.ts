@@ -265,4 +265,6 @@ export interface FramesMessage {
   unpriced?: UnpricedPoints[];
   /** RateRequest's field 3: month-to-date quantities per frame (read, never written back). */
   monthToDate?: FrameMonthToDate[];
+  /** RateResponse's field 3: some price depended on the month-to-date quantity. */
+  monthDependent?: boolean;
 }

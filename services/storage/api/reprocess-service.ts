@@ -24,10 +24,7 @@ export function reprocessHandlers(deps: StorageApiDeps): Partial<Handlers<typeof
       const end = requireAligned(requireDate(req.end, "end"), periodSeconds, "end");
       if (end.getTime() <= begin.getTime()) throw new InvalidArgumentError("end", `must be after begin (${begin.toISOString()})`);
       const reason = requireText(req.reason, "reason");
-      const tasks = await engine.createTasks(
-        { scopes, begin, end, reason, actor: ctx.caller.display, wholeMonthsIn: deps.billingTimeZone },
-        clock.now(),
-      );
+      const tasks = await engine.createTasks({ scopes, begin, end, reason, actor: ctx.caller.display }, clock.now());
       return { tasks: tasks.map(toTaskMessage) };
     },
 

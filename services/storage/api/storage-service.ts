@@ -131,6 +131,8 @@ export function storageHandlers(
       try {
         input = commitInputFrom(req, periodSeconds, digestOf(req));
         input.notAfter = latestCommittable(clock.now(), periodSeconds, deps.waitPeriods, deps.clockSkewTolerance);
+        if (req.rerateRestOfMonth === true && input.reprocessTaskId !== undefined)
+          input.rerateRestOfMonthIn = deps.billingTimeZone ?? "UTC";
         annotate({
           "ratemesh.scope_id": input.scopeId,
           "ratemesh.period.begin": input.begin.toISOString(),

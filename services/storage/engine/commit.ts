@@ -16,7 +16,7 @@ import { type CommitRequest, decideCommit, decideReprocessCommit, type FrameStat
 import { type ScopeRow, scopeState } from "./scope-selection.js";
 import { recordRefusal } from "./scopes.js";
 import { DAY } from "./summary.js";
-import { advanceTask, lockTask } from "./tasks.js";
+import { advanceTask, extendToMonthEnd, lockTask } from "./tasks.js";
 import { recordUnpriced, unpricedBefore } from "./unpriced.js";
 
 interface Decision {
@@ -117,6 +117,9 @@ export async function commitPeriod(db: Dialect, dictionary: Dictionary, input: C
     const epoch = input.fencingEpoch.toString();
     let finishesTask = false;
     if (decision.task !== undefined) {
+      if (input.rerateRestOfMonthIn !== undefined) {
+        await extendToMonthEnd(sql, decision.task, scopeState(decision.scope as ScopeRow).state, input.rerateRestOfMonthIn, end - begin);
+      }
       finishesTask = await advanceTask(sql, decision.task, end);
       await sql.run("UPDATE scopes SET fencing_epoch = ?, fencing_token = ? WHERE ref = ?", [epoch, token, scopeRef]);
     } else {

@@ -9,7 +9,7 @@ import { epochSeconds, fromEpochSeconds } from "../../../libs/time/period.js";
 import type { CreateTasksInput, TaskQuery, TaskRecord } from "../domain.js";
 import { int, intOrNull, type Sql } from "./dialect.js";
 import { checkNoOverlap, checkTaskScope, clipTask, type TaskState } from "./rules.js";
-import { scopeState, selectScopes } from "./scope-selection.js";
+import { selectScopes } from "./scope-selection.js";
 import { Where } from "./where.js";
 
 interface TaskRow {
@@ -20,6 +20,7 @@ interface TaskRow {
   progress: unknown;
   reason: string;
   actor: string;
+  requested_end: unknown;
   created_at: unknown;
   finished_at: unknown;
 }
@@ -36,6 +37,7 @@ function toTask(r: TaskRow, period: number): TaskRecord {
     scopeId: r.scope_id,
     begin: fromEpochSeconds(begin),
     end: fromEpochSeconds(end),
+    requestedEnd: fromEpochSeconds(intOrNull(r.requested_end) ?? end),
     progress: fromEpochSeconds(progress),
     reason: r.reason,
     actor: r.actor ?? "",
@@ -59,6 +61,19 @@ export async function lockTask(sql: Sql, taskId: string): Promise<TaskState | un
         progress: int(row.progress),
         finished: row.finished_at !== null,
       };
+}
+
+/**
+ * A re-rated period's prices depend on its month-to-date quantity (tiered):
+ * the task goes on to the end of that billing month, as far as the scope is
+ * rated (toMonthEnd), in the commit's transaction, before its progress is
+ * moved. A task whose periods have no tiered price keeps its window.
+ */
+export async function extendToMonthEnd(sql: Sql, task: TaskState, state: number | null, timeZone: string, period: number): Promise<void> {
+  const end = toMonthEnd(task.end, state, timeZone, period);
+  if (end <= task.end) return;
+  await sql.run(`UPDATE reprocess_tasks SET "end" = ? WHERE task_id = ?`, [end, task.taskId]);
+  task.end = end;
 }
 
 /** A reprocessing commit moved the task's progress to `progress`; it is finished when that reaches its end. */
@@ -115,7 +130,7 @@ export async function createTasks(sql: Sql, input: CreateTasksInput, now: Date, 
   }
   const ids: string[] = [];
   for (const s of scopes) {
-    const taskEnd = input.wholeMonthsIn === undefined ? end : toMonthEnd(end, scopeState(s).state, input.wholeMonthsIn, period);
+    const taskEnd = end;
     const open = await sql.all<TaskRow>(`SELECT task_id, begin, "end" FROM reprocess_tasks WHERE scope_ref = ? AND finished_at IS NULL`, [
       int(s.ref),
     ]);
@@ -127,8 +142,8 @@ export async function createTasks(sql: Sql, input: CreateTasksInput, now: Date, 
     );
     const id = randomUUID();
     await sql.run(
-      `INSERT INTO reprocess_tasks (task_id, scope_ref, begin, "end", progress, reason, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      [id, int(s.ref), begin, taskEnd, begin, input.reason, input.actor ?? "", now.getTime()],
+      `INSERT INTO reprocess_tasks (task_id, scope_ref, begin, "end", requested_end, progress, reason, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [id, int(s.ref), begin, taskEnd, end, begin, input.reason, input.actor ?? "", now.getTime()],
     );
     ids.push(id);
   }

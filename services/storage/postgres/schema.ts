@@ -193,4 +193,11 @@ export const migrations: Migration[] = [
       ALTER TABLE frames ALTER COLUMN first_committed_at SET NOT NULL;
     `,
   },
+  {
+    version: 7,
+    name: "the end a reprocessing task was created with (its end may go on to the end of the billing month)",
+    sql: `
+      ALTER TABLE reprocess_tasks ADD COLUMN requested_end BIGINT;
+    `,
+  },
 ];

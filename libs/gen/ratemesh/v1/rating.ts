@@ -202,6 +202,12 @@ export interface RateResponse {
    * apply is never silent: the collector carries the count to storage.
    */
   unpriced: UnpricedPoints[];
+  /**
+   * Some point's price depends on the quantity earlier in its billing month
+   * (a tiered price): re-rating one of these periods must re-rate the later
+   * periods of its month too.
+   */
+  monthDependent?: boolean | undefined;
 }
 
 /** The points of one frame that no rule priced. */
@@ -1339,7 +1345,7 @@ export const FrameMonthToDate_QtyEntry: MessageFns<FrameMonthToDate_QtyEntry> = 
 };
 
 function createBaseRateResponse(): RateResponse {
-  return { frames: [], unpriced: [] };
+  return { frames: [], unpriced: [], monthDependent: undefined };
 }
 
 export const RateResponse: MessageFns<RateResponse> = {
@@ -1349,6 +1355,9 @@ export const RateResponse: MessageFns<RateResponse> = {
     }
     for (const v of message.unpriced) {
       UnpricedPoints.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.monthDependent !== undefined) {
+      writer.uint32(24).bool(message.monthDependent);
     }
     return writer;
   },
@@ -1382,6 +1391,14 @@ export const RateResponse: MessageFns<RateResponse> = {
             message.unpriced.push(UnpricedPoints.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.monthDependent = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1400,6 +1417,11 @@ export const RateResponse: MessageFns<RateResponse> = {
       unpriced: globalThis.Array.isArray(object?.unpriced)
         ? object.unpriced.map((e: any) => UnpricedPoints.fromJSON(e))
         : [],
+      monthDependent: isSet(object.monthDependent)
+        ? globalThis.Boolean(object.monthDependent)
+        : isSet(object.month_dependent)
+        ? globalThis.Boolean(object.month_dependent)
+        : undefined,
     };
   },
 
@@ -1411,6 +1433,9 @@ export const RateResponse: MessageFns<RateResponse> = {
     if (message.unpriced?.length) {
       obj.unpriced = message.unpriced.map((e) => UnpricedPoints.toJSON(e));
     }
+    if (message.monthDependent !== undefined) {
+      obj.monthDependent = message.monthDependent;
+    }
     return obj;
   },
 
@@ -1421,6 +1446,7 @@ export const RateResponse: MessageFns<RateResponse> = {
     const message = createBaseRateResponse();
     message.frames = object.frames?.map((e) => DataFrame.fromPartial(e)) || [];
     message.unpriced = object.unpriced?.map((e) => UnpricedPoints.fromPartial(e)) || [];
+    message.monthDependent = object.monthDependent ?? undefined;
     return message;
   },
 };

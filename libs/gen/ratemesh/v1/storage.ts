@@ -104,6 +104,15 @@ export interface CommitPeriodRequest {
    * them): kept with the period and added up on the scope.
    */
   unpricedPoints: string;
+  /**
+   * For a reprocessing commit: the frame's prices depend on the quantity
+   * earlier in its billing month (a tiered price, RateResponse
+   * month_dependent), so re-rating it changes the later periods of the
+   * month: storage moves the task's end on to the end of that billing month
+   * ([collect] billing_time_zone), as far as the scope is rated, and the same
+   * task re-rates them in order. Without it a task re-rates its window only.
+   */
+  rerateRestOfMonth?: boolean | undefined;
 }
 
 export interface CommitPeriodResponse {
@@ -494,7 +503,16 @@ export interface ReprocessTask {
   periodsTotal: string;
   periodsDone: string;
   /** Who created the task (the caller's identity), kept on its adjustments. */
-  actor?: string | undefined;
+  actor?:
+    | string
+    | undefined;
+  /**
+   * The end the task was created with. `end` may lie later: a task goes on
+   * to the end of the billing month of its last period (as far as the
+   * scope is rated), since re-rating a period changes the month-to-date
+   * quantity of the later periods of its month (tiered prices).
+   */
+  requestedEnd?: Date | undefined;
 }
 
 export interface CreateTaskRequest {
@@ -788,6 +806,7 @@ function createBaseCommitPeriodRequest(): CommitPeriodRequest {
     collector: "",
     fencingEpoch: "0",
     unpricedPoints: "0",
+    rerateRestOfMonth: undefined,
   };
 }
 
@@ -822,6 +841,9 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
     }
     if (message.unpricedPoints !== "0") {
       writer.uint32(160).int64(message.unpricedPoints);
+    }
+    if (message.rerateRestOfMonth !== undefined) {
+      writer.uint32(168).bool(message.rerateRestOfMonth);
     }
     return writer;
   },
@@ -919,6 +941,14 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
             message.unpricedPoints = reader.int64().toString();
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.rerateRestOfMonth = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -967,6 +997,11 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
         : isSet(object.unpriced_points)
         ? globalThis.String(object.unpriced_points)
         : "0",
+      rerateRestOfMonth: isSet(object.rerateRestOfMonth)
+        ? globalThis.Boolean(object.rerateRestOfMonth)
+        : isSet(object.rerate_rest_of_month)
+        ? globalThis.Boolean(object.rerate_rest_of_month)
+        : undefined,
     };
   },
 
@@ -1002,6 +1037,9 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
     if (message.unpricedPoints !== "0") {
       obj.unpricedPoints = message.unpricedPoints;
     }
+    if (message.rerateRestOfMonth !== undefined) {
+      obj.rerateRestOfMonth = message.rerateRestOfMonth;
+    }
     return obj;
   },
 
@@ -1022,6 +1060,7 @@ export const CommitPeriodRequest: MessageFns<CommitPeriodRequest> = {
     message.collector = object.collector ?? "";
     message.fencingEpoch = object.fencingEpoch ?? "0";
     message.unpricedPoints = object.unpricedPoints ?? "0";
+    message.rerateRestOfMonth = object.rerateRestOfMonth ?? undefined;
     return message;
   },
 };
@@ -5480,6 +5519,7 @@ function createBaseReprocessTask(): ReprocessTask {
     periodsTotal: "0",
     periodsDone: "0",
     actor: undefined,
+    requestedEnd: undefined,
   };
 }
 
@@ -5517,6 +5557,9 @@ export const ReprocessTask: MessageFns<ReprocessTask> = {
     }
     if (message.actor !== undefined) {
       writer.uint32(242).string(message.actor);
+    }
+    if (message.requestedEnd !== undefined) {
+      Timestamp.encode(toTimestamp(message.requestedEnd), writer.uint32(250).fork()).join();
     }
     return writer;
   },
@@ -5622,6 +5665,14 @@ export const ReprocessTask: MessageFns<ReprocessTask> = {
             message.actor = reader.string();
             continue;
           }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.requestedEnd = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5671,6 +5722,11 @@ export const ReprocessTask: MessageFns<ReprocessTask> = {
         ? globalThis.String(object.periods_done)
         : "0",
       actor: isSet(object.actor) ? globalThis.String(object.actor) : undefined,
+      requestedEnd: isSet(object.requestedEnd)
+        ? fromJsonTimestamp(object.requestedEnd)
+        : isSet(object.requested_end)
+        ? fromJsonTimestamp(object.requested_end)
+        : undefined,
     };
   },
 
@@ -5709,6 +5765,9 @@ export const ReprocessTask: MessageFns<ReprocessTask> = {
     if (message.actor !== undefined) {
       obj.actor = message.actor;
     }
+    if (message.requestedEnd !== undefined) {
+      obj.requestedEnd = message.requestedEnd.toISOString();
+    }
     return obj;
   },
 
@@ -5728,6 +5787,7 @@ export const ReprocessTask: MessageFns<ReprocessTask> = {
     message.periodsTotal = object.periodsTotal ?? "0";
     message.periodsDone = object.periodsDone ?? "0";
     message.actor = object.actor ?? undefined;
+    message.requestedEnd = object.requestedEnd ?? undefined;
     return message;
   },
 };

@@ -37,6 +37,7 @@ export class HashmapModule implements RatingModule {
       try {
         svc.priceInto(p);
         if (svc.tiered !== undefined) {
+          frame.monthDependent = true;
           running ??= new Map();
           let before = running.get(p.type);
           if (before === undefined) {
