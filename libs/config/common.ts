@@ -1,5 +1,14 @@
-import { bytes, duration, fraction, hostPort, int, listenOrOff, oneOf, str } from "./options.js";
-import { connectionLimits, type IdentityService, servedOptions, trustSections } from "./trust.js";
+import { bytes, duration, fraction, type HostPort, hostPort, int, listenOrOff, oneOf, str } from "./options.js";
+import type { Reporter } from "./schema.js";
+import {
+  checkServed,
+  checkTrust,
+  connectionLimits,
+  type IdentityService,
+  servedOptions,
+  type TrustValues,
+  trustSections,
+} from "./trust.js";
 
 /**
  * Options every service reads (logging, gRPC server and client behaviour),
@@ -223,6 +232,29 @@ export function databaseServiceOptions<const B extends readonly [string, ...stri
     ...servedOptions(service),
     ...databaseOptions(database),
   };
+}
+
+/**
+ * The checks of a service declared with databaseServiceOptions: its
+ * database and endpoint, its address and TLS, and the trust options.
+ */
+export function checkDatabaseService<N extends string>(
+  section: N,
+  values: {
+    backend: string;
+    url: string;
+    endpoint: string | undefined;
+    listen: HostPort;
+    tls_cert_file: string | undefined;
+    tls_key_file: string | undefined;
+  },
+  trust: TrustValues,
+  allowInsecureBind: boolean,
+  report: Reporter,
+): void {
+  checkDatabase(section, values, report);
+  checkTrust(trust, report);
+  checkServed(section, values, allowInsecureBind, report);
 }
 
 /** Checks the database options of `section` (declared with databaseOptions) and its endpoint. */

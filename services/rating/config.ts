@@ -2,7 +2,7 @@
 import {
   billingTimeZoneOption,
   billingTimeZoneProblem,
-  checkDatabase,
+  checkDatabaseService,
   commonSections,
   databaseServiceOptions,
   endpointProblem,
@@ -10,7 +10,7 @@ import {
 } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { duration, int, tolerated } from "../../libs/config/options.js";
-import { checkServed, checkTrust, trustValues } from "../../libs/config/trust.js";
+import { trustValues } from "../../libs/config/trust.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 
 const rating = {
@@ -65,9 +65,7 @@ export const identityService = { strategy: "keystone", section: "keystone_authto
 
 export const ratingConfig = defineServiceConfig("rating", { ...commonSections(identityService), rating, storage, collect, database }, [
   ({ config: c, report }) => {
-    checkDatabase("rating", c.rating, report);
-    checkTrust(trustValues(c, identityService), report);
-    checkServed("rating", c.rating, c.server.allow_insecure_bind, report);
+    checkDatabaseService("rating", c.rating, trustValues(c, identityService), c.server.allow_insecure_bind, report);
     const bad = endpointProblem(c.storage.endpoint);
     if (bad !== undefined) report("storage", "endpoint", bad);
     const zone = billingTimeZoneProblem(c.collect.billing_time_zone);

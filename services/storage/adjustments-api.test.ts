@@ -9,44 +9,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { describe, it, type TestContext } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
+import { describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
-import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import { RemoteCallError } from "../../libs/grpc/status.js";
-import { connect, REPO_ROOT, startService, tempDir, writeConfig } from "../../test/support/mesh.js";
-import { createTestDatabase } from "../../test/support/postgres.js";
-import { at, commitRequest, PERIOD, point } from "./testkit.js";
-
-type Backend = "sqlite" | "postgresql";
-
-async function startStorage(t: TestContext, backend: Backend) {
-  const dir = tempDir(t);
-  const url = backend === "sqlite" ? join(dir, "storage.sqlite") : await createTestDatabase(t);
-  const configFile = writeConfig(dir, {
-    storage: { backend, url, listen: "127.0.0.1:0", pool_size: 3 },
-    collect: { period: PERIOD },
-    server: { grace_period: "2s", readiness_interval: "0.2s" },
-  });
-  const proc = await startService(t, { service: "storage", configFile });
-  const conn = connect(t, proc.address);
-  return {
-    proc,
-    configFile,
-    storage: conn.client(StorageServiceService),
-    scopes: conn.client(ScopeServiceService),
-    reprocess: conn.client(ReprocessServiceService),
-    audit: conn.client(AuditServiceService),
-  };
-}
-
-async function instant(): Promise<Date> {
-  await sleep(5);
-  const t = new Date();
-  await sleep(5);
-  return t;
-}
+import { REPO_ROOT } from "../../test/support/mesh.js";
+import { at, type Backend, commitRequest, instant, point, startStorage } from "./testkit.js";
 
 function apiSuite(backend: Backend) {
   describe(`adjustments over gRPC (${backend})`, () => {

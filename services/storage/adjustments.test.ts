@@ -7,10 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { Decimal } from "../../libs/money/decimal.js";
 import type { StorageEngine } from "./domain.js";
-import { at, commitInput, type EngineCase, point, postgresCase, sqliteCase } from "./testkit.js";
+import { at, commitInput, type EngineCase, instant, point, postgresCase, sqliteCase } from "./testkit.js";
 
 const d = (s: string) => Decimal.parse(s);
 
@@ -29,14 +28,6 @@ function lines(engine: StorageEngine, o: { taskId?: string; types?: string[] } =
     limit: 100,
     after: undefined,
   });
-}
-
-/** A moment strictly between two writes (recorded_at has millisecond precision). */
-async function instant(): Promise<Date> {
-  await sleep(5);
-  const t = new Date();
-  await sleep(5);
-  return t;
 }
 
 function suite(c: EngineCase) {

@@ -7,42 +7,16 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { describe, it, type TestContext } from "node:test";
+import { describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { Timestamp } from "../../libs/gen/google/protobuf/timestamp.js";
-import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
-import { ReprocessServiceService, ScopeServiceService, StorageServiceService } from "../../libs/gen/ratemesh/v1/storage.js";
 import { RemoteCallError } from "../../libs/grpc/status.js";
 import { Decimal } from "../../libs/money/decimal.js";
-import { bufCurl, connect, REPO_ROOT, startService, tempDir, waitServing, writeConfig } from "../../test/support/mesh.js";
-import { createTestDatabase } from "../../test/support/postgres.js";
-import { at, commitRequest, PERIOD, point } from "./testkit.js";
-
-type Backend = "sqlite" | "postgresql";
-
-async function startStorage(t: TestContext, backend: Backend) {
-  const dir = tempDir(t);
-  const url = backend === "sqlite" ? join(dir, "storage.sqlite") : await createTestDatabase(t);
-  const configFile = writeConfig(dir, {
-    storage: { backend, url, listen: "127.0.0.1:0", pool_size: 3 },
-    collect: { period: PERIOD },
-    server: { grace_period: "2s", readiness_interval: "0.2s" },
-  });
-  const proc = await startService(t, { service: "storage", configFile });
-  const conn = connect(t, proc.address);
-  return {
-    proc,
-    configFile,
-    url,
-    storage: conn.client(StorageServiceService),
-    scopes: conn.client(ScopeServiceService),
-    reprocess: conn.client(ReprocessServiceService),
-    audit: conn.client(AuditServiceService),
-  };
-}
+import { bufCurl, REPO_ROOT, waitServing } from "../../test/support/mesh.js";
+import { at, type Backend, commitRequest, point, startStorage } from "./testkit.js";
 
 async function rawSql(backend: Backend, url: string, sql: string): Promise<void> {
   if (backend === "sqlite") {

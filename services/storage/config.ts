@@ -7,7 +7,7 @@
 import {
   billingTimeZoneOption,
   billingTimeZoneProblem,
-  checkDatabase,
+  checkDatabaseService,
   commonSections,
   databaseServiceOptions,
   periodOption,
@@ -16,7 +16,7 @@ import {
 } from "../../libs/config/common.js";
 import { type ConfigOf, defineServiceConfig, type LoadOptions, loadConfig } from "../../libs/config/config.js";
 import { duration, int, tolerated } from "../../libs/config/options.js";
-import { checkServed, checkTrust, trustValues } from "../../libs/config/trust.js";
+import { trustValues } from "../../libs/config/trust.js";
 import { CONFIG_CATALOG } from "../../libs/gen/config-catalog.js";
 
 const storage = {
@@ -81,9 +81,7 @@ export const storageConfig = defineServiceConfig(
   },
   [
     ({ config: c, report }) => {
-      checkDatabase("storage", c.storage, report);
-      checkTrust(trustValues(c, identityService), report);
-      checkServed("storage", c.storage, c.server.allow_insecure_bind, report);
+      checkDatabaseService("storage", c.storage, trustValues(c, identityService), c.server.allow_insecure_bind, report);
       const period = periodProblem(c.collect.period);
       if (period !== undefined) report("collect", "period", period);
       const zone = billingTimeZoneProblem(c.collect.billing_time_zone);

@@ -5,11 +5,19 @@
  */
 import { join } from "node:path";
 import type { TestContext } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import pg from "pg";
+import { AuditServiceService } from "../../libs/gen/ratemesh/v1/audit.js";
 import type { DataPoint } from "../../libs/gen/ratemesh/v1/common.js";
-import type { AddDataFramesRequest, CommitPeriodRequest } from "../../libs/gen/ratemesh/v1/storage.js";
-import { tempDir } from "../../test/support/mesh.js";
+import {
+  type AddDataFramesRequest,
+  type CommitPeriodRequest,
+  ReprocessServiceService,
+  ScopeServiceService,
+  StorageServiceService,
+} from "../../libs/gen/ratemesh/v1/storage.js";
+import { connect, startService, tempDir, writeConfig } from "../../test/support/mesh.js";
 import { createTestDatabase } from "../../test/support/postgres.js";
 import { addFramesInputFrom, commitInputFrom } from "./api/requests.js";
 import type { AddFramesInput, CommitInput, StorageEngine } from "./domain.js";
@@ -144,3 +152,35 @@ export const postgresCase: EngineCase = {
     return { engine, reopen: open, sql: async (text) => (await raw.query(text)).rows as Array<Record<string, unknown>> };
   },
 };
+
+export type Backend = "sqlite" | "postgresql";
+
+/** A storage process on a free port over its own SQLite file or PostgreSQL database, with a client of each of its services. */
+export async function startStorage(t: TestContext, backend: Backend) {
+  const dir = tempDir(t);
+  const url = backend === "sqlite" ? join(dir, "storage.sqlite") : await createTestDatabase(t);
+  const configFile = writeConfig(dir, {
+    storage: { backend, url, listen: "127.0.0.1:0", pool_size: 3 },
+    collect: { period: PERIOD },
+    server: { grace_period: "2s", readiness_interval: "0.2s" },
+  });
+  const proc = await startService(t, { service: "storage", configFile });
+  const conn = connect(t, proc.address);
+  return {
+    proc,
+    configFile,
+    url,
+    storage: conn.client(StorageServiceService),
+    scopes: conn.client(ScopeServiceService),
+    reprocess: conn.client(ReprocessServiceService),
+    audit: conn.client(AuditServiceService),
+  };
+}
+
+/** A moment strictly between two writes (times are recorded to the millisecond). */
+export async function instant(): Promise<Date> {
+  await sleep(5);
+  const t = new Date();
+  await sleep(5);
+  return t;
+}

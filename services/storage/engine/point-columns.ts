@@ -7,7 +7,8 @@
  */
 import type { PointColumnsPage, PointColumnsQuery } from "../domain.js";
 import { int, type Sql } from "./dialect.js";
-import { aggregateBase, SqlSummarySource } from "./sources.js";
+import { pointScan, scopePoints } from "./points.js";
+import { SqlSummarySource } from "./sources.js";
 import { intersect } from "./summary.js";
 
 /** "12.500" -> "12.5", "3.000" -> "3", "-0.10" -> "-0.1": the text of an exact value without trailing fraction zeros. */
@@ -42,36 +43,17 @@ export async function listPointColumns(sql: Sql, q: PointColumnsQuery): Promise<
   const typeFilter = intersect(q.filters, "type");
   const typeRefs = typeFilter === undefined ? undefined : [...types].filter(([, name]) => typeFilter.includes(name)).map(([ref]) => ref);
   if (typeRefs !== undefined && typeRefs.length === 0) return page;
-  const begin = Math.ceil(q.begin.getTime() / 1000);
-  const end = Math.ceil(q.end.getTime() / 1000);
-  const keyFilters = q.filters.filter((f) => f.key !== "scope_id" && f.key !== "type");
-  const refs = [...scopes.keys()].filter((r) => q.after === undefined || r >= q.after.scopeRef).sort((a, b) => a - b);
+  const scan = pointScan(q, scopes.keys());
   const { exact } = sql;
   let last: unknown[] | undefined;
   let more = false;
-  for (const ref of refs) {
-    const { where, params } = aggregateBase(sql, {
-      source: "points",
-      begin,
-      end,
-      scopeRefs: [ref],
-      typeRefs,
-      keyFilters,
-      grain: "none",
-      byScope: false,
-      byType: false,
-      groupKeys: [],
-    });
-    let resume = "";
-    if (q.after !== undefined && ref === q.after.scopeRef) {
-      resume = " AND s.begin >= ? AND (s.begin > ? OR s.seq > ?)";
-      params.push(q.after.begin, q.after.begin, q.after.seq);
-    }
+  for (const ref of scan.refs) {
+    const { where, params } = scopePoints(sql, scan, ref, typeRefs, q.after);
     const room = q.limit - page.qty.length;
     const rows = await sql.arrays(
       // One scope per query: its reference is not read again on every row (each column read costs).
       `SELECT s.begin, s.seq, s.type_ref, s.groupset_ref, s.unit, ${exact.text("qty", "s")}, ${exact.text("price", "s")}, s.metadata
-       FROM points s WHERE ${where}${resume} ORDER BY s.begin, s.seq LIMIT ?`,
+       FROM points s WHERE ${where} ORDER BY s.begin, s.seq LIMIT ?`,
       [...params, room + 1],
     );
     const n = Math.min(rows.length, room);

@@ -4,10 +4,51 @@
  */
 import { fromEpochSeconds } from "../../../libs/time/period.js";
 import type { PeriodPoint, PointPage, PointQuery } from "../domain.js";
-import { int, type Row, type Sql } from "./dialect.js";
+import { int, type Param, type Row, type Sql } from "./dialect.js";
 import { trimmed } from "./exact.js";
 import { aggregateBase, SqlSummarySource } from "./sources.js";
 import { intersect } from "./summary.js";
+
+/** What a page of points reads: the window in epoch seconds, the filters on keys, and the scopes from the cursor's on, in order. */
+export interface PointScan {
+  begin: number;
+  end: number;
+  keyFilters: PointQuery["filters"];
+  refs: number[];
+}
+
+export function pointScan(q: Pick<PointQuery, "begin" | "end" | "filters" | "after">, scopeRefs: Iterable<number>): PointScan {
+  return {
+    begin: Math.ceil(q.begin.getTime() / 1000),
+    end: Math.ceil(q.end.getTime() / 1000),
+    keyFilters: q.filters.filter((f) => f.key !== "scope_id" && f.key !== "type"),
+    refs: [...scopeRefs].filter((r) => q.after === undefined || r >= q.after.scopeRef).sort((a, b) => a - b),
+  };
+}
+
+/** The condition on one scope's points of the scan (alias s), resumed after the cursor in its scope. */
+export function scopePoints(
+  sql: Sql,
+  scan: PointScan,
+  ref: number,
+  typeRefs: number[] | undefined,
+  after: PointQuery["after"],
+): { where: string; params: Param[] } {
+  const { where, params } = aggregateBase(sql, {
+    source: "points",
+    begin: scan.begin,
+    end: scan.end,
+    scopeRefs: [ref],
+    typeRefs,
+    keyFilters: scan.keyFilters,
+    grain: "none",
+    byScope: false,
+    byType: false,
+    groupKeys: [],
+  });
+  if (after === undefined || ref !== after.scopeRef) return { where, params };
+  return { where: `${where} AND s.begin >= ? AND (s.begin > ? OR s.seq > ?)`, params: [...params, after.begin, after.begin, after.seq] };
+}
 
 export async function listPoints(sql: Sql, q: PointQuery, period: number): Promise<PointPage> {
   const dictionaries = new SqlSummarySource(sql);
@@ -16,35 +57,16 @@ export async function listPoints(sql: Sql, q: PointQuery, period: number): Promi
   const types = await dictionaries.typeRefs(undefined);
   const typeRefs = typeFilter === undefined ? undefined : [...types].filter(([, name]) => typeFilter.includes(name)).map(([ref]) => ref);
   if (typeRefs !== undefined && typeRefs.length === 0) return { points: [], next: undefined };
-  const begin = Math.ceil(q.begin.getTime() / 1000);
-  const end = Math.ceil(q.end.getTime() / 1000);
-  const keyFilters = q.filters.filter((f) => f.key !== "scope_id" && f.key !== "type");
-  const refs = [...scopes.keys()].filter((r) => q.after === undefined || r >= q.after.scopeRef).sort((a, b) => a - b);
+  const scan = pointScan(q, scopes.keys());
   const { exact } = sql;
   const out: Row[] = [];
-  for (const ref of refs) {
-    const { where, params } = aggregateBase(sql, {
-      source: "points",
-      begin,
-      end,
-      scopeRefs: [ref],
-      typeRefs,
-      keyFilters,
-      grain: "none",
-      byScope: false,
-      byType: false,
-      groupKeys: [],
-    });
-    let resume = "";
-    if (q.after !== undefined && ref === q.after.scopeRef) {
-      resume = " AND s.begin >= ? AND (s.begin > ? OR s.seq > ?)";
-      params.push(q.after.begin, q.after.begin, q.after.seq);
-    }
+  for (const ref of scan.refs) {
+    const { where, params } = scopePoints(sql, scan, ref, typeRefs, q.after);
     const rows = await sql.all(
       `SELECT s.scope_ref, s.begin, s.seq, s.type_ref, s.groupset_ref, s.unit, ${exact.select("qty", "s")}, ${exact.select("price", "s")},
          s.metadata, g.canon
        FROM points s JOIN groupsets g ON g.ref = s.groupset_ref
-       WHERE ${where}${resume} ORDER BY s.begin, s.seq LIMIT ?`,
+       WHERE ${where} ORDER BY s.begin, s.seq LIMIT ?`,
       [...params, q.limit + 1 - out.length],
     );
     out.push(...rows);
