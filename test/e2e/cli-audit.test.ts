@@ -6,18 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { meshEnv, runCli } from "../support/cli.js";
+import { cliOn, runCli } from "../support/cli.js";
 import { startMesh } from "../support/mesh.js";
 
 describe("ratemesh audit and scopes reseed-fencing", () => {
   it("show who changed what in storage and rating, and re-seed a fencing record", async (t) => {
     const mesh = await startMesh(t, { withCollector: false });
-    const env = meshEnv({ storage: mesh.storage.address, rating: mesh.rating.address });
-    const cli = async (...args: string[]) => {
-      const r = await runCli(args, { env });
-      assert.equal(r.code, 0, `ratemesh ${args.join(" ")}: ${r.stderr}`);
-      return r.stdout;
-    };
+    const { env, ok: cli } = cliOn({ storage: mesh.storage.address, rating: mesh.rating.address });
 
     await cli("scopes", "create", "acme", "--start", "2026-11-01");
     await cli("hashmap", "services", "create", "compute");

@@ -10,37 +10,16 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { meshEnv, runCli } from "../support/cli.js";
+import { cliOn } from "../support/cli.js";
 import { startMesh } from "../support/mesh.js";
-
-const PRICES = `groups: []
-services:
-  - name: instance
-    mappings:
-      - type: flat
-        cost: "0.10"
-        start: 2026-01-01T00:00:00Z
-        time_of_use: UTC; 22:00-06:00=0.05; sat,sun=0.05
-  - name: storage.gb
-    mappings:
-      - type: flat
-        cost: "0"
-        start: 2026-01-01T00:00:00Z
-        tiers: graduated 0:0.10, 1000:0.08
-`;
+import { TIERED_PRICES } from "../support/price-lists.js";
 
 describe("ratemesh pricelist with tiers and time of use", () => {
   it("a draft keeps them, the diff shows a tier's change, the published version prices with them from its date", async (t) => {
     const mesh = await startMesh(t, { withCollector: false });
-    const env = meshEnv({ storage: mesh.storage.address, rating: mesh.rating.address });
-    const cli = (...args: string[]) => runCli(args, { env });
-    const ok = async (...args: string[]) => {
-      const r = await cli(...args);
-      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-      return r.stdout;
-    };
+    const { cli, ok } = cliOn({ storage: mesh.storage.address, rating: mesh.rating.address });
     const file = join(mesh.dir, "prices.yaml");
-    writeFileSync(file, PRICES);
+    writeFileSync(file, TIERED_PRICES);
     await ok("hashmap", "import", file, "--force");
     await ok("modules", "enable", "hashmap");
 

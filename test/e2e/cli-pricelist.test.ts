@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { meshEnv, runCli } from "../support/cli.js";
+import { cliOn } from "../support/cli.js";
 import { startMesh } from "../support/mesh.js";
 
 const PRICES = `groups: []
@@ -27,16 +27,7 @@ services:
 describe("ratemesh pricelist", () => {
   it("draft, diff, publish from a date, history; quotes before and after it", async (t) => {
     const mesh = await startMesh(t, { withCollector: false });
-    const env = meshEnv({ storage: mesh.storage.address, rating: mesh.rating.address });
-    const cli = async (...args: string[]) => {
-      const r = await runCli(args, { env });
-      return r;
-    };
-    const ok = async (...args: string[]) => {
-      const r = await cli(...args);
-      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-      return r.stdout;
-    };
+    const { cli, ok } = cliOn({ storage: mesh.storage.address, rating: mesh.rating.address });
     const file = join(mesh.dir, "prices.yaml");
     writeFileSync(file, PRICES);
     await ok("hashmap", "import", file, "--force");

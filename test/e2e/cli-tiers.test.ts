@@ -11,24 +11,11 @@ import { describe, it } from "node:test";
 import { Decimal } from "../../libs/money/decimal.js";
 import { meshEnv, runCli } from "../support/cli.js";
 import { startMesh } from "../support/mesh.js";
+import { TIERED_PRICES } from "../support/price-lists.js";
 
 const HEADER = "# hashmap price list: `ratemesh hashmap import FILE` makes rating's price list equal to it\n";
 
-const PRICES = `${HEADER}groups: []
-services:
-  - name: instance
-    mappings:
-      - type: flat
-        cost: "0.10"
-        start: 2026-01-01T00:00:00Z
-        time_of_use: UTC; 22:00-06:00=0.05; sat,sun=0.05
-  - name: storage.gb
-    mappings:
-      - type: flat
-        cost: "0"
-        start: 2026-01-01T00:00:00Z
-        tiers: graduated 0:0.10, 1000:0.08
-`;
+const PRICES = `${HEADER}${TIERED_PRICES}`;
 
 describe("CLI: tiered and time-of-use mappings", () => {
   it("imports them from YAML, exports them back unchanged, creates and shows them", async (t) => {

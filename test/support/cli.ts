@@ -3,6 +3,7 @@
  * as an operator would, with an environment free of the caller's RATEMESH_*
  * and OS_* variables so that only what a test gives counts.
  */
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { REPO_ROOT } from "./mesh.js";
@@ -46,4 +47,16 @@ export function meshEnv(addresses: { storage?: string; rating?: string; collecto
   if (addresses.rating !== undefined) env.RATEMESH_RATING_ENDPOINT = addresses.rating;
   if (addresses.collector !== undefined) env.RATEMESH_COLLECTOR_ENDPOINT = addresses.collector;
   return env;
+}
+
+/** The CLI pointed at a mesh's storage and rating: `cli` runs a command, `ok` one that must succeed (its stdout). */
+export function cliOn(addresses: { storage?: string; rating?: string; collector?: string }) {
+  const env = meshEnv(addresses);
+  const cli = (...args: string[]) => runCli(args, { env });
+  const ok = async (...args: string[]) => {
+    const r = await cli(...args);
+    assert.equal(r.code, 0, `ratemesh ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  return { env, cli, ok };
 }

@@ -43,3 +43,20 @@ export function content(small: string, extra: Partial<PriceListContent> = {}): P
     ...extra,
   };
 }
+
+/** A hashmap price list file with a time-of-use instance price and graduated tiers on storage.gb. */
+export const TIERED_PRICES = `groups: []
+services:
+  - name: instance
+    mappings:
+      - type: flat
+        cost: "0.10"
+        start: 2026-01-01T00:00:00Z
+        time_of_use: UTC; 22:00-06:00=0.05; sat,sun=0.05
+  - name: storage.gb
+    mappings:
+      - type: flat
+        cost: "0"
+        start: 2026-01-01T00:00:00Z
+        tiers: graduated 0:0.10, 1000:0.08
+`;

@@ -20,7 +20,9 @@
  * points. Every source is exact and kept equal to the points in the commit
  * transaction, so the plan changes the cost of a query, never its result.
  */
+
 import type { Decimal } from "../../../libs/money/decimal.js";
+import { type CalendarBucket, calendarBucket } from "../../../libs/time/buckets.js";
 import { fromEpochSeconds } from "../../../libs/time/period.js";
 import type { PointFilter, SummaryQuery, SummaryRow, TimeBucket } from "../domain.js";
 import { isTimeBucket } from "../domain.js";
@@ -95,30 +97,16 @@ export function intersect(filters: PointFilter[], key: string): string[] | undef
   return out;
 }
 
-/** Monday 00:00 UTC of the ISO week containing day (1970-01-01 was a Thursday). */
-function weekStart(day: number): number {
-  const sinceMonday = (((Math.floor(day / DAY) + 3) % 7) + 7) % 7;
-  return day - sinceMonday * DAY;
-}
+const CALENDAR: Record<Exclude<TimeBucket, "time">, CalendarBucket> = {
+  "time-d": "day",
+  "time-w": "week",
+  "time-m": "month",
+  "time-y": "year",
+};
 
-/** The calendar bucket [begin, end) of a UTC day. */
+/** The calendar bucket [begin, end) of a UTC day (libs/time/buckets.ts). */
 export function bucketOf(day: number, bucket: Exclude<TimeBucket, "time">): [number, number] {
-  switch (bucket) {
-    case "time-d":
-      return [day, day + DAY];
-    case "time-w": {
-      const w = weekStart(day);
-      return [w, w + 7 * DAY];
-    }
-    case "time-m": {
-      const d = new Date(day * 1000);
-      return [Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000, Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) / 1000];
-    }
-    case "time-y": {
-      const d = new Date(day * 1000);
-      return [Date.UTC(d.getUTCFullYear(), 0, 1) / 1000, Date.UTC(d.getUTCFullYear() + 1, 0, 1) / 1000];
-    }
-  }
+  return calendarBucket(day, CALENDAR[bucket]);
 }
 
 interface Group {
